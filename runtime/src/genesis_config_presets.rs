@@ -1,0 +1,176 @@
+//! Genesis presets. Chain specs in the node only name one of these.
+//!
+//! - `development` ([`sp_genesis_builder::DEV_RUNTIME_PRESET`]): Alice is the only validator
+//!   and the sudo key; the well-known dev accounts are endowed.
+//! - `local_testnet` ([`sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET`]): Alice, Bob,
+//!   Charlie and Dave are bonded validators with their dev session keys (BABE sr25519 and
+//!   GRANDPA ed25519 of `//Alice`, ...), all dev accounts endowed, Alice is sudo.
+//!
+//! Validators are identified by their stash account; for these presets stash and controller
+//! are the same dev account.
+
+use alloc::{vec, vec::Vec};
+use frame_support::build_struct_json_patch;
+use serde_json::Value;
+use sp_consensus_babe::AuthorityId as BabeId;
+use sp_consensus_grandpa::AuthorityId as GrandpaId;
+use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
+use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
+use sp_runtime::Perbill;
+use sp_staking::StakerStatus;
+
+use crate::{
+	currency::UNITS, AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SessionConfig,
+	SessionKeys, StakingConfig, SudoConfig, BABE_GENESIS_EPOCH_CONFIG,
+};
+
+/// Free balance of every endowed dev account.
+pub const ENDOWMENT: Balance = 1_000_000 * UNITS;
+/// What each genesis validator bonds.
+pub const VALIDATOR_BOND: Balance = 100_000 * UNITS;
+/// The minimum bond of a validator candidate.
+pub const MIN_VALIDATOR_BOND: Balance = 1_000 * UNITS;
+/// The minimum bond of a nominator.
+pub const MIN_NOMINATOR_BOND: Balance = 10 * UNITS;
+/// How many validators each election picks (at most).
+pub const VALIDATOR_COUNT: u32 = 16;
+
+/// A genesis validator: its stash account and its session keys.
+struct GenesisValidator {
+	stash: AccountId,
+	keys: SessionKeys,
+}
+
+fn dev_validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> GenesisValidator {
+	let babe: BabeId = sr.public().into();
+	let grandpa: GrandpaId = ed.public().into();
+	GenesisValidator { stash: sr.to_account_id(), keys: SessionKeys { babe, grandpa } }
+}
+
+fn testnet_genesis(
+	validators: Vec<GenesisValidator>,
+	endowed: Vec<AccountId>,
+	root: AccountId,
+) -> Value {
+	let stakers = validators
+		.iter()
+		.map(|v| (v.stash.clone(), v.stash.clone(), VALIDATOR_BOND, StakerStatus::<AccountId>::Validator))
+		.collect::<Vec<_>>();
+	let session_keys = validators
+		.iter()
+		.map(|v| (v.stash.clone(), v.stash.clone(), v.keys.clone()))
+		.collect::<Vec<_>>();
+	let minimum_validator_count = u32::try_from(validators.len()).unwrap_or(1).min(2);
+
+	build_struct_json_patch!(RuntimeGenesisConfig {
+		balances: BalancesConfig {
+			balances: endowed.into_iter().map(|who| (who, ENDOWMENT)).collect::<Vec<_>>(),
+		},
+		babe: pallet_babe::GenesisConfig { epoch_config: BABE_GENESIS_EPOCH_CONFIG },
+		session: SessionConfig { keys: session_keys },
+		staking: StakingConfig {
+			validator_count: VALIDATOR_COUNT,
+			minimum_validator_count,
+			stakers,
+			min_validator_bond: MIN_VALIDATOR_BOND,
+			min_nominator_bond: MIN_NOMINATOR_BOND,
+			slash_reward_fraction: Perbill::from_percent(10),
+		},
+		sudo: SudoConfig { key: Some(root) },
+	})
+}
+
+/// Every well-known dev account (`//Alice`, `//Bob`, ... and their `//stash` accounts).
+fn dev_accounts() -> Vec<AccountId> {
+	Sr25519Keyring::iter().map(|k| k.to_account_id()).collect()
+}
+
+/// The `development` preset: Alice validates alone.
+pub fn development_genesis() -> Value {
+	testnet_genesis(
+		vec![dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The `local_testnet` preset: Alice, Bob, Charlie and Dave validate.
+pub fn local_testnet_genesis() -> Value {
+	testnet_genesis(
+		vec![
+			dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			dev_validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			dev_validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+			dev_validator(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+		],
+		dev_accounts(),
+		Sr25519Keyring::Alice.to_account_id(),
+	)
+}
+
+/// The JSON patch of the preset called `id`, if there is one.
+pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
+	let patch = match id.as_ref() {
+		DEV_RUNTIME_PRESET => development_genesis(),
+		LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		_ => return None,
+	};
+	serde_json::to_string(&patch).ok().map(|json| json.into_bytes())
+}
+
+/// The names of the presets this runtime has.
+pub fn preset_names() -> Vec<PresetId> {
+	vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_runtime::BuildStorage;
+
+	fn build(preset: &str) -> sp_io::TestExternalities {
+		let patch = get_preset(&PresetId::from(preset)).expect("preset exists");
+		let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("serializable");
+		let patch: Value = serde_json::from_slice(&patch).expect("valid json");
+		json_merge(&mut config, patch);
+		let config: RuntimeGenesisConfig = serde_json::from_value(config).expect("valid config");
+		config.build_storage().expect("genesis builds").into()
+	}
+
+	fn json_merge(a: &mut Value, b: Value) {
+		match (a, b) {
+			(Value::Object(a), Value::Object(b)) =>
+				for (k, v) in b {
+					json_merge(a.entry(k).or_insert(Value::Null), v);
+				},
+			(a, b) => *a = b,
+		}
+	}
+
+	#[test]
+	fn development_has_alice_as_sole_validator() {
+		build(DEV_RUNTIME_PRESET).execute_with(|| {
+			let validators = pallet_session::Validators::<crate::Runtime>::get();
+			assert_eq!(validators, vec![Sr25519Keyring::Alice.to_account_id()]);
+			assert_eq!(pallet_babe::Authorities::<crate::Runtime>::get().len(), 1);
+		});
+	}
+
+	#[test]
+	fn local_testnet_has_four_bonded_validators() {
+		build(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+			let validators = pallet_session::Validators::<crate::Runtime>::get();
+			assert_eq!(validators.len(), 4);
+			for v in &validators {
+				let ledger = pallet_staking::Ledger::<crate::Runtime>::get(v).expect("bonded");
+				assert_eq!(ledger.active, VALIDATOR_BOND);
+			}
+			assert_eq!(pallet_grandpa::Pallet::<crate::Runtime>::grandpa_authorities().len(), 4);
+		});
+	}
+
+	#[test]
+	fn unknown_preset_is_none() {
+		assert!(get_preset(&PresetId::from("no-such-preset")).is_none());
+	}
+}
