@@ -97,8 +97,8 @@ impl pallet_offences::Config for Runtime {
 	type OnOffenceHandler = Staking;
 }
 
+// Inflation: 2.5 % to 10 % a year, ideal at half of the issuance staked.
 pallet_staking_reward_curve::build! {
-	/// Inflation: 2.5 % to 10 % a year, ideal at half of the issuance staked.
 	const REWARD_CURVE: PiecewiseLinear<'static> = curve!(
 		min_inflation: 0_025_000,
 		max_inflation: 0_100_000,
@@ -174,8 +174,15 @@ impl pallet_staking::Config for Runtime {
 	type MaxControllersInDeprecationBatch = ConstU32<5_900>;
 	type EventListeners = ();
 	type Filter = Nothing;
-	type BenchmarkingConfig = pallet_staking::TestBenchmarkingConfig;
+	type BenchmarkingConfig = StakingBenchmarkingConfig;
 	type WeightInfo = pallet_staking::weights::SubstrateWeight<Runtime>;
+}
+
+/// Sizes used by staking's benchmarks.
+pub struct StakingBenchmarkingConfig;
+impl pallet_staking::BenchmarkingConfig for StakingBenchmarkingConfig {
+	type MaxValidators = MaxValidatorSet;
+	type MaxNominators = ConstU32<1_000>;
 }
 
 /// Equivocation reports are submitted as bare (unsigned) extrinsics.
