@@ -35,7 +35,7 @@ rustup target add wasm32-unknown-unknown wasm32v1-none >/dev/null
 rustup component add rust-src >/dev/null
 
 step "building appchain-node and appchain-worker (release, target dir $CARGO_TARGET_DIR)"
-cargo build --locked --release -p appchain-node -p appchain-worker
+cargo build --locked --release --workspace
 
 step "installing end-to-end test dependencies (npm ci)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)

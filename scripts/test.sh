@@ -11,7 +11,7 @@ echo "==> cargo test (release profile, whole workspace)"
 cargo test --locked --release --workspace
 
 echo "==> building the node binary used by the end-to-end tests"
-cargo build --locked --release -p appchain-node
+cargo build --locked --release --workspace
 export NODE_BIN="$CARGO_TARGET_DIR/release/appchain-node"
 
 echo "==> end-to-end tests (node --test, @polkadot/api)"

@@ -7,6 +7,9 @@
 use appchain_runtime::{SS58_PREFIX, TOKEN_DECIMALS, TOKEN_SYMBOL, WASM_BINARY};
 use sc_service::{ChainType, Properties};
 
+/// The libp2p protocol id of the appchain's networks (keeps them apart from other chains).
+const PROTOCOL_ID: &str = "appchain";
+
 /// The chain specification type of the appchain (no chain-spec extensions).
 pub type ChainSpec = sc_service::GenericChainSpec;
 
@@ -36,6 +39,7 @@ pub fn development_chain_spec() -> Result<ChainSpec, String> {
 		.with_name("Development")
 		.with_id("dev")
 		.with_chain_type(ChainType::Development)
+		.with_protocol_id(PROTOCOL_ID)
 		.with_genesis_config_preset_name(sp_genesis_builder::DEV_RUNTIME_PRESET)
 		.with_properties(chain_properties())
 		.build())
@@ -48,6 +52,7 @@ pub fn local_testnet_chain_spec() -> Result<ChainSpec, String> {
 		.with_name("Local Testnet")
 		.with_id("local_testnet")
 		.with_chain_type(ChainType::Local)
+		.with_protocol_id(PROTOCOL_ID)
 		.with_genesis_config_preset_name(sp_genesis_builder::LOCAL_TESTNET_RUNTIME_PRESET)
 		.with_properties(chain_properties())
 		.build())
