@@ -1,0 +1,56 @@
+//! The genesis presets build a valid genesis state with the validators they promise.
+
+use appchain_runtime::{
+	genesis_config_presets::{get_preset, VALIDATOR_BOND},
+	BuildStorage, Runtime, RuntimeGenesisConfig,
+};
+use serde_json::Value;
+use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
+use sp_keyring::Sr25519Keyring;
+
+/// Applies a JSON patch (RFC 7386 merge semantics, as the genesis builder does).
+fn json_merge(a: &mut Value, b: Value) {
+	match (a, b) {
+		(Value::Object(a), Value::Object(b)) =>
+			for (k, v) in b {
+				json_merge(a.entry(k).or_insert(Value::Null), v);
+			},
+		(a, b) => *a = b,
+	}
+}
+
+fn build(preset: &str) -> sp_io::TestExternalities {
+	let patch = get_preset(&PresetId::from(preset)).expect("preset exists");
+	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("serializable");
+	let patch: Value = serde_json::from_slice(&patch).expect("valid json");
+	json_merge(&mut config, patch);
+	let config: RuntimeGenesisConfig = serde_json::from_value(config).expect("valid config");
+	config.build_storage().expect("genesis builds").into()
+}
+
+#[test]
+fn development_has_alice_as_sole_validator() {
+	build(DEV_RUNTIME_PRESET).execute_with(|| {
+		let validators = pallet_session::Validators::<Runtime>::get();
+		assert_eq!(validators, vec![Sr25519Keyring::Alice.to_account_id()]);
+		assert_eq!(pallet_babe::Authorities::<Runtime>::get().len(), 1);
+	});
+}
+
+#[test]
+fn local_testnet_has_four_bonded_validators() {
+	build(LOCAL_TESTNET_RUNTIME_PRESET).execute_with(|| {
+		let validators = pallet_session::Validators::<Runtime>::get();
+		assert_eq!(validators.len(), 4);
+		for v in &validators {
+			let ledger = pallet_staking::Ledger::<Runtime>::get(v).expect("bonded");
+			assert_eq!(ledger.active, VALIDATOR_BOND);
+		}
+		assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 4);
+	});
+}
+
+#[test]
+fn unknown_preset_is_none() {
+	assert!(get_preset(&PresetId::from("no-such-preset")).is_none());
+}
