@@ -1,0 +1,279 @@
+//! Benchmarks of every call's worst case.
+//!
+//! The costly part of the registry is the shard lists: the worst registration, move or
+//! unregistration touches `MaxShardsPerNode` shards (twice that for a move), each already holding
+//! `MaxNodesPerShard - 1` nodes, by an account that already owns `MaxNodesPerAccount - 1` nodes.
+//! Setup builds exactly that state through the pallet's own logic, so the invariants hold in it.
+
+// Benchmark setup may fail loudly: it only runs with `runtime-benchmarks`, never on chain.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
+
+use super::*;
+use crate::Pallet as Registry;
+use alloc::vec;
+use appchain_primitives::{LayerRange, ModelId, NodeId};
+use frame_benchmarking::v2::*;
+use frame_support::{
+	traits::{fungible::Mutate, Get},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use sp_runtime::traits::{Bounded, Saturating};
+
+fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
+	let who: T::AccountId = account(name, index, 0);
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	who
+}
+
+fn caller<T: Config>() -> T::AccountId {
+	let who: T::AccountId = whitelisted_caller();
+	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	who
+}
+
+/// Shards one node may span, and the layers that takes with one layer per shard.
+fn span<T: Config>() -> u16 {
+	let shards = u16::try_from(T::MaxShardsPerNode::get()).unwrap_or(u16::MAX);
+	shards.min(T::MaxLayers::get() / 2).max(1)
+}
+
+/// A model with `MaxLayers` layers, one layer per shard.
+fn widest_model<T: Config>() -> ModelId {
+	let owner = funded::<T>("model-owner", 0);
+	let name = BoundedVec::try_from(vec![b'm'; T::MaxModelNameLen::get() as usize]).unwrap();
+	Registry::<T>::do_register_model(owner, name, T::MaxLayers::get(), 1, [9; 32]).unwrap()
+}
+
+fn endpoint<T: Config>() -> Endpoint<T> {
+	BoundedVec::try_from(vec![b'e'; T::MaxEndpointLen::get() as usize]).unwrap()
+}
+
+fn inference_kind<T: Config>(model: ModelId, layers: LayerRange) -> NodeKindOf<T> {
+	NodeKind::Inference { model, layers, cost_ms: 100, price: 1u32.into(), endpoint: endpoint::<T>() }
+}
+
+/// Fills every shard of `layers` with `MaxNodesPerShard - 1` nodes of other accounts.
+fn fill_shards<T: Config>(model: ModelId, layers: LayerRange, tag: u32) {
+	let per_account = T::MaxNodesPerAccount::get();
+	for i in 0..T::MaxNodesPerShard::get().saturating_sub(1) {
+		let owner = funded::<T>("filler", tag * 10_000 + i / per_account);
+		Registry::<T>::do_register_node(
+			owner,
+			inference_kind::<T>(model, layers),
+			T::MinCollateral::get(),
+		)
+		.unwrap();
+	}
+}
+
+/// Gives `who` `MaxNodesPerAccount - 1` hashing nodes.
+fn own_many<T: Config>(who: &T::AccountId) {
+	for _ in 0..T::MaxNodesPerAccount::get().saturating_sub(1) {
+		Registry::<T>::do_register_node(
+			who.clone(),
+			NodeKind::Hashing { hash_rate: 1 },
+			T::MinCollateral::get(),
+		)
+		.unwrap();
+	}
+}
+
+fn hashing_node<T: Config>(who: &T::AccountId) -> NodeId {
+	Registry::<T>::do_register_node(
+		who.clone(),
+		NodeKind::Hashing { hash_rate: 1 },
+		T::MinCollateral::get(),
+	)
+	.unwrap()
+}
+
+/// An inference node of `who` over the first `span` layers of the widest model, every shard
+/// of it full but for this node.
+fn node_in_full_shards<T: Config>(who: &T::AccountId) -> (ModelId, NodeId) {
+	let model = widest_model::<T>();
+	let layers = LayerRange::new(0, span::<T>());
+	fill_shards::<T>(model, layers, 0);
+	let node = Registry::<T>::do_register_node(
+		who.clone(),
+		inference_kind::<T>(model, layers),
+		T::MinCollateral::get(),
+	)
+	.unwrap();
+	(model, node)
+}
+
+fn assert_last_event<T: Config>(event: Event<T>) {
+	frame_system::Pallet::<T>::assert_last_event(event.into());
+}
+
+#[benchmarks]
+mod benchmarks {
+	use super::*;
+
+	#[benchmark]
+	fn register_model() {
+		let who = caller::<T>();
+		let name: ModelName<T> =
+			BoundedVec::try_from(vec![b'm'; T::MaxModelNameLen::get() as usize]).unwrap();
+		let layers = T::MaxLayers::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), name, layers, 1, [1; 32]);
+
+		assert!(Models::<T>::contains_key(0));
+	}
+
+	#[benchmark]
+	fn register_inference_node() {
+		let who = caller::<T>();
+		own_many::<T>(&who);
+		let model = widest_model::<T>();
+		let layers = LayerRange::new(0, span::<T>());
+		fill_shards::<T>(model, layers, 0);
+		let id = NextNodeId::<T>::get();
+
+		#[extrinsic_call]
+		_(
+			RawOrigin::Signed(who.clone()),
+			model,
+			layers,
+			100,
+			1u32.into(),
+			endpoint::<T>(),
+			T::MinCollateral::get(),
+		);
+
+		assert_eq!(ShardNodes::<T>::get(model, 0).last(), Some(&id));
+	}
+
+	#[benchmark]
+	fn register_hashing_node() {
+		let who = caller::<T>();
+		own_many::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), 1_000_000, T::MinCollateral::get());
+
+		assert_eq!(NodesByOwner::<T>::get(&who).len() as u32, T::MaxNodesPerAccount::get());
+	}
+
+	#[benchmark]
+	fn set_price() {
+		let who = caller::<T>();
+		let (_, node) = node_in_full_shards::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node, 77u32.into());
+
+		assert_last_event::<T>(Event::PriceSet { node, price: 77u32.into() });
+	}
+
+	#[benchmark]
+	fn declare_cost() {
+		let who = caller::<T>();
+		let (_, node) = node_in_full_shards::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node, 55);
+
+		assert_last_event::<T>(Event::CostDeclared { node, cost_ms: 55 });
+	}
+
+	#[benchmark]
+	fn declare_hash_rate() {
+		let who = caller::<T>();
+		let node = hashing_node::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node, 5);
+
+		assert_last_event::<T>(Event::HashRateDeclared { node, hash_rate: 5 });
+	}
+
+	#[benchmark]
+	fn move_layers() {
+		let who = caller::<T>();
+		let s = span::<T>();
+		let (model, node) = node_in_full_shards::<T>(&who);
+		// Leave `s` full shards and join `s` other full shards.
+		let to = LayerRange::new(s, s.saturating_mul(2));
+		fill_shards::<T>(model, to, 1);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node, to);
+
+		assert_eq!(ShardNodes::<T>::get(model, s).last(), Some(&node));
+		assert!(!ShardNodes::<T>::get(model, 0).contains(&node));
+	}
+
+	#[benchmark]
+	fn add_collateral() {
+		let who = caller::<T>();
+		let node = hashing_node::<T>(&who);
+		let amount = T::MinCollateral::get();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node, amount);
+
+		assert_eq!(Nodes::<T>::get(node).unwrap().collateral, amount.saturating_mul(2u32.into()));
+	}
+
+	#[benchmark]
+	fn withdraw_collateral() {
+		let who = caller::<T>();
+		let node = hashing_node::<T>(&who);
+		let amount = T::MinCollateral::get();
+		Registry::<T>::do_add_collateral(&who, node, amount).unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node, amount);
+
+		assert_eq!(Nodes::<T>::get(node).unwrap().collateral, amount);
+	}
+
+	#[benchmark]
+	fn heartbeat() {
+		let who = caller::<T>();
+		let (_, node) = node_in_full_shards::<T>(&who);
+		// Long after the timeout, so the heartbeat also revives the node.
+		let later = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::HeartbeatTimeout::get())
+			.saturating_add(1u32.into());
+		frame_system::Pallet::<T>::set_block_number(later);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node);
+
+		assert_last_event::<T>(Event::Heartbeat { node, revived: true });
+	}
+
+	#[benchmark]
+	fn unregister() {
+		let who = caller::<T>();
+		let (model, node) = node_in_full_shards::<T>(&who);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), node);
+
+		assert!(!ShardNodes::<T>::get(model, 0).contains(&node));
+	}
+
+	#[benchmark]
+	fn withdraw() {
+		let who = caller::<T>();
+		let node = hashing_node::<T>(&who);
+		own_many::<T>(&who);
+		Registry::<T>::do_unregister(&who, node).unwrap();
+		let later =
+			frame_system::Pallet::<T>::block_number().saturating_add(T::UnbondingPeriod::get());
+		frame_system::Pallet::<T>::set_block_number(later);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who.clone()), node);
+
+		assert!(!Nodes::<T>::contains_key(node));
+	}
+
+	impl_benchmark_test_suite!(Registry, crate::mock::new_test_ext(), crate::mock::Test);
+}

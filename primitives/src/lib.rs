@@ -1,0 +1,22 @@
+//! Types and pure algorithms shared by the runtime, the node and the worker.
+//!
+//! Everything here is `no_std`, allocation-aware and panic-free, so that the runtime can run
+//! exactly the same code as the off-chain worker:
+//!
+//! - [`layers`]: model layers, half-open layer ranges and how they map onto layer shards;
+//! - [`routing`]: the cheapest route through the layer DAG of a model (P2P-LLM §3.1) and the
+//!   Pareto frontier of (total price, total cost) routes (P2P-LLM §3.2).
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub mod layers;
+pub mod routing;
+
+pub use layers::{Layer, LayerRange, ShardIndex};
+
+/// Identifies a registered model.
+pub type ModelId = u32;
+
+/// Identifies a registered compute node (inference or hashing).
+pub type NodeId = u64;
