@@ -17,9 +17,10 @@ use sp_runtime::{
 use sp_version::RuntimeVersion;
 
 use super::{
-	configs::consensus::EpochDuration, AccountId, Babe, Balance, Block, Executive, Grandpa,
-	Historical, InherentDataExt, Nonce, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys,
-	System, TransactionPayment, BABE_GENESIS_EPOCH_CONFIG, VERSION,
+	configs::consensus::EpochDuration, AccountId, Babe, Balance, Block, BlockNumber, Executive,
+	Grandpa, Historical, InherentDataExt, Nonce, Registry, Runtime, RuntimeCall,
+	RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, BABE_GENESIS_EPOCH_CONFIG,
+	VERSION,
 };
 
 impl_runtime_apis! {
@@ -236,6 +237,39 @@ impl_runtime_apis! {
 		}
 		fn query_length_to_fee(length: u32) -> Balance {
 			TransactionPayment::length_to_fee(length)
+		}
+	}
+
+	impl pallet_compute_registry::runtime_api::ComputeRegistryApi<Block, AccountId, Balance, BlockNumber>
+		for Runtime
+	{
+		fn shard_nodes(
+			model: appchain_primitives::ModelId,
+			shard: appchain_primitives::ShardIndex,
+		) -> Result<
+			Vec<pallet_compute_registry::NodeView<AccountId, Balance, BlockNumber>>,
+			pallet_compute_registry::QueryError,
+		> {
+			Registry::shard_nodes(model, shard)
+		}
+
+		fn best_route(
+			model: appchain_primitives::ModelId,
+			alpha: sp_runtime::Perbill,
+		) -> Result<
+			appchain_primitives::routing::Route<appchain_primitives::NodeId>,
+			pallet_compute_registry::QueryError,
+		> {
+			Registry::best_route(model, alpha)
+		}
+
+		fn pareto_routes(
+			model: appchain_primitives::ModelId,
+		) -> Result<
+			Vec<appchain_primitives::routing::Route<appchain_primitives::NodeId>>,
+			pallet_compute_registry::QueryError,
+		> {
+			Registry::pareto_routes(model)
 		}
 	}
 

@@ -45,7 +45,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 100,
+	spec_version: 101,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -245,4 +245,8 @@ mod runtime {
 	pub type Utility = pallet_utility;
 	#[runtime::pallet_index(21)]
 	pub type Sudo = pallet_sudo;
+
+	// The compute marketplace.
+	#[runtime::pallet_index(30)]
+	pub type Registry = pallet_compute_registry;
 }

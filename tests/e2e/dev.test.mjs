@@ -35,6 +35,7 @@ const PALLETS = [
   'Grandpa',
   'Utility',
   'Sudo',
+  'Registry',
 ];
 
 describe('dev node', { timeout: 600_000 }, () => {

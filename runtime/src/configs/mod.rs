@@ -2,8 +2,10 @@
 //!
 //! - this file: system, timestamp, balances, transaction payment, utility, sudo;
 //! - [`consensus`]: BABE, GRANDPA, authorship, session (+historical), staking with its
-//!   on-chain election, and offences.
+//!   on-chain election, and offences;
+//! - [`compute`]: the compute marketplace (node registry).
 
+pub mod compute;
 pub mod consensus;
 
 use frame_support::{

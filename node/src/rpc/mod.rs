@@ -11,11 +11,15 @@
 //! * `grandpa_roundState`, `grandpa_proveFinality`, `grandpa_subscribeJustifications`
 //!   (`sc-consensus-grandpa-rpc`),
 //!
-//! plus the appchain's own modules, merged at the spot marked in [`create_full`].
+//! plus the appchain's own modules, merged at the spot marked in [`create_full`]:
+//!
+//! * `registry_shardNodes`, `registry_route`, `registry_paretoRoutes` ([`registry`]).
+
+pub mod registry;
 
 use std::sync::Arc;
 
-use appchain_runtime::{opaque::Block, AccountId, Balance, Nonce};
+use appchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
 use jsonrpsee::RpcModule;
 use sc_consensus_babe::BabeWorkerHandle;
 use sc_consensus_grandpa::{
@@ -89,12 +93,14 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ sp_consensus_babe::BabeApi<Block>
+		+ pallet_compute_registry::runtime_api::ComputeRegistryApi<Block, AccountId, Balance, BlockNumber>
 		+ BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 	SC: SelectChain<Block> + Clone + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
+	use registry::RegistryApiServer;
 	use sc_consensus_babe_rpc::{Babe, BabeApiServer};
 	use sc_consensus_grandpa_rpc::{Grandpa, GrandpaApiServer};
 	use substrate_frame_rpc_system::{System, SystemApiServer};
@@ -133,7 +139,8 @@ where
 	//
 	// `client` and `backend` are available.
 	// ===================================================================================
-	let _ = (&client, &backend);
+	module.merge(registry::Registry::new(client.clone()).into_rpc())?;
+	let _ = &backend;
 
 	Ok(module)
 }
