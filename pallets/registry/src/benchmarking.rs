@@ -14,21 +14,34 @@ use alloc::vec;
 use appchain_primitives::{LayerRange, ModelId, NodeId};
 use frame_benchmarking::v2::*;
 use frame_support::{
-	traits::{fungible::Mutate, Get},
+	traits::{
+		fungible::{Inspect, Mutate},
+		Get,
+	},
 	BoundedVec,
 };
 use frame_system::RawOrigin;
-use sp_runtime::traits::{Bounded, Saturating};
+use sp_runtime::traits::Saturating;
+
+/// Enough for a model deposit and the collateral of every node an account may own, many times
+/// over; small enough that funding hundreds of accounts cannot overflow the total issuance.
+fn endowment<T: Config>() -> BalanceOf<T> {
+	let per_node = T::MinCollateral::get().saturating_mul(4u32.into());
+	per_node
+		.saturating_mul(T::MaxNodesPerAccount::get().into())
+		.saturating_add(T::ModelDeposit::get().saturating_mul(4u32.into()))
+		.saturating_add(T::Currency::minimum_balance())
+}
 
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
-	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(&who, endowment::<T>());
 	who
 }
 
 fn caller<T: Config>() -> T::AccountId {
 	let who: T::AccountId = whitelisted_caller();
-	T::Currency::set_balance(&who, BalanceOf::<T>::max_value() / 4u32.into());
+	T::Currency::set_balance(&who, endowment::<T>());
 	who
 }
 
@@ -203,7 +216,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(who), node, to);
 
-		assert_eq!(ShardNodes::<T>::get(model, s).last(), Some(&node));
+		assert!(ShardNodes::<T>::get(model, s).contains(&node));
 		assert!(!ShardNodes::<T>::get(model, 0).contains(&node));
 	}
 
