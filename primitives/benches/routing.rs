@@ -1,4 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::arithmetic_side_effects)] // a benchmark may fail loudly
+#![allow(
+	clippy::unwrap_used,
+	clippy::expect_used,
+	clippy::indexing_slicing,
+	clippy::arithmetic_side_effects
+)] // a benchmark may fail loudly
 //! Benchmark of route finding: 10,000 and 20,000 nodes over a model of 80 layers.
 //!
 //! Run with `cargo bench --locked --workspace --bench routing` (or `scripts/bench-routing.sh`).

@@ -305,14 +305,7 @@ mod tests {
 		let frontier = pareto_frontier(4, &network(), 16).unwrap();
 		let totals: Vec<_> =
 			frontier.iter().map(|r| (r.total_price, r.total_cost, r.nodes.clone())).collect();
-		assert_eq!(
-			totals,
-			vec![
-				(10, 80, vec![3, 4]),
-				(40, 45, vec![5]),
-				(100, 20, vec![1, 2])
-			]
-		);
+		assert_eq!(totals, vec![(10, 80, vec![3, 4]), (40, 45, vec![5]), (100, 20, vec![1, 2])]);
 		assert_eq!(pareto_frontier(4, &network(), 2), Err(RouteError::FrontierTooLarge));
 	}
 
@@ -340,7 +333,10 @@ mod tests {
 
 	#[test]
 	fn weights_are_exact_and_saturate() {
-		assert_eq!(node_weight(Perbill::from_percent(25), 4, 8), 25 * 4 * 10_000_000 + 75 * 8 * 10_000_000);
+		assert_eq!(
+			node_weight(Perbill::from_percent(25), 4, 8),
+			25 * 4 * 10_000_000 + 75 * 8 * 10_000_000
+		);
 		assert_eq!(node_weight(Perbill::one(), u128::MAX, 0), u128::MAX);
 	}
 }

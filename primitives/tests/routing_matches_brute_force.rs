@@ -44,7 +44,11 @@ fn all_routes(m: Layer, nodes: &[RouteCandidate<u32>]) -> Vec<Route<u32>> {
 	out
 }
 
-fn brute_best(m: Layer, nodes: &[RouteCandidate<u32>], alpha: Perbill) -> Result<Route<u32>, RouteError> {
+fn brute_best(
+	m: Layer,
+	nodes: &[RouteCandidate<u32>],
+	alpha: Perbill,
+) -> Result<Route<u32>, RouteError> {
 	all_routes(m, nodes)
 		.into_iter()
 		.min_by(|a, b| (a.weight(alpha), &a.nodes).cmp(&(b.weight(alpha), &b.nodes)))
@@ -57,9 +61,9 @@ fn brute_frontier(m: Layer, nodes: &[RouteCandidate<u32>]) -> Result<Vec<Route<u
 		return Err(RouteError::NoRoute);
 	}
 	let dominates = |a: &Route<u32>, b: &Route<u32>| {
-		a.total_price <= b.total_price &&
-			a.total_cost <= b.total_cost &&
-			(a.total_price < b.total_price || a.total_cost < b.total_cost)
+		a.total_price <= b.total_price
+			&& a.total_cost <= b.total_cost
+			&& (a.total_price < b.total_price || a.total_cost < b.total_cost)
 	};
 	let mut frontier: Vec<Route<u32>> = Vec::new();
 	for r in &routes {
@@ -84,23 +88,26 @@ fn brute_frontier(m: Layer, nodes: &[RouteCandidate<u32>]) -> Result<Vec<Route<u
 /// A registry of up to 14 nodes on a model of 1 to 8 layers; ids are unique but shuffled.
 fn registry() -> impl Strategy<Value = (Layer, Vec<RouteCandidate<u32>>)> {
 	(1u16..=8).prop_flat_map(|m| {
-		let node = (0..m, 1u16..=4, 0u32..6, 0u128..6).prop_map(move |(start, len, cost, price)| {
-			let end = start.saturating_add(len).min(m);
-			(LayerRange::new(start, end), cost, price)
-		});
-		(Just(m), proptest::collection::vec(node, 0..14), any::<u32>()).prop_map(|(m, raw, salt)| {
-			let nodes = raw
-				.into_iter()
-				.enumerate()
-				.map(|(i, (layers, cost, price))| RouteCandidate {
-					id: (i as u32).wrapping_mul(2_654_435_761).wrapping_add(salt) % 1_000_003,
-					layers,
-					cost,
-					price,
-				})
-				.collect::<Vec<_>>();
-			(m, nodes)
-		})
+		let node =
+			(0..m, 1u16..=4, 0u32..6, 0u128..6).prop_map(move |(start, len, cost, price)| {
+				let end = start.saturating_add(len).min(m);
+				(LayerRange::new(start, end), cost, price)
+			});
+		(Just(m), proptest::collection::vec(node, 0..14), any::<u32>()).prop_map(
+			|(m, raw, salt)| {
+				let nodes = raw
+					.into_iter()
+					.enumerate()
+					.map(|(i, (layers, cost, price))| RouteCandidate {
+						id: (i as u32).wrapping_mul(2_654_435_761).wrapping_add(salt) % 1_000_003,
+						layers,
+						cost,
+						price,
+					})
+					.collect::<Vec<_>>();
+				(m, nodes)
+			},
+		)
 	})
 }
 

@@ -63,7 +63,13 @@ fn endpoint<T: Config>() -> Endpoint<T> {
 }
 
 fn inference_kind<T: Config>(model: ModelId, layers: LayerRange) -> NodeKindOf<T> {
-	NodeKind::Inference { model, layers, cost_ms: 100, price: 1u32.into(), endpoint: endpoint::<T>() }
+	NodeKind::Inference {
+		model,
+		layers,
+		cost_ms: 100,
+		price: 1u32.into(),
+		endpoint: endpoint::<T>(),
+	}
 }
 
 /// Fills every shard of `layers` with `MaxNodesPerShard - 1` nodes of other accounts.

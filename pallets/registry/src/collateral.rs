@@ -69,7 +69,9 @@ pub(crate) fn slash_collateral<T: Config>(
 			Restriction::Free,
 			Fortitude::Force,
 		),
-		None => T::Currency::burn_held(&reason, who, amount, Precision::BestEffort, Fortitude::Force),
+		None => {
+			T::Currency::burn_held(&reason, who, amount, Precision::BestEffort, Fortitude::Force)
+		},
 	}
 }
 

@@ -1,9 +1,9 @@
 //! The registry's logic: calls check everything, then write, then emit.
 
 use crate::{
-	collateral, AccountIdOf, BalanceOf, ComputeNodeOf, ComputeNodes, Config, Error,
-	Event, HoldReason, Model, ModelName, Models, NextModelId, NextNodeId, NodeCount, NodeKind,
-	NodeKindOf, NodeStatus, NodeView, Nodes, NodesByOwner, Pallet, QueryError, ShardNodes,
+	collateral, AccountIdOf, BalanceOf, ComputeNodeOf, ComputeNodes, Config, Error, Event,
+	HoldReason, Model, ModelName, Models, NextModelId, NextNodeId, NodeCount, NodeKind, NodeKindOf,
+	NodeStatus, NodeView, NodeViewOf, Nodes, NodesByOwner, Pallet, QueryError, ShardNodes,
 	SlashReason, TotalCollateral, WorkOutcome, WorkStats,
 };
 use alloc::{collections::BTreeSet, vec::Vec};
@@ -130,7 +130,13 @@ impl<T: Config> Pallet<T> {
 		);
 		NextModelId::<T>::put(next);
 
-		Self::deposit_event(Event::ModelRegistered { model: id, owner, layers, shard_size, deposit });
+		Self::deposit_event(Event::ModelRegistered {
+			model: id,
+			owner,
+			layers,
+			shard_size,
+			deposit,
+		});
 		Ok(id)
 	}
 
@@ -176,7 +182,7 @@ impl<T: Config> Pallet<T> {
 		}
 		let now = Self::now();
 		let event = match &kind {
-			NodeKind::Inference { model, layers, cost_ms, price, .. } =>
+			NodeKind::Inference { model, layers, cost_ms, price, .. } => {
 				Event::InferenceNodeRegistered {
 					node: id,
 					owner: owner.clone(),
@@ -185,7 +191,8 @@ impl<T: Config> Pallet<T> {
 					cost_ms: *cost_ms,
 					price: *price,
 					collateral,
-				},
+				}
+			},
 			NodeKind::Hashing { hash_rate } => Event::HashingNodeRegistered {
 				node: id,
 				owner: owner.clone(),
@@ -306,7 +313,8 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
 		let mut record = Self::owned_registered_node(who, node)?;
-		let new = record.collateral.checked_sub(&amount).ok_or(Error::<T>::InsufficientCollateral)?;
+		let new =
+			record.collateral.checked_sub(&amount).ok_or(Error::<T>::InsufficientCollateral)?;
 		ensure!(new >= T::MinCollateral::get(), Error::<T>::CollateralBelowMinimum);
 
 		collateral::release::<T>(who, HoldReason::NodeCollateral, amount)?;
@@ -388,8 +396,7 @@ impl<T: Config> Pallet<T> {
 	pub fn shard_nodes(
 		model: ModelId,
 		shard: ShardIndex,
-	) -> Result<Vec<NodeView<AccountIdOf<T>, BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>>, QueryError>
-	{
+	) -> Result<Vec<NodeViewOf<T>>, QueryError> {
 		let info = Models::<T>::get(model).ok_or(QueryError::UnknownModel)?;
 		let shards = shard_count(info.layers, info.shard_size).unwrap_or(0);
 		ensure!(u32::from(shard) < shards, QueryError::UnknownShard);
@@ -399,7 +406,7 @@ impl<T: Config> Pallet<T> {
 				let record = Nodes::<T>::get(id)?;
 				let serving = Self::is_serving_now(&record);
 				match record.kind {
-					NodeKind::Inference { model, layers, cost_ms, price, endpoint } =>
+					NodeKind::Inference { model, layers, cost_ms, price, endpoint } => {
 						Some(NodeView {
 							id,
 							owner: record.owner,
@@ -411,7 +418,8 @@ impl<T: Config> Pallet<T> {
 							collateral: record.collateral,
 							last_heartbeat: record.last_heartbeat,
 							serving,
-						}),
+						})
+					},
 					NodeKind::Hashing { .. } => None,
 				}
 			})
@@ -419,7 +427,9 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The model's layer count and the serving nodes of all its shards, each once.
-	fn route_candidates(model: ModelId) -> Result<(Layer, Vec<RouteCandidate<NodeId>>), QueryError> {
+	fn route_candidates(
+		model: ModelId,
+	) -> Result<(Layer, Vec<RouteCandidate<NodeId>>), QueryError> {
 		let info = Models::<T>::get(model).ok_or(QueryError::UnknownModel)?;
 		let shards = shard_count(info.layers, info.shard_size).unwrap_or(0);
 		let mut ids = BTreeSet::new();
@@ -451,8 +461,9 @@ impl<T: Config> Pallet<T> {
 	fn query_error(e: RouteError) -> QueryError {
 		match e {
 			RouteError::FrontierTooLarge => QueryError::FrontierTooLarge,
-			RouteError::NoLayers | RouteError::InvalidRange(_) | RouteError::NoRoute =>
-				QueryError::NoRoute,
+			RouteError::NoLayers | RouteError::InvalidRange(_) | RouteError::NoRoute => {
+				QueryError::NoRoute
+			},
 		}
 	}
 
@@ -563,7 +574,10 @@ impl<T: Config> Pallet<T> {
 			let info = Models::<T>::get(model).ok_or(fail("shard of an unknown model"))?;
 			for id in members.iter() {
 				let node = Nodes::<T>::get(id).ok_or(fail("shard lists an unknown node"))?;
-				ensure!(node.status == NodeStatus::Registered, fail("shard lists an unbonding node"));
+				ensure!(
+					node.status == NodeStatus::Registered,
+					fail("shard lists an unbonding node")
+				);
 				let (m, layers) =
 					node.kind.inference_layers().ok_or(fail("shard lists a hashing node"))?;
 				ensure!(m == model, fail("shard lists a node of another model"));
@@ -641,8 +655,9 @@ impl<T: Config> ComputeNodes<AccountIdOf<T>, BalanceOf<T>> for Pallet<T> {
 		Nodes::<T>::try_mutate(node, |maybe| -> DispatchResult {
 			let record = maybe.as_mut().ok_or(Error::<T>::UnknownNode)?;
 			match outcome {
-				WorkOutcome::Completed =>
-					record.stats.completed = record.stats.completed.saturating_add(1),
+				WorkOutcome::Completed => {
+					record.stats.completed = record.stats.completed.saturating_add(1)
+				},
 				WorkOutcome::Failed => record.stats.failed = record.stats.failed.saturating_add(1),
 			}
 			Ok(())

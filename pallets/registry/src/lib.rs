@@ -60,6 +60,10 @@ mod tests;
 #[cfg(any(test, feature = "try-runtime"))]
 const LOG_TARGET: &str = "runtime::compute-registry";
 
+// FRAME's macros expand `#[pallet::pallet]`, `#[pallet::storage]` and `#[pallet::error]` into
+// `expect`s on values they build themselves. The pallet's logic lives in `impls.rs`, where the
+// workspace lints apply in full.
+#[allow(clippy::expect_used)]
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
@@ -373,7 +377,11 @@ pub mod pallet {
 
 		/// Set the price per forward pass of an inference node.
 		#[pallet::call_index(3)]
-		pub fn set_price(origin: OriginFor<T>, node: NodeId, price: BalanceOf<T>) -> DispatchResult {
+		pub fn set_price(
+			origin: OriginFor<T>,
+			node: NodeId,
+			price: BalanceOf<T>,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_set_price(&who, node, price)
 		}
@@ -399,7 +407,11 @@ pub mod pallet {
 		/// Move an inference node to other layers of its model: it leaves the shards only the old
 		/// range overlaps and joins those only the new one overlaps.
 		#[pallet::call_index(6)]
-		pub fn move_layers(origin: OriginFor<T>, node: NodeId, layers: LayerRange) -> DispatchResult {
+		pub fn move_layers(
+			origin: OriginFor<T>,
+			node: NodeId,
+			layers: LayerRange,
+		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_move_layers(&who, node, layers)
 		}

@@ -81,8 +81,14 @@ fn register_model_holds_the_deposit() {
 	test(|| {
 		let m = model(8, 2);
 		let info = Models::<Test>::get(m).unwrap();
-		assert_eq!((info.owner, info.layers, info.shard_size, info.deposit), (ALICE, 8, 2, MODEL_DEPOSIT));
-		assert_eq!(Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE), MODEL_DEPOSIT);
+		assert_eq!(
+			(info.owner, info.layers, info.shard_size, info.deposit),
+			(ALICE, 8, 2, MODEL_DEPOSIT)
+		);
+		assert_eq!(
+			Balances::balance_on_hold(&HoldReason::ModelDeposit.into(), &ALICE),
+			MODEL_DEPOSIT
+		);
 		System::assert_last_event(
 			Event::<Test>::ModelRegistered {
 				model: m,
@@ -228,13 +234,19 @@ fn register_hashing_node_works_and_checks() {
 		);
 		assert_eq!(<Registry as ComputeNodes<_, _>>::hash_rate(n), Some(1_000_000));
 		assert_eq!(ShardNodes::<Test>::iter().count(), 0);
-		assert_noop!(Registry::register_hashing_node(origin(CHARLIE), 0, MIN_COLLATERAL), Err::ZeroHashRate);
+		assert_noop!(
+			Registry::register_hashing_node(origin(CHARLIE), 0, MIN_COLLATERAL),
+			Err::ZeroHashRate
+		);
 		assert_noop!(
 			Registry::register_hashing_node(origin(CHARLIE), 1, MIN_COLLATERAL - 1),
 			Err::CollateralBelowMinimum
 		);
 		NextNodeId::<Test>::put(u64::MAX);
-		assert_noop!(Registry::register_hashing_node(origin(CHARLIE), 1, MIN_COLLATERAL), Err::IdsExhausted);
+		assert_noop!(
+			Registry::register_hashing_node(origin(CHARLIE), 1, MIN_COLLATERAL),
+			Err::IdsExhausted
+		);
 	});
 }
 
@@ -243,7 +255,10 @@ fn collateral_totals_cannot_overflow() {
 	test(|| {
 		let n = hashing(BOB);
 		TotalCollateral::<Test>::put(u128::MAX);
-		assert_noop!(Registry::register_hashing_node(origin(CHARLIE), 1, MIN_COLLATERAL), Err::Overflow);
+		assert_noop!(
+			Registry::register_hashing_node(origin(CHARLIE), 1, MIN_COLLATERAL),
+			Err::Overflow
+		);
 		assert_noop!(Registry::add_collateral(origin(BOB), n, 1), Err::Overflow);
 		TotalCollateral::<Test>::put(MIN_COLLATERAL);
 	});
@@ -296,16 +311,35 @@ fn moving_layers_touches_only_the_shards_involved() {
 		assert_eq!(shard(m, 2), vec![n]);
 		assert_eq!(shard(m, 3), vec![other]);
 		System::assert_last_event(
-			Event::<Test>::LayersMoved { node: n, from: LayerRange::new(0, 3), to: LayerRange::new(2, 6) }
-				.into(),
+			Event::<Test>::LayersMoved {
+				node: n,
+				from: LayerRange::new(0, 3),
+				to: LayerRange::new(2, 6),
+			}
+			.into(),
 		);
 
-		assert_noop!(Registry::move_layers(origin(BOB), n, LayerRange::new(2, 6)), Err::LayerRangeUnchanged);
-		assert_noop!(Registry::move_layers(origin(BOB), n, LayerRange::new(2, 9)), Err::LayerRangeOutsideModel);
-		assert_noop!(Registry::move_layers(origin(BOB), n, LayerRange::new(4, 4)), Err::EmptyLayerRange);
-		assert_noop!(Registry::move_layers(origin(CHARLIE), n, LayerRange::new(0, 2)), Err::NotOwner);
+		assert_noop!(
+			Registry::move_layers(origin(BOB), n, LayerRange::new(2, 6)),
+			Err::LayerRangeUnchanged
+		);
+		assert_noop!(
+			Registry::move_layers(origin(BOB), n, LayerRange::new(2, 9)),
+			Err::LayerRangeOutsideModel
+		);
+		assert_noop!(
+			Registry::move_layers(origin(BOB), n, LayerRange::new(4, 4)),
+			Err::EmptyLayerRange
+		);
+		assert_noop!(
+			Registry::move_layers(origin(CHARLIE), n, LayerRange::new(0, 2)),
+			Err::NotOwner
+		);
 		let h = hashing(BOB);
-		assert_noop!(Registry::move_layers(origin(BOB), h, LayerRange::new(0, 2)), Err::NotInferenceNode);
+		assert_noop!(
+			Registry::move_layers(origin(BOB), h, LayerRange::new(0, 2)),
+			Err::NotInferenceNode
+		);
 
 		// Fill shard 3 and try to move into it.
 		for _ in 1..MAX_NODES_PER_SHARD {
@@ -322,7 +356,9 @@ fn collateral_can_be_added_and_withdrawn_down_to_the_minimum() {
 	test(|| {
 		let n = hashing(BOB);
 		assert_ok!(Registry::add_collateral(origin(BOB), n, 40));
-		System::assert_last_event(Event::<Test>::CollateralAdded { node: n, amount: 40, collateral: 140 }.into());
+		System::assert_last_event(
+			Event::<Test>::CollateralAdded { node: n, amount: 40, collateral: 140 }.into(),
+		);
 		assert_eq!(held_collateral(BOB), 140);
 		assert_ok!(Registry::withdraw_collateral(origin(BOB), n, 40));
 		System::assert_last_event(
@@ -336,7 +372,10 @@ fn collateral_can_be_added_and_withdrawn_down_to_the_minimum() {
 		assert_noop!(Registry::add_collateral(origin(CHARLIE), n, 1), Err::NotOwner);
 		assert_noop!(Registry::withdraw_collateral(origin(BOB), n, 0), Err::ZeroAmount);
 		assert_noop!(Registry::withdraw_collateral(origin(BOB), n, 1), Err::CollateralBelowMinimum);
-		assert_noop!(Registry::withdraw_collateral(origin(BOB), n, 101), Err::InsufficientCollateral);
+		assert_noop!(
+			Registry::withdraw_collateral(origin(BOB), n, 101),
+			Err::InsufficientCollateral
+		);
 		assert_ok!(Registry::unregister(origin(BOB), n));
 		assert_noop!(Registry::add_collateral(origin(BOB), n, 1), Err::NodeUnbonding);
 	});
@@ -383,7 +422,10 @@ fn nodes_that_miss_heartbeats_leave_the_route_and_come_back() {
 		assert!(<Registry as ComputeNodes<_, _>>::is_serving(dear));
 		assert_eq!(Registry::best_route(m, price_only).unwrap().nodes, vec![dear]);
 		let listed = Registry::shard_nodes(m, 0).unwrap();
-		assert_eq!(listed.iter().map(|v| (v.id, v.serving)).collect::<Vec<_>>(), vec![(cheap, false), (dear, true)]);
+		assert_eq!(
+			listed.iter().map(|v| (v.id, v.serving)).collect::<Vec<_>>(),
+			vec![(cheap, false), (dear, true)]
+		);
 
 		assert_ok!(Registry::heartbeat(origin(BOB), cheap));
 		System::assert_last_event(Event::<Test>::Heartbeat { node: cheap, revived: true }.into());
@@ -441,24 +483,38 @@ fn slashing_moves_collateral_to_the_beneficiary_or_burns_it() {
 	test(|| {
 		let n = hashing(BOB);
 		let issuance = Balances::total_issuance();
-		let taken = <Registry as ComputeNodes<_, _>>::slash(n, 30, Some(&CHARLIE), SlashReason::MissedDeadline).unwrap();
+		let taken = <Registry as ComputeNodes<_, _>>::slash(
+			n,
+			30,
+			Some(&CHARLIE),
+			SlashReason::MissedDeadline,
+		)
+		.unwrap();
 		assert_eq!(taken, 30);
 		assert_eq!(Balances::balance(&CHARLIE), ENDOWMENT + 30);
 		assert_eq!(held_collateral(BOB), 70);
 		System::assert_last_event(
-			Event::<Test>::Slashed { node: n, amount: 30, beneficiary: Some(CHARLIE), reason: SlashReason::MissedDeadline }
-				.into(),
+			Event::<Test>::Slashed {
+				node: n,
+				amount: 30,
+				beneficiary: Some(CHARLIE),
+				reason: SlashReason::MissedDeadline,
+			}
+			.into(),
 		);
 		assert!(!<Registry as ComputeNodes<_, _>>::is_serving(n), "below MinCollateral");
 
 		// Unbonding collateral is still slashable; slashes are capped at what is held.
 		assert_ok!(Registry::unregister(origin(BOB), n));
-		let taken = <Registry as ComputeNodes<_, _>>::slash(n, 1_000, None, SlashReason::InvalidWork).unwrap();
+		let taken =
+			<Registry as ComputeNodes<_, _>>::slash(n, 1_000, None, SlashReason::InvalidWork)
+				.unwrap();
 		assert_eq!(taken, 70);
 		assert_eq!(Balances::total_issuance(), issuance - 70, "burnt");
 		assert_eq!(<Registry as ComputeNodes<_, _>>::collateral(n), 0);
 		assert_eq!(Nodes::<Test>::get(n).unwrap().stats.slashed, 2);
-		let taken = <Registry as ComputeNodes<_, _>>::slash(n, 5, None, SlashReason::InvalidWork).unwrap();
+		let taken =
+			<Registry as ComputeNodes<_, _>>::slash(n, 5, None, SlashReason::InvalidWork).unwrap();
 		assert_eq!(taken, 0);
 
 		assert_noop!(
@@ -485,10 +541,18 @@ fn work_is_counted_for_reputation() {
 		assert_ok!(<Registry as ComputeNodes<_, _>>::record_work(n, WorkOutcome::Completed));
 		assert_ok!(<Registry as ComputeNodes<_, _>>::record_work(n, WorkOutcome::Completed));
 		assert_ok!(<Registry as ComputeNodes<_, _>>::record_work(n, WorkOutcome::Failed));
-		System::assert_last_event(Event::<Test>::WorkRecorded { node: n, outcome: WorkOutcome::Failed }.into());
-		assert_eq!(Nodes::<Test>::get(n).unwrap().stats, WorkStats { completed: 2, failed: 1, slashed: 0 });
+		System::assert_last_event(
+			Event::<Test>::WorkRecorded { node: n, outcome: WorkOutcome::Failed }.into(),
+		);
+		assert_eq!(
+			Nodes::<Test>::get(n).unwrap().stats,
+			WorkStats { completed: 2, failed: 1, slashed: 0 }
+		);
 		assert_eq!(<Registry as ComputeNodes<_, _>>::owner(n), Some(BOB));
-		assert_eq!(<Registry as ComputeNodes<_, _>>::inference_layers(n), Some((m, LayerRange::new(0, 2))));
+		assert_eq!(
+			<Registry as ComputeNodes<_, _>>::inference_layers(n),
+			Some((m, LayerRange::new(0, 2)))
+		);
 		assert_eq!(
 			<Registry as ComputeNodes<_, _>>::record_work(42, WorkOutcome::Failed),
 			Err(DispatchError::from(Err::UnknownNode))
@@ -508,9 +572,15 @@ fn routes_and_shards_are_served_from_the_registry() {
 		assert_eq!(Registry::best_route(m, Perbill::one()).unwrap().nodes, vec![a, b]);
 		assert_eq!(Registry::best_route(m, Perbill::zero()).unwrap().nodes, vec![c]);
 		let frontier = Registry::pareto_routes(m).unwrap();
-		assert_eq!(frontier.iter().map(|r| r.nodes.clone()).collect::<Vec<_>>(), vec![vec![a, b], vec![c]]);
+		assert_eq!(
+			frontier.iter().map(|r| r.nodes.clone()).collect::<Vec<_>>(),
+			vec![vec![a, b], vec![c]]
+		);
 
-		assert_eq!(Registry::shard_nodes(m, 2).unwrap().iter().map(|v| v.id).collect::<Vec<_>>(), vec![b, c]);
+		assert_eq!(
+			Registry::shard_nodes(m, 2).unwrap().iter().map(|v| v.id).collect::<Vec<_>>(),
+			vec![b, c]
+		);
 		let view = &Registry::shard_nodes(m, 0).unwrap()[0];
 		assert_eq!((view.owner, view.cost_ms, view.price, view.serving), (BOB, 100, 1, true));
 		assert_eq!(view.endpoint, b"http://127.0.0.1:7000".to_vec());

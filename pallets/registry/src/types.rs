@@ -3,12 +3,12 @@
 use crate::Config;
 use appchain_primitives::{Layer, LayerRange, ModelId, NodeId};
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use core::fmt::Debug;
 use frame_support::{
 	pallet_prelude::{BoundedVec, Get},
 	traits::fungible::Inspect,
 };
 use scale_info::TypeInfo;
-use core::fmt::Debug;
 use sp_runtime::traits::Saturating;
 
 pub type AccountIdOf<T> = <T as frame_system::Config>::AccountId;
@@ -19,6 +19,7 @@ pub type Endpoint<T> = BoundedVec<u8, <T as Config>::MaxEndpointLen>;
 pub type ModelOf<T> = Model<AccountIdOf<T>, BalanceOf<T>, <T as Config>::MaxModelNameLen>;
 pub type ComputeNodeOf<T> =
 	ComputeNode<AccountIdOf<T>, BalanceOf<T>, BlockNumberOf<T>, <T as Config>::MaxEndpointLen>;
+pub type NodeViewOf<T> = NodeView<AccountIdOf<T>, BalanceOf<T>, BlockNumberOf<T>>;
 pub type NodeKindOf<T> = NodeKind<BalanceOf<T>, <T as Config>::MaxEndpointLen>;
 pub type ShardMembers<T> = BoundedVec<NodeId, <T as Config>::MaxNodesPerShard>;
 pub type OwnedNodes<T> = BoundedVec<NodeId, <T as Config>::MaxNodesPerAccount>;
@@ -43,15 +44,7 @@ pub struct Model<AccountId, Balance, MaxName: Get<u32>> {
 
 /// What a node offers.
 #[derive(
-	Clone,
-	PartialEq,
-	Eq,
-	Debug,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
 #[scale_info(skip_type_params(MaxEndpoint))]
 pub enum NodeKind<Balance, MaxEndpoint: Get<u32>> {
@@ -152,7 +145,8 @@ pub struct ComputeNode<AccountId, Balance, BlockNumber, MaxEndpoint: Get<u32>> {
 	pub stats: WorkStats,
 }
 
-impl<AccountId, Balance, BlockNumber, MaxEndpoint> ComputeNode<AccountId, Balance, BlockNumber, MaxEndpoint>
+impl<AccountId, Balance, BlockNumber, MaxEndpoint>
+	ComputeNode<AccountId, Balance, BlockNumber, MaxEndpoint>
 where
 	Balance: PartialOrd,
 	BlockNumber: Copy + PartialOrd + Saturating,
@@ -171,9 +165,9 @@ where
 		heartbeat_timeout: BlockNumber,
 		min_collateral: &Balance,
 	) -> bool {
-		self.status == NodeStatus::Registered &&
-			self.is_live(now, heartbeat_timeout) &&
-			self.collateral >= *min_collateral
+		self.status == NodeStatus::Registered
+			&& self.is_live(now, heartbeat_timeout)
+			&& self.collateral >= *min_collateral
 	}
 }
 
