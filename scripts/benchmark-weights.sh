@@ -4,7 +4,8 @@
 #   scripts/benchmark-weights.sh [pallet ...]      (default: every pallet under pallets/)
 #
 # Builds the node with `--features runtime-benchmarks` (all crates of the workspace, so that the
-# build shares the feature set and stays incremental) and runs `appchain-node benchmark pallet`
+# build shares the feature set and stays incremental), runs every benchmark once as a test on its
+# pallet's mock runtime, and runs `appchain-node benchmark pallet`
 # for each pallet on the runtime's `development` genesis preset, writing `pallets/<dir>/src/weights.rs` from
 # `scripts/templates/pallet-weights.hbs`. The generated file's header records the command.
 #
@@ -36,6 +37,9 @@ done
 
 log "building the node with runtime benchmarks into $CARGO_TARGET_DIR"
 cargo build --locked --release --workspace --features appchain-node/runtime-benchmarks
+
+log "running the benchmarks once on each pallet's mock runtime (impl_benchmark_test_suite)"
+cargo test --locked --release --workspace --features appchain-node/runtime-benchmarks -- bench_
 
 for pallet in "${selected[@]}"; do
   out="pallets/${PALLET_DIRS[$pallet]}/src/weights.rs"
