@@ -28,6 +28,7 @@ RUNTIME_WASM="$CARGO_TARGET_DIR/release/wbuild/appchain-runtime/appchain_runtime
 # pallet crate name (as in the runtime's define_benchmarks!) -> directory under pallets/
 declare -A PALLET_DIRS=(
   [pallet_compute_registry]=registry
+  [pallet_compute_market]=market
 )
 
 if [[ $# -gt 0 ]]; then selected=("$@"); else selected=("${!PALLET_DIRS[@]}"); fi

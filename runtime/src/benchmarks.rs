@@ -19,4 +19,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_utility, Utility]
 	[pallet_sudo, Sudo]
 	[pallet_compute_registry, Registry]
+	[pallet_compute_market, Market]
 );

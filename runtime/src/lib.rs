@@ -45,7 +45,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -249,4 +249,6 @@ mod runtime {
 	// The compute marketplace.
 	#[runtime::pallet_index(30)]
 	pub type Registry = pallet_compute_registry;
+	#[runtime::pallet_index(31)]
+	pub type Market = pallet_compute_market;
 }

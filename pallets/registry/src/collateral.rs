@@ -76,7 +76,7 @@ pub(crate) fn slash_collateral<T: Config>(
 }
 
 /// What `who` has on hold for `reason`.
-#[cfg(any(test, feature = "try-runtime"))]
+#[cfg(any(feature = "std", feature = "try-runtime"))]
 pub(crate) fn held<T: Config>(who: &AccountIdOf<T>, reason: HoldReason) -> BalanceOf<T> {
 	T::Currency::balance_on_hold(&reason.into(), who)
 }

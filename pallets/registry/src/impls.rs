@@ -493,7 +493,7 @@ impl<T: Config> Pallet<T> {
 	///    spanning at most `MaxShardsPerNode` shards.
 	/// 6. Every shard list is strictly ascending, and lists exactly the registered (not
 	///    unbonding) inference nodes of its model whose range overlaps the shard.
-	#[cfg(any(feature = "try-runtime", test))]
+	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::BTreeMap;
 		let fail = |msg: &'static str| -> sp_runtime::TryRuntimeError {
@@ -610,6 +610,14 @@ impl<T: Config> ComputeNodes<AccountIdOf<T>, BalanceOf<T>> for Pallet<T> {
 
 	fn inference_layers(node: NodeId) -> Option<(ModelId, LayerRange)> {
 		Nodes::<T>::get(node).and_then(|n| n.kind.inference_layers())
+	}
+
+	fn shard_layers(model: ModelId, shard: ShardIndex) -> Option<LayerRange> {
+		let info = Models::<T>::get(model)?;
+		let start = shard.checked_mul(info.shard_size)?;
+		let end = start.checked_add(info.shard_size)?.min(info.layers);
+		let layers = LayerRange::new(start, end);
+		layers.fits(info.layers).then_some(layers)
 	}
 
 	fn hash_rate(node: NodeId) -> Option<u64> {

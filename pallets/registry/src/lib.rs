@@ -57,7 +57,7 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
-#[cfg(any(test, feature = "try-runtime"))]
+#[cfg(any(feature = "std", feature = "try-runtime"))]
 const LOG_TARGET: &str = "runtime::compute-registry";
 
 // FRAME's macros expand `#[pallet::pallet]`, `#[pallet::storage]` and `#[pallet::error]` into

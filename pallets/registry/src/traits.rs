@@ -2,7 +2,7 @@
 //! collateral and record their work.
 
 use crate::types::{SlashReason, WorkOutcome};
-use appchain_primitives::{LayerRange, ModelId, NodeId};
+use appchain_primitives::{LayerRange, ModelId, NodeId, ShardIndex};
 use sp_runtime::DispatchError;
 
 /// Registered compute nodes, as seen by the pallets that give them work.
@@ -16,6 +16,10 @@ pub trait ComputeNodes<AccountId, Balance> {
 
 	/// Model and layers of an inference node.
 	fn inference_layers(node: NodeId) -> Option<(ModelId, LayerRange)>;
+
+	/// Layers of shard `shard` of `model` (the last shard may be shorter), or `None` for an
+	/// unknown model or a shard past its last layer.
+	fn shard_layers(model: ModelId, shard: ShardIndex) -> Option<LayerRange>;
 
 	/// Declared hash rate of a hashing node.
 	fn hash_rate(node: NodeId) -> Option<u64>;

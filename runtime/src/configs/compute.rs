@@ -1,9 +1,12 @@
-//! The compute marketplace: node registration, collateral and the sharded layer registry.
+//! The compute marketplace: node registration, collateral and the sharded layer registry;
+//! markets with listing prices and reverse-Vickrey settlement; SLA escrow.
 
 use frame_support::{parameter_types, traits::ConstU32};
+use frame_system::EnsureRoot;
 
 use super::super::{
-	currency::UNITS, time::MINUTES, Balance, Balances, BlockNumber, Runtime, RuntimeHoldReason,
+	currency::UNITS, time::MINUTES, AccountId, Balance, Balances, BlockNumber, Registry, Runtime,
+	RuntimeHoldReason,
 };
 
 parameter_types! {
@@ -38,4 +41,34 @@ impl pallet_compute_registry::Config for Runtime {
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxFrontierRoutes = ConstU32<64>;
 	type WeightInfo = pallet_compute_registry::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Opening a market holds 10 CPU until its owner closes it.
+	pub const MarketDeposit: Balance = 10 * UNITS;
+	/// Delivered work can be rejected for 30 s before the escrow is paid.
+	pub const ChallengeWindow: BlockNumber = 10;
+	/// Agreements last at most as long as collateral stays slashable after unregistering.
+	pub const MaxAgreementDuration: BlockNumber = UnbondingPeriod::get();
+	/// `S = UNITS^2`: the max-min payoff is the paper's formula with prices in whole CPU.
+	pub const VariablePayoffScale: Balance = UNITS * UNITS;
+	/// The paper's `MC_1 + 1`, in whole CPU.
+	pub const VariableSellerMargin: Balance = UNITS;
+}
+
+impl pallet_compute_market::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Nodes = Registry;
+	/// Root (sudo) until the proof-of-computation pallet rejects work through `WorkVerdicts`.
+	type VerifierOrigin = EnsureRoot<AccountId>;
+	type MarketDeposit = MarketDeposit;
+	type MaxListings = ConstU32<32>;
+	type ChallengeWindow = ChallengeWindow;
+	type MaxAgreementDuration = MaxAgreementDuration;
+	type VariablePayoffScale = VariablePayoffScale;
+	type VariableSellerMargin = VariableSellerMargin;
+	type WeightInfo = pallet_compute_market::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = pallet_compute_market::RegistryHelper<Runtime>;
 }

@@ -3,7 +3,7 @@
 //! - this file: system, timestamp, balances, transaction payment, utility, sudo;
 //! - [`consensus`]: BABE, GRANDPA, authorship, session (+historical), staking with its
 //!   on-chain election, and offences;
-//! - [`compute`]: the compute marketplace (node registry).
+//! - [`compute`]: the compute marketplace (node registry, markets and SLA escrow).
 
 pub mod compute;
 pub mod consensus;

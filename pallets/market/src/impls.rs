@@ -1,0 +1,595 @@
+//! The logic behind the calls: each `do_*` checks everything first, then mutates, then emits.
+
+use crate::{
+	auction::{self, AuctionError},
+	funds, AccountIdOf, Agreement, AgreementId, AgreementOf, AgreementStatus, Agreements,
+	BalanceOf, BlockNumberOf, Commodity, Config, DelistReason, Error, Event, HoldReason,
+	ListingPolicy, Listings, ListingsOf, Market, MarketByCommodity, MarketId, MarketOf, Markets,
+	NextAgreementId, NextMarketId, Pallet, ServiceTermsOf, Settlement, WorkKind, WorkVerdicts,
+};
+use alloc::vec::Vec;
+use appchain_primitives::{LayerRange, NodeId};
+use frame_support::{ensure, traits::Get};
+use pallet_compute_registry::{ComputeNodes, SlashReason, WorkOutcome};
+use sp_runtime::{
+	traits::{CheckedAdd, CheckedMul, Saturating, Zero},
+	DispatchError, DispatchResult,
+};
+
+impl<T: Config> From<AuctionError> for Error<T> {
+	fn from(e: AuctionError) -> Self {
+		match e {
+			AuctionError::NoSellers => Error::NoSellers,
+			AuctionError::PriceAboveMaximum => Error::PriceAboveMaximum,
+			AuctionError::Overflow => Error::Overflow,
+		}
+	}
+}
+
+/// Whether `outer` contains every layer of the non-empty range `inner`.
+fn covers(outer: LayerRange, inner: LayerRange) -> bool {
+	!inner.is_empty() && outer.start <= inner.start && inner.end <= outer.end
+}
+
+impl<T: Config> Pallet<T> {
+	fn now() -> BlockNumberOf<T> {
+		frame_system::Pallet::<T>::block_number()
+	}
+
+	// ---- markets
+
+	pub(crate) fn do_open_market(
+		who: AccountIdOf<T>,
+		commodity: Commodity,
+		policy: ListingPolicy<BalanceOf<T>>,
+	) -> Result<MarketId, DispatchError> {
+		ensure!(!MarketByCommodity::<T>::contains_key(commodity), Error::<T>::MarketExists);
+		Self::work_of(&commodity)?;
+		let deposit = T::MarketDeposit::get();
+		funds::ensure_can_hold::<T>(&who, HoldReason::MarketDeposit, deposit)?;
+		let market = NextMarketId::<T>::get();
+		let next = market.checked_add(1).ok_or(Error::<T>::Overflow)?;
+
+		funds::hold::<T>(&who, HoldReason::MarketDeposit, deposit)?;
+		Markets::<T>::insert(
+			market,
+			Market { owner: who.clone(), commodity, policy, deposit, sales: 0 },
+		);
+		MarketByCommodity::<T>::insert(commodity, market);
+		NextMarketId::<T>::put(next);
+
+		Self::deposit_event(Event::MarketOpened { market, owner: who, commodity, policy, deposit });
+		Ok(market)
+	}
+
+	fn owned_market(who: &AccountIdOf<T>, market: MarketId) -> Result<MarketOf<T>, DispatchError> {
+		let info = Markets::<T>::get(market).ok_or(Error::<T>::UnknownMarket)?;
+		ensure!(&info.owner == who, Error::<T>::NotMarketOwner);
+		Ok(info)
+	}
+
+	pub(crate) fn do_set_listing_policy(
+		who: &AccountIdOf<T>,
+		market: MarketId,
+		policy: ListingPolicy<BalanceOf<T>>,
+	) -> DispatchResult {
+		let mut info = Self::owned_market(who, market)?;
+		info.policy = policy;
+		Markets::<T>::insert(market, info);
+		Self::deposit_event(Event::ListingPolicySet { market, policy });
+		Ok(())
+	}
+
+	pub(crate) fn do_close_market(who: &AccountIdOf<T>, market: MarketId) -> DispatchResult {
+		let info = Self::owned_market(who, market)?;
+		ensure!(Listings::<T>::decode_len(market).unwrap_or(0) == 0, Error::<T>::MarketNotEmpty);
+
+		funds::release::<T>(who, HoldReason::MarketDeposit, info.deposit)?;
+		Markets::<T>::remove(market);
+		MarketByCommodity::<T>::remove(info.commodity);
+		Listings::<T>::remove(market);
+
+		Self::deposit_event(Event::MarketClosed { market, deposit: info.deposit });
+		Ok(())
+	}
+
+	/// The work a sale in a market of `commodity` buys; fails for a commodity the registry does
+	/// not know.
+	fn work_of(commodity: &Commodity) -> Result<WorkKind, DispatchError> {
+		match *commodity {
+			Commodity::LayerShard { model, shard } => {
+				let layers =
+					T::Nodes::shard_layers(model, shard).ok_or(Error::<T>::InvalidCommodity)?;
+				Ok(WorkKind::LayerInference { model, layers })
+			},
+			Commodity::HashRateClass(class) => {
+				Commodity::min_hash_rate(class).ok_or(Error::<T>::InvalidCommodity)?;
+				Ok(WorkKind::HashSubjob)
+			},
+		}
+	}
+
+	/// Whether `node` may sell `commodity`: the whole shard of the same model, or at least the
+	/// class's hash rate.
+	fn sells(node: NodeId, commodity: &Commodity) -> bool {
+		match *commodity {
+			Commodity::LayerShard { model, shard } => {
+				match (T::Nodes::shard_layers(model, shard), T::Nodes::inference_layers(node)) {
+					(Some(wanted), Some((served_model, served))) => {
+						served_model == model && covers(served, wanted)
+					},
+					_ => false,
+				}
+			},
+			Commodity::HashRateClass(class) => {
+				match (Commodity::min_hash_rate(class), T::Nodes::hash_rate(node)) {
+					(Some(least), Some(rate)) => rate >= least,
+					_ => false,
+				}
+			},
+		}
+	}
+
+	/// Whether `node` serves `work`.
+	fn serves(node: NodeId, work: &WorkKind) -> bool {
+		match *work {
+			WorkKind::LayerInference { model, layers } => T::Nodes::inference_layers(node)
+				.is_some_and(|(served_model, served)| {
+					served_model == model && covers(served, layers)
+				}),
+			WorkKind::HashSubjob => T::Nodes::hash_rate(node).is_some(),
+		}
+	}
+
+	fn ensure_node_owner(who: &AccountIdOf<T>, node: NodeId) -> DispatchResult {
+		ensure!(T::Nodes::owner(node).as_ref() == Some(who), Error::<T>::NotNodeOwner);
+		Ok(())
+	}
+
+	// ---- listings
+
+	pub(crate) fn do_list(
+		who: &AccountIdOf<T>,
+		market: MarketId,
+		node: NodeId,
+		ask: BalanceOf<T>,
+	) -> DispatchResult {
+		let info = Markets::<T>::get(market).ok_or(Error::<T>::UnknownMarket)?;
+		ensure!(!ask.is_zero(), Error::<T>::ZeroPrice);
+		Self::ensure_node_owner(who, node)?;
+		ensure!(T::Nodes::is_serving(node), Error::<T>::NodeNotServing);
+		ensure!(Self::sells(node, &info.commodity), Error::<T>::NodeNotEligible);
+		let mut listings = Listings::<T>::get(market);
+		ensure!(!listings.iter().any(|l| l.node == node), Error::<T>::AlreadyListed);
+		let fee = match info.policy {
+			ListingPolicy::FixedFee { fee } if who != &info.owner => fee,
+			_ => Zero::zero(),
+		};
+		funds::ensure_can_pay::<T>(who, fee)?;
+		listings.try_push(crate::Listing { node, ask }).map_err(|_| Error::<T>::MarketFull)?;
+
+		funds::pay_fee::<T>(who, &info.owner, fee)?;
+		Listings::<T>::insert(market, listings);
+
+		Self::deposit_event(Event::Listed { market, node, ask, fee });
+		Ok(())
+	}
+
+	pub(crate) fn do_delist(
+		who: &AccountIdOf<T>,
+		market: MarketId,
+		node: NodeId,
+	) -> DispatchResult {
+		ensure!(Markets::<T>::contains_key(market), Error::<T>::UnknownMarket);
+		Self::ensure_node_owner(who, node)?;
+		let mut listings = Listings::<T>::get(market);
+		let position = listings.iter().position(|l| l.node == node).ok_or(Error::<T>::NotListed)?;
+
+		listings.remove(position);
+		Listings::<T>::insert(market, listings);
+
+		Self::deposit_event(Event::Delisted { market, node, reason: DelistReason::ByOwner });
+		Ok(())
+	}
+
+	// ---- sales and agreements
+
+	/// Checks `terms` and returns the deadline they set from now.
+	fn deadline_of(terms: &ServiceTermsOf<T>) -> Result<BlockNumberOf<T>, DispatchError> {
+		ensure!(terms.units > 0, Error::<T>::ZeroUnits);
+		ensure!(
+			!terms.duration.is_zero() && terms.duration <= T::MaxAgreementDuration::get(),
+			Error::<T>::InvalidDuration
+		);
+		Ok(Self::now().checked_add(&terms.duration).ok_or(Error::<T>::Overflow)?)
+	}
+
+	fn escrow_of(
+		price_per_unit: BalanceOf<T>,
+		terms: &ServiceTermsOf<T>,
+	) -> Result<BalanceOf<T>, DispatchError> {
+		Ok(price_per_unit.checked_mul(&terms.units.into()).ok_or(Error::<T>::Overflow)?)
+	}
+
+	pub(crate) fn do_buy(
+		who: AccountIdOf<T>,
+		market: MarketId,
+		max_price_per_unit: BalanceOf<T>,
+		terms: ServiceTermsOf<T>,
+	) -> Result<AgreementId, DispatchError> {
+		let info = Markets::<T>::get(market).ok_or(Error::<T>::UnknownMarket)?;
+		ensure!(!max_price_per_unit.is_zero(), Error::<T>::ZeroPrice);
+		let deadline = Self::deadline_of(&terms)?;
+		let work = Self::work_of(&info.commodity)?;
+
+		// Listings of nodes that stopped serving take no part and are dropped.
+		let (serving, stale): (Vec<_>, Vec<_>) =
+			Listings::<T>::get(market).into_iter().partition(|l| T::Nodes::is_serving(l.node));
+		let asks: Vec<BalanceOf<T>> = serving.iter().map(|l| l.ask).collect();
+		let sale = match info.policy {
+			ListingPolicy::FixedFee { .. } => {
+				auction::settle_second_price(&asks, max_price_per_unit)
+			},
+			ListingPolicy::VariableMaxMin => auction::settle_max_min(
+				&asks,
+				max_price_per_unit,
+				T::VariablePayoffScale::get(),
+				T::VariableSellerMargin::get(),
+			),
+		}
+		.map_err(Error::<T>::from)?;
+		let winner = *serving.get(sale.winner).ok_or(Error::<T>::NoSellers)?;
+		let provider_owner = T::Nodes::owner(winner.node).ok_or(Error::<T>::NodeNotServing)?;
+		ensure!(provider_owner != who, Error::<T>::BuyerIsSeller);
+		let escrow = Self::escrow_of(sale.price_per_unit, &terms)?;
+		let owner_fee = if info.owner == who { Zero::zero() } else { sale.owner_fee };
+		let total = escrow.checked_add(&owner_fee).ok_or(Error::<T>::Overflow)?;
+		funds::ensure_can_pay::<T>(&who, total)?;
+		funds::ensure_can_hold::<T>(&who, HoldReason::Escrow, escrow)?;
+		let remaining: ListingsOf<T> = serving
+			.into_iter()
+			.filter(|l| l.node != winner.node)
+			.collect::<Vec<_>>()
+			.try_into()
+			.map_err(|_| Error::<T>::Overflow)?;
+
+		funds::pay_fee::<T>(&who, &info.owner, owner_fee)?;
+		let agreement = Self::open(
+			who,
+			winner.node,
+			provider_owner,
+			Some(market),
+			work,
+			sale.price_per_unit,
+			terms,
+			deadline,
+			escrow,
+		)?;
+		Listings::<T>::insert(market, remaining);
+		Markets::<T>::insert(market, MarketOf::<T> { sales: info.sales.saturating_add(1), ..info });
+
+		for listing in stale {
+			Self::deposit_event(Event::Delisted {
+				market,
+				node: listing.node,
+				reason: DelistReason::NotServing,
+			});
+		}
+		Self::deposit_event(Event::Delisted {
+			market,
+			node: winner.node,
+			reason: DelistReason::Sold,
+		});
+		Self::deposit_event(Event::Sold {
+			market,
+			agreement,
+			node: winner.node,
+			ask: winner.ask,
+			price_per_unit: sale.price_per_unit,
+			owner_fee,
+		});
+		Ok(agreement)
+	}
+
+	pub(crate) fn do_open_direct(
+		who: AccountIdOf<T>,
+		provider: NodeId,
+		work: WorkKind,
+		price_per_unit: BalanceOf<T>,
+		terms: ServiceTermsOf<T>,
+	) -> Result<AgreementId, DispatchError> {
+		ensure!(!price_per_unit.is_zero(), Error::<T>::ZeroPrice);
+		let deadline = Self::deadline_of(&terms)?;
+		let provider_owner = T::Nodes::owner(provider).ok_or(Error::<T>::NodeNotServing)?;
+		ensure!(T::Nodes::is_serving(provider), Error::<T>::NodeNotServing);
+		ensure!(provider_owner != who, Error::<T>::BuyerIsSeller);
+		ensure!(Self::serves(provider, &work), Error::<T>::WorkNotServed);
+		let escrow = Self::escrow_of(price_per_unit, &terms)?;
+		funds::ensure_can_hold::<T>(&who, HoldReason::Escrow, escrow)?;
+
+		Self::open(
+			who,
+			provider,
+			provider_owner,
+			None,
+			work,
+			price_per_unit,
+			terms,
+			deadline,
+			escrow,
+		)
+	}
+
+	/// Holds the escrow and records a new agreement; every check has been made.
+	#[allow(clippy::too_many_arguments)]
+	fn open(
+		client: AccountIdOf<T>,
+		provider: NodeId,
+		provider_owner: AccountIdOf<T>,
+		market: Option<MarketId>,
+		work: WorkKind,
+		price_per_unit: BalanceOf<T>,
+		terms: ServiceTermsOf<T>,
+		deadline: BlockNumberOf<T>,
+		escrow: BalanceOf<T>,
+	) -> Result<AgreementId, DispatchError> {
+		let agreement = NextAgreementId::<T>::get();
+		let next = agreement.checked_add(1).ok_or(Error::<T>::Overflow)?;
+
+		funds::hold::<T>(&client, HoldReason::Escrow, escrow)?;
+		NextAgreementId::<T>::put(next);
+		Agreements::<T>::insert(
+			agreement,
+			Agreement {
+				client: client.clone(),
+				provider,
+				provider_owner,
+				market,
+				work,
+				price_per_unit,
+				terms,
+				deadline,
+				escrow,
+				status: AgreementStatus::Proposed,
+			},
+		);
+
+		Self::deposit_event(Event::AgreementOpened {
+			agreement,
+			client,
+			provider,
+			price_per_unit,
+			units: terms.units,
+			deadline,
+			escrow,
+		});
+		Ok(agreement)
+	}
+
+	fn agreement(id: AgreementId) -> Result<AgreementOf<T>, DispatchError> {
+		let agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
+		ensure!(!agreement.is_settled(), Error::<T>::AlreadySettled);
+		Ok(agreement)
+	}
+
+	pub(crate) fn do_accept(who: &AccountIdOf<T>, id: AgreementId) -> DispatchResult {
+		let mut agreement = Self::agreement(id)?;
+		ensure!(&agreement.provider_owner == who, Error::<T>::NotProvider);
+		ensure!(agreement.status == AgreementStatus::Proposed, Error::<T>::NotProposed);
+		ensure!(Self::now() <= agreement.deadline, Error::<T>::DeadlinePassed);
+		ensure!(T::Nodes::is_serving(agreement.provider), Error::<T>::NodeNotServing);
+
+		agreement.status = AgreementStatus::Accepted;
+		Agreements::<T>::insert(id, agreement);
+
+		Self::deposit_event(Event::AgreementAccepted { agreement: id });
+		Ok(())
+	}
+
+	pub(crate) fn do_cancel(who: &AccountIdOf<T>, id: AgreementId) -> DispatchResult {
+		let mut agreement = Self::agreement(id)?;
+		ensure!(&agreement.client == who, Error::<T>::NotClient);
+		ensure!(agreement.status == AgreementStatus::Proposed, Error::<T>::NotProposed);
+
+		let refunded = agreement.escrow;
+		funds::release::<T>(who, HoldReason::Escrow, refunded)?;
+		agreement.escrow = Zero::zero();
+		agreement.status = AgreementStatus::Settled(Settlement::Cancelled);
+		Agreements::<T>::insert(id, agreement);
+
+		Self::deposit_event(Event::AgreementCancelled { agreement: id, refunded });
+		Ok(())
+	}
+
+	pub(crate) fn do_complete(who: &AccountIdOf<T>, id: AgreementId) -> DispatchResult {
+		let mut agreement = Self::agreement(id)?;
+		ensure!(&agreement.provider_owner == who, Error::<T>::NotProvider);
+		match agreement.status {
+			AgreementStatus::Accepted => {},
+			AgreementStatus::Completed { .. } => return Err(Error::<T>::AlreadyCompleted.into()),
+			_ => return Err(Error::<T>::NotAccepted.into()),
+		}
+		let now = Self::now();
+		ensure!(now <= agreement.deadline, Error::<T>::DeadlinePassed);
+		let payable_at = now.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
+
+		agreement.status = AgreementStatus::Completed { at: now };
+		Agreements::<T>::insert(id, agreement);
+
+		Self::deposit_event(Event::WorkCompleted { agreement: id, payable_at });
+		Ok(())
+	}
+
+	pub(crate) fn do_claim_payment(id: AgreementId) -> DispatchResult {
+		let mut agreement = Self::agreement(id)?;
+		let AgreementStatus::Completed { at } = agreement.status else {
+			return Err(Error::<T>::NotCompleted.into());
+		};
+		let payable_at = at.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
+		ensure!(Self::now() >= payable_at, Error::<T>::ChallengeWindowOpen);
+
+		let amount = agreement.escrow;
+		funds::pay_escrow::<T>(&agreement.client, &agreement.provider_owner, amount)?;
+		Self::record(agreement.provider, WorkOutcome::Completed)?;
+		agreement.escrow = Zero::zero();
+		agreement.status = AgreementStatus::Settled(Settlement::Paid);
+		let (provider, to) = (agreement.provider, agreement.provider_owner.clone());
+		Agreements::<T>::insert(id, agreement);
+
+		Self::deposit_event(Event::ProviderPaid { agreement: id, provider, to, amount });
+		Ok(())
+	}
+
+	pub(crate) fn do_claim_refund(id: AgreementId) -> DispatchResult {
+		let agreement = Self::agreement(id)?;
+		let accepted = match agreement.status {
+			AgreementStatus::Proposed => false,
+			AgreementStatus::Accepted => true,
+			_ => return Err(Error::<T>::AlreadyCompleted.into()),
+		};
+		ensure!(Self::now() > agreement.deadline, Error::<T>::DeadlineNotPassed);
+
+		let (refunded, penalty) = Self::refund(id, agreement, accepted, Settlement::Expired)?;
+		Self::deposit_event(Event::AgreementExpired { agreement: id, refunded, penalty });
+		Ok(())
+	}
+
+	pub(crate) fn do_reject(id: AgreementId) -> DispatchResult {
+		let agreement = Self::agreement(id)?;
+		ensure!(agreement.status != AgreementStatus::Proposed, Error::<T>::NotAccepted);
+
+		let (refunded, penalty) = Self::refund(id, agreement, true, Settlement::Rejected)?;
+		Self::deposit_event(Event::WorkRejected { agreement: id, refunded, penalty });
+		Ok(())
+	}
+
+	/// Refunds the escrow of an unsettled agreement and, if `penalise`, slashes the penalty from
+	/// the provider's collateral to the client and counts a failure against the provider.
+	/// Returns the amounts refunded and slashed.
+	fn refund(
+		id: AgreementId,
+		mut agreement: AgreementOf<T>,
+		penalise: bool,
+		settlement: Settlement,
+	) -> Result<(BalanceOf<T>, BalanceOf<T>), DispatchError> {
+		let refunded = agreement.escrow;
+		funds::release::<T>(&agreement.client, HoldReason::Escrow, refunded)?;
+		// A provider that has withdrawn its collateral since is gone from the registry: there is
+		// nothing left to slash.
+		let penalty = if penalise && T::Nodes::owner(agreement.provider).is_some() {
+			let reason = match settlement {
+				Settlement::Rejected => SlashReason::InvalidWork,
+				_ => SlashReason::MissedDeadline,
+			};
+			let taken = funds::slash_penalty::<T>(
+				agreement.provider,
+				agreement.terms.penalty,
+				&agreement.client,
+				reason,
+			)?;
+			Self::record(agreement.provider, WorkOutcome::Failed)?;
+			taken
+		} else {
+			Zero::zero()
+		};
+		agreement.escrow = Zero::zero();
+		agreement.status = AgreementStatus::Settled(settlement);
+		Agreements::<T>::insert(id, agreement);
+		Ok((refunded, penalty))
+	}
+
+	/// Counts work for a provider's reputation, if it is still in the registry.
+	fn record(node: NodeId, outcome: WorkOutcome) -> DispatchResult {
+		if T::Nodes::owner(node).is_some() {
+			T::Nodes::record_work(node, outcome)?;
+		}
+		Ok(())
+	}
+
+	// ---- invariants
+
+	/// Checks the pallet's invariants:
+	///
+	/// 1. Every market's id is below [`NextMarketId`], and [`MarketByCommodity`] maps exactly the
+	///    open markets' commodities to them.
+	/// 2. Each account's [`HoldReason::MarketDeposit`] hold equals the deposits of the markets it
+	///    owns.
+	/// 3. Listings exist only for open markets, list no node twice and have positive asks.
+	/// 4. Every agreement's id is below [`NextAgreementId`].
+	/// 5. An unsettled agreement's escrow is `price_per_unit * units`; a settled one's is zero,
+	///    so it was paid or refunded, and exactly once (it has a single [`Settlement`]).
+	/// 6. Each account's [`HoldReason::Escrow`] hold equals the escrow of its unsettled
+	///    agreements: escrow held is the sum of the open agreements' unpaid escrow.
+	#[cfg(any(feature = "std", feature = "try-runtime"))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::{BTreeMap, BTreeSet};
+		let fail = |msg: &'static str| -> sp_runtime::TryRuntimeError {
+			log::error!(target: crate::LOG_TARGET, "try_state: {msg}");
+			msg.into()
+		};
+
+		// 1 and 2.
+		let next_market = NextMarketId::<T>::get();
+		let mut markets = 0usize;
+		let mut deposits: BTreeMap<AccountIdOf<T>, BalanceOf<T>> = BTreeMap::new();
+		for (id, market) in Markets::<T>::iter() {
+			markets = markets.saturating_add(1);
+			ensure!(id < next_market, fail("market id not below NextMarketId"));
+			ensure!(
+				MarketByCommodity::<T>::get(market.commodity) == Some(id),
+				fail("market not found by its commodity")
+			);
+			let owed = deposits.entry(market.owner).or_default();
+			*owed = owed.saturating_add(market.deposit);
+		}
+		ensure!(
+			MarketByCommodity::<T>::iter().count() == markets,
+			fail("commodity index lists a closed market")
+		);
+		for (owner, deposit) in deposits {
+			ensure!(
+				funds::held::<T>(&owner, HoldReason::MarketDeposit) == deposit,
+				fail("market deposit hold differs from the owner's markets")
+			);
+		}
+
+		// 3.
+		for (market, listings) in Listings::<T>::iter() {
+			ensure!(Markets::<T>::contains_key(market), fail("listings of a closed market"));
+			let nodes: BTreeSet<NodeId> = listings.iter().map(|l| l.node).collect();
+			ensure!(nodes.len() == listings.len(), fail("node listed twice"));
+			ensure!(listings.iter().all(|l| !l.ask.is_zero()), fail("zero ask listed"));
+		}
+
+		// 4, 5 and 6.
+		let next_agreement = NextAgreementId::<T>::get();
+		let mut escrow: BTreeMap<AccountIdOf<T>, BalanceOf<T>> = BTreeMap::new();
+		for (id, agreement) in Agreements::<T>::iter() {
+			ensure!(id < next_agreement, fail("agreement id not below NextAgreementId"));
+			let held = escrow.entry(agreement.client.clone()).or_default();
+			if agreement.is_settled() {
+				ensure!(agreement.escrow.is_zero(), fail("settled agreement still holds escrow"));
+			} else {
+				ensure!(
+					Some(agreement.escrow)
+						== agreement.price_per_unit.checked_mul(&agreement.terms.units.into()),
+					fail("open agreement's escrow is not price times units")
+				);
+				*held = held.saturating_add(agreement.escrow);
+			}
+		}
+		for (client, expected) in escrow {
+			ensure!(
+				funds::held::<T>(&client, HoldReason::Escrow) == expected,
+				fail("escrow held differs from the client's open agreements")
+			);
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> WorkVerdicts for Pallet<T> {
+	fn reject(agreement: AgreementId) -> DispatchResult {
+		frame_support::storage::with_storage_layer(|| Self::do_reject(agreement))
+	}
+}

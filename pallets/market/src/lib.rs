@@ -1,0 +1,472 @@
+//! # Compute market
+//!
+//! How compute is priced and paid: markets with market owners and listing prices (CompuP2P,
+//! section III), reverse-Vickrey settlement, and service-level agreements whose payment is held
+//! in escrow until the work is delivered (P2P-LLM, section 4.2).
+//!
+//! ## Overview
+//!
+//! - **Markets.** One market per [`Commodity`]: a layer shard of a registered model, or a
+//!   hash-rate class. Anyone opens one by holding [`Config::MarketDeposit`] and becomes its
+//!   *market owner*, who chooses the [`ListingPolicy`]:
+//!   - [`ListingPolicy::FixedFee`]: each seller pays the owner a fixed listing price when it
+//!     lists, and sales are reverse-Vickrey auctions ([`auction::settle_second_price`]);
+//!   - [`ListingPolicy::VariableMaxMin`]: listing is free and each sale pays the owner the
+//!     max-min payoff ([`auction::settle_max_min`]).
+//! - **Listings.** The owner of a serving node eligible for the commodity lists it with an ask,
+//!   its marginal cost per unit, and may de-list it at any time. A market holds at most
+//!   [`Config::MaxListings`] listings, in listing order.
+//! - **Sales.** `buy` settles the market among its serving listings (listings of nodes that
+//!   stopped serving are dropped on the way), opens an agreement with the winner at the sale
+//!   price and de-lists the winner; it may list again.
+//! - **Agreements (SLA escrow).** An [`Agreement`] binds a client and a provider node to a work
+//!   kind, a price per unit, a number of units, a latency bound, a deadline and a penalty. It is
+//!   opened by a sale or directly with a chosen node (`open_agreement`), with
+//!   `price_per_unit * units` held from the client under [`HoldReason::Escrow`]. Then:
+//!   - before the provider accepts, the client may `cancel` for a full refund;
+//!   - the provider `accept`s and reports `complete` by the deadline; once
+//!     [`Config::ChallengeWindow`] blocks have passed since the report, anyone may
+//!     `claim_payment`, which pays the escrow to the provider;
+//!   - past the deadline without a completion report, anyone may `claim_refund`: the client gets
+//!     the escrow back and, if the provider had accepted, the penalty from its collateral;
+//!   - until it is paid, [`Config::VerifierOrigin`] (or another pallet through
+//!     [`WorkVerdicts`]) may reject proven-wrong work, with the same refund and penalty.
+//!
+//!   Settled agreements stay in storage with their [`Settlement`], so a second settlement fails
+//!   with [`Error::AlreadySettled`].
+//!
+//! Every currency movement is in `funds.rs`. Nodes, their collateral and their slashing belong
+//! to the registry, reached through [`Config::Nodes`].
+//!
+//! ## Invariants
+//!
+//! Checked by [`Pallet::do_try_state`] (see there for the list) in `try_state` and after every
+//! unit test.
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+#[cfg(feature = "runtime-benchmarks")]
+pub use traits::RegistryHelper;
+pub use traits::{BenchmarkHelper, WorkVerdicts};
+pub use types::*;
+pub use weights::WeightInfo;
+
+pub mod auction;
+mod funds;
+mod impls;
+pub mod traits;
+pub mod types;
+pub mod weights;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+
+#[cfg(any(feature = "std", feature = "try-runtime"))]
+const LOG_TARGET: &str = "runtime::compute-market";
+
+// FRAME's macros expand `#[pallet::pallet]`, `#[pallet::storage]` and `#[pallet::error]` into
+// `expect`s on values they build themselves. The pallet's logic lives in `impls.rs`, where the
+// workspace lints apply in full.
+#[allow(clippy::expect_used)]
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use appchain_primitives::NodeId;
+	use frame_support::{
+		pallet_prelude::*,
+		traits::fungible::{Mutate, MutateHold},
+	};
+	use frame_system::pallet_prelude::*;
+	use pallet_compute_registry::ComputeNodes;
+
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+
+	#[pallet::pallet]
+	#[pallet::storage_version(STORAGE_VERSION)]
+	pub struct Pallet<T>(_);
+
+	#[pallet::config]
+	pub trait Config: frame_system::Config<RuntimeEvent: From<Event<Self>>> {
+		/// The currency of deposits, fees and escrow; the same the registry holds collateral in.
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// The compute-node registry: who owns a node, whether it serves, what it serves, and
+		/// slashing of its collateral.
+		type Nodes: ComputeNodes<Self::AccountId, BalanceOf<Self>>;
+
+		/// May reject delivered work as proven wrong (the proofs pallet calls
+		/// [`WorkVerdicts::reject`] directly instead).
+		type VerifierOrigin: EnsureOrigin<Self::RuntimeOrigin>;
+
+		/// Held from a market owner while the market is open.
+		#[pallet::constant]
+		type MarketDeposit: Get<BalanceOf<Self>>;
+
+		/// Most listings in one market.
+		#[pallet::constant]
+		type MaxListings: Get<u32>;
+
+		/// Blocks after a completion report during which the work can still be rejected; the
+		/// escrow is paid only after it.
+		#[pallet::constant]
+		type ChallengeWindow: Get<BlockNumberFor<Self>>;
+
+		/// Longest agreement, from opening to deadline. Keep it at most the registry's unbonding
+		/// period, so that a provider that unregisters right after accepting can still be
+		/// slashed when it misses the deadline.
+		#[pallet::constant]
+		type MaxAgreementDuration: Get<BlockNumberFor<Self>>;
+
+		/// `S` of the max-min payoff `S (MC_N - MC_1) / MC_N^2`, in balance units squared.
+		#[pallet::constant]
+		type VariablePayoffScale: Get<BalanceOf<Self>>;
+
+		/// What the winner of a variable-policy sale is paid per unit above its ask (the paper's
+		/// `+ 1`).
+		#[pallet::constant]
+		type VariableSellerMargin: Get<BalanceOf<Self>>;
+
+		/// Weights of the calls, generated by the benchmarks.
+		type WeightInfo: WeightInfo;
+
+		/// Builds registry state (models, serving nodes) for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+	}
+
+	/// Why the pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A market owner's deposit, while the market is open.
+		MarketDeposit,
+		/// A client's payment under an open agreement.
+		Escrow,
+	}
+
+	/// Open markets.
+	#[pallet::storage]
+	pub type Markets<T: Config> = StorageMap<_, Blake2_128Concat, MarketId, MarketOf<T>>;
+
+	/// The market of each commodity that has one.
+	#[pallet::storage]
+	pub type MarketByCommodity<T: Config> = StorageMap<_, Blake2_128Concat, Commodity, MarketId>;
+
+	/// Id of the next market opened.
+	#[pallet::storage]
+	pub type NextMarketId<T: Config> = StorageValue<_, MarketId, ValueQuery>;
+
+	/// Each market's listings, earliest first.
+	#[pallet::storage]
+	pub type Listings<T: Config> =
+		StorageMap<_, Blake2_128Concat, MarketId, ListingsOf<T>, ValueQuery>;
+
+	/// Agreements, open and settled.
+	#[pallet::storage]
+	pub type Agreements<T: Config> = StorageMap<_, Blake2_128Concat, AgreementId, AgreementOf<T>>;
+
+	/// Id of the next agreement opened.
+	#[pallet::storage]
+	pub type NextAgreementId<T: Config> = StorageValue<_, AgreementId, ValueQuery>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A market was opened with `deposit` held from its owner.
+		MarketOpened {
+			market: MarketId,
+			owner: T::AccountId,
+			commodity: Commodity,
+			policy: ListingPolicy<BalanceOf<T>>,
+			deposit: BalanceOf<T>,
+		},
+		/// The owner changed the listing policy; it applies to later listings and sales.
+		ListingPolicySet { market: MarketId, policy: ListingPolicy<BalanceOf<T>> },
+		/// The owner closed an empty market; its deposit was released.
+		MarketClosed { market: MarketId, deposit: BalanceOf<T> },
+		/// A node was listed; its owner paid `fee` to the market owner.
+		Listed { market: MarketId, node: NodeId, ask: BalanceOf<T>, fee: BalanceOf<T> },
+		/// A listing was removed.
+		Delisted { market: MarketId, node: NodeId, reason: DelistReason },
+		/// A sale: `node` won and opened `agreement` at `price_per_unit`; the buyer paid
+		/// `owner_fee` to the market owner.
+		Sold {
+			market: MarketId,
+			agreement: AgreementId,
+			node: NodeId,
+			ask: BalanceOf<T>,
+			price_per_unit: BalanceOf<T>,
+			owner_fee: BalanceOf<T>,
+		},
+		/// An agreement was opened with `escrow` held from the client.
+		AgreementOpened {
+			agreement: AgreementId,
+			client: T::AccountId,
+			provider: NodeId,
+			price_per_unit: BalanceOf<T>,
+			units: u32,
+			deadline: BlockNumberFor<T>,
+			escrow: BalanceOf<T>,
+		},
+		/// The provider accepted the agreement.
+		AgreementAccepted { agreement: AgreementId },
+		/// The client cancelled before acceptance; the escrow was refunded.
+		AgreementCancelled { agreement: AgreementId, refunded: BalanceOf<T> },
+		/// The provider reported the work done; the challenge window runs until `payable_at`.
+		WorkCompleted { agreement: AgreementId, payable_at: BlockNumberFor<T> },
+		/// The escrow was paid to the provider's owner.
+		ProviderPaid {
+			agreement: AgreementId,
+			provider: NodeId,
+			to: T::AccountId,
+			amount: BalanceOf<T>,
+		},
+		/// The deadline passed without delivery: the client got `refunded` back and `penalty`
+		/// from the provider's collateral (zero if the provider never accepted).
+		AgreementExpired { agreement: AgreementId, refunded: BalanceOf<T>, penalty: BalanceOf<T> },
+		/// The work was proven wrong: the client got `refunded` back and `penalty` from the
+		/// provider's collateral.
+		WorkRejected { agreement: AgreementId, refunded: BalanceOf<T>, penalty: BalanceOf<T> },
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No market with that id.
+		UnknownMarket,
+		/// The commodity already has a market.
+		MarketExists,
+		/// The commodity names a model or shard that does not exist, or a hash-rate class above
+		/// 63.
+		InvalidCommodity,
+		/// Only the market owner may do this.
+		NotMarketOwner,
+		/// The market still has listings.
+		MarketNotEmpty,
+		/// The market holds [`Config::MaxListings`] listings.
+		MarketFull,
+		/// The caller does not own the node.
+		NotNodeOwner,
+		/// The node is not registered, has no recent heartbeat or too little collateral.
+		NodeNotServing,
+		/// The node does not serve the market's commodity (whole shard or hash-rate class).
+		NodeNotEligible,
+		/// The node is already listed in this market.
+		AlreadyListed,
+		/// The node is not listed in this market.
+		NotListed,
+		/// Asks and prices must be positive.
+		ZeroPrice,
+		/// An agreement needs at least one unit of work.
+		ZeroUnits,
+		/// The duration is zero or above [`Config::MaxAgreementDuration`].
+		InvalidDuration,
+		/// The market has no serving listings.
+		NoSellers,
+		/// The lowest ask exceeds the buyer's maximum price.
+		PriceAboveMaximum,
+		/// The lowest ask is the buyer's own node.
+		BuyerIsSeller,
+		/// A price, escrow or block number overflowed.
+		Overflow,
+		/// Not enough free balance for the deposit, fee or escrow.
+		InsufficientBalance,
+		/// The node does not serve the requested work.
+		WorkNotServed,
+		/// No agreement with that id.
+		UnknownAgreement,
+		/// Only the agreement's client may do this.
+		NotClient,
+		/// Only the provider's owner may do this.
+		NotProvider,
+		/// The agreement was already paid or refunded.
+		AlreadySettled,
+		/// The agreement is not waiting for acceptance.
+		NotProposed,
+		/// The agreement is not accepted and undelivered.
+		NotAccepted,
+		/// No completion has been reported.
+		NotCompleted,
+		/// The deadline has passed.
+		DeadlinePassed,
+		/// The deadline has not passed yet.
+		DeadlineNotPassed,
+		/// The challenge window is still open.
+		ChallengeWindowOpen,
+		/// The work was delivered; it can only be paid or rejected.
+		AlreadyCompleted,
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_n: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+
+		fn integrity_test() {
+			assert!(T::MaxListings::get() > 0, "a market must hold at least one listing");
+			assert!(
+				!T::MaxAgreementDuration::get().is_zero(),
+				"agreements must be allowed to last at least one block"
+			);
+		}
+	}
+
+	#[pallet::call(weight(<T as Config>::WeightInfo))]
+	impl<T: Config> Pallet<T> {
+		/// Open the market of `commodity` with `policy`, holding [`Config::MarketDeposit`]. The
+		/// caller becomes its market owner.
+		#[pallet::call_index(0)]
+		pub fn open_market(
+			origin: OriginFor<T>,
+			commodity: Commodity,
+			policy: ListingPolicy<BalanceOf<T>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_open_market(who, commodity, policy).map(|_| ())
+		}
+
+		/// Change the listing policy of a market the caller owns. Existing listings stay.
+		#[pallet::call_index(1)]
+		pub fn set_listing_policy(
+			origin: OriginFor<T>,
+			market: MarketId,
+			policy: ListingPolicy<BalanceOf<T>>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_set_listing_policy(&who, market, policy)
+		}
+
+		/// Close an empty market the caller owns and release its deposit.
+		#[pallet::call_index(2)]
+		pub fn close_market(origin: OriginFor<T>, market: MarketId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_close_market(&who, market)
+		}
+
+		/// List a serving node the caller owns in `market` with `ask` per unit, paying the
+		/// market's fixed listing fee, if any, to its owner.
+		#[pallet::call_index(3)]
+		#[pallet::weight(<T as Config>::WeightInfo::list(T::MaxListings::get()))]
+		pub fn list(
+			origin: OriginFor<T>,
+			market: MarketId,
+			node: NodeId,
+			ask: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_list(&who, market, node, ask)
+		}
+
+		/// Remove the caller's node from `market`. The listing fee is not returned.
+		#[pallet::call_index(4)]
+		#[pallet::weight(<T as Config>::WeightInfo::delist(T::MaxListings::get()))]
+		pub fn delist(origin: OriginFor<T>, market: MarketId, node: NodeId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_delist(&who, market, node)
+		}
+
+		/// Buy `terms.units` units from `market` at no more than `max_price_per_unit` each. The
+		/// market settles by its policy, the winner is de-listed, and an agreement with it is
+		/// opened with the payment held in escrow.
+		#[pallet::call_index(5)]
+		#[pallet::weight(<T as Config>::WeightInfo::buy(T::MaxListings::get()))]
+		pub fn buy(
+			origin: OriginFor<T>,
+			market: MarketId,
+			max_price_per_unit: BalanceOf<T>,
+			terms: ServiceTermsOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_buy(who, market, max_price_per_unit, terms).map(|_| ())
+		}
+
+		/// Open an agreement directly with a chosen serving node at `price_per_unit`, holding
+		/// the payment in escrow.
+		#[pallet::call_index(6)]
+		pub fn open_agreement(
+			origin: OriginFor<T>,
+			provider: NodeId,
+			work: WorkKind,
+			price_per_unit: BalanceOf<T>,
+			terms: ServiceTermsOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_open_direct(who, provider, work, price_per_unit, terms).map(|_| ())
+		}
+
+		/// Accept an agreement for a node the caller owns, before its deadline.
+		#[pallet::call_index(7)]
+		pub fn accept(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_accept(&who, agreement)
+		}
+
+		/// Cancel an agreement the caller opened, before the provider accepts it; the escrow is
+		/// refunded in full.
+		#[pallet::call_index(8)]
+		pub fn cancel(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_cancel(&who, agreement)
+		}
+
+		/// Report an accepted agreement's work as delivered, before its deadline. Starts the
+		/// challenge window.
+		#[pallet::call_index(9)]
+		pub fn complete(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_complete(&who, agreement)
+		}
+
+		/// Pay a delivered agreement's escrow to the provider once the challenge window is
+		/// over. Anyone may call it.
+		#[pallet::call_index(10)]
+		pub fn claim_payment(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_claim_payment(agreement)
+		}
+
+		/// Refund an agreement not delivered by its deadline, slashing the penalty to the client
+		/// if the provider had accepted. Anyone may call it.
+		#[pallet::call_index(11)]
+		pub fn claim_refund(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_claim_refund(agreement)
+		}
+
+		/// Reject an agreement's work as proven wrong: refund and slash the penalty to the
+		/// client. Only [`Config::VerifierOrigin`].
+		#[pallet::call_index(12)]
+		pub fn reject_work(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
+			T::VerifierOrigin::ensure_origin(origin)?;
+			Self::do_reject(agreement)
+		}
+	}
+}
+
+/// Balance of the pallet's currency.
+pub type BalanceOf<T> = <<T as Config>::Currency as frame_support::traits::fungible::Inspect<
+	<T as frame_system::Config>::AccountId,
+>>::Balance;
+/// Account id of the runtime.
+pub type AccountIdOf<T> = <T as frame_system::Config>::AccountId;
+/// Block number of the runtime.
+pub type BlockNumberOf<T> = frame_system::pallet_prelude::BlockNumberFor<T>;
+/// A market of the runtime.
+pub type MarketOf<T> = Market<AccountIdOf<T>, BalanceOf<T>>;
+/// The listings of a market.
+pub type ListingsOf<T> =
+	frame_support::BoundedVec<Listing<BalanceOf<T>>, <T as Config>::MaxListings>;
+/// Service terms of the runtime.
+pub type ServiceTermsOf<T> = ServiceTerms<BalanceOf<T>, BlockNumberOf<T>>;
+/// An agreement of the runtime.
+pub type AgreementOf<T> = Agreement<AccountIdOf<T>, BalanceOf<T>, BlockNumberOf<T>>;

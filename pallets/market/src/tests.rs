@@ -1,0 +1,861 @@
+//! Unit tests on the mock runtime, with the real registry. Every test ends with the invariants of
+//! both pallets and a check that the total issuance did not change ([`mock::test`]).
+
+use crate::{
+	mock::{Market, *},
+	*,
+};
+use appchain_primitives::{LayerRange, NodeId};
+use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use frame_system::RawOrigin;
+use pallet_compute_registry::{SlashReason, WorkOutcome};
+use sp_runtime::DispatchError;
+
+fn signed(who: AccountId) -> RuntimeOrigin {
+	RawOrigin::Signed(who).into()
+}
+
+const SHARD_0: Commodity = Commodity::LayerShard { model: MODEL, shard: 0 };
+const FEE: Balance = 3;
+
+fn terms(units: u32, duration: u64, penalty: Balance) -> ServiceTerms<Balance, u64> {
+	ServiceTerms { units, max_latency_ms: 250, duration, penalty }
+}
+
+/// Opens the market of shard 0 owned by [`OWNER`] with `policy`; returns its id.
+fn open(policy: ListingPolicy<Balance>) -> MarketId {
+	let id = NextMarketId::<Test>::get();
+	assert_ok!(Market::open_market(signed(OWNER), SHARD_0, policy));
+	id
+}
+
+/// The market of shard 0 with a fixed fee, and nodes of A, B and C on layers 0..2 asking 5, 7
+/// and 9, listed in that order.
+fn market_5_7_9() -> (MarketId, [NodeId; 3]) {
+	let market = open(ListingPolicy::FixedFee { fee: FEE });
+	let nodes = [
+		inference_node(SELLER_A, (0, 2)),
+		inference_node(SELLER_B, (0, 4)),
+		inference_node(SELLER_C, (0, 2)),
+	];
+	for ((seller, node), ask) in
+		[SELLER_A, SELLER_B, SELLER_C].into_iter().zip(nodes).zip([5, 7, 9])
+	{
+		assert_ok!(Market::list(signed(seller), market, node, ask));
+	}
+	(market, nodes)
+}
+
+fn inference_work() -> WorkKind {
+	WorkKind::LayerInference { model: MODEL, layers: LayerRange::new(0, 2) }
+}
+
+fn status(id: AgreementId) -> AgreementStatus<u64> {
+	Agreements::<Test>::get(id).unwrap().status
+}
+
+fn escrow_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Market(HoldReason::Escrow), &who)
+}
+
+fn collateral(node: NodeId) -> Balance {
+	pallet_compute_registry::Nodes::<Test>::get(node).unwrap().collateral
+}
+
+/// Keeps every node of the given owners serving up to block `n` by heartbeating every 5 blocks.
+fn heartbeat_to(n: u64, nodes: &[(AccountId, NodeId)]) {
+	let mut now = System::block_number();
+	while now < n {
+		now = (now + 5).min(n);
+		run_to_block(now);
+		for &(owner, node) in nodes {
+			let _ = Registry::heartbeat(signed(owner), node);
+		}
+	}
+}
+
+// ---- markets
+
+#[test]
+fn open_market_holds_the_deposit_and_indexes_the_commodity() {
+	test(|| {
+		let before = free(OWNER);
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		assert_eq!(market, 0);
+		assert_eq!(free(OWNER), before - MARKET_DEPOSIT);
+		assert_eq!(MarketByCommodity::<Test>::get(SHARD_0), Some(0));
+		System::assert_last_event(
+			Event::MarketOpened {
+				market,
+				owner: OWNER,
+				commodity: SHARD_0,
+				policy: ListingPolicy::FixedFee { fee: FEE },
+				deposit: MARKET_DEPOSIT,
+			}
+			.into(),
+		);
+		// A hash-rate class is a commodity too.
+		assert_ok!(Market::open_market(
+			signed(CLIENT),
+			Commodity::HashRateClass(10),
+			ListingPolicy::VariableMaxMin
+		));
+	});
+}
+
+#[test]
+fn open_market_rejects_bad_commodities_duplicates_and_paupers() {
+	test(|| {
+		let policy = ListingPolicy::FixedFee { fee: FEE };
+		// Unknown model; shard past the last layer (8 layers in shards of 2: shards 0..=3).
+		for commodity in [
+			Commodity::LayerShard { model: 7, shard: 0 },
+			Commodity::LayerShard { model: MODEL, shard: 4 },
+			Commodity::HashRateClass(64),
+		] {
+			assert_noop!(
+				Market::open_market(signed(OWNER), commodity, policy),
+				Error::<Test>::InvalidCommodity
+			);
+		}
+		assert_noop!(
+			Market::open_market(signed(PAUPER), SHARD_0, policy),
+			Error::<Test>::InsufficientBalance
+		);
+		open(policy);
+		assert_noop!(
+			Market::open_market(signed(CLIENT), SHARD_0, policy),
+			Error::<Test>::MarketExists
+		);
+		assert_noop!(
+			Market::open_market(RuntimeOrigin::none(), SHARD_0, policy),
+			DispatchError::BadOrigin
+		);
+	});
+}
+
+#[test]
+fn only_the_owner_sets_the_policy_and_closes_an_empty_market() {
+	test(|| {
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		assert_noop!(
+			Market::set_listing_policy(signed(CLIENT), market, ListingPolicy::VariableMaxMin),
+			Error::<Test>::NotMarketOwner
+		);
+		assert_noop!(
+			Market::set_listing_policy(signed(OWNER), 9, ListingPolicy::VariableMaxMin),
+			Error::<Test>::UnknownMarket
+		);
+		assert_ok!(Market::set_listing_policy(
+			signed(OWNER),
+			market,
+			ListingPolicy::VariableMaxMin
+		));
+		System::assert_last_event(
+			Event::ListingPolicySet { market, policy: ListingPolicy::VariableMaxMin }.into(),
+		);
+
+		let node = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
+		assert_noop!(Market::close_market(signed(OWNER), market), Error::<Test>::MarketNotEmpty);
+		assert_noop!(Market::close_market(signed(CLIENT), market), Error::<Test>::NotMarketOwner);
+		assert_noop!(Market::close_market(signed(OWNER), 9), Error::<Test>::UnknownMarket);
+		assert_ok!(Market::delist(signed(SELLER_A), market, node));
+
+		let before = free(OWNER);
+		assert_ok!(Market::close_market(signed(OWNER), market));
+		assert_eq!(free(OWNER), before + MARKET_DEPOSIT);
+		assert!(MarketByCommodity::<Test>::get(SHARD_0).is_none());
+		System::assert_last_event(Event::MarketClosed { market, deposit: MARKET_DEPOSIT }.into());
+		// The commodity can have a new market.
+		open(ListingPolicy::VariableMaxMin);
+	});
+}
+
+// ---- listings
+
+#[test]
+fn listing_pays_the_fixed_fee_to_the_owner() {
+	test(|| {
+		let (owner_before, seller_before) = (free(OWNER), free(SELLER_A));
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		let node = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
+		assert_eq!(free(OWNER), owner_before - MARKET_DEPOSIT + FEE);
+		assert_eq!(free(SELLER_A), seller_before - MIN_COLLATERAL - FEE);
+		System::assert_last_event(Event::Listed { market, node, ask: 5, fee: FEE }.into());
+		assert_eq!(Listings::<Test>::get(market).into_inner(), vec![Listing { node, ask: 5 }]);
+
+		// De-listing keeps the fee; listing again pays it again.
+		assert_ok!(Market::delist(signed(SELLER_A), market, node));
+		System::assert_last_event(
+			Event::Delisted { market, node, reason: DelistReason::ByOwner }.into(),
+		);
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 6));
+		assert_eq!(free(OWNER), owner_before - MARKET_DEPOSIT + 2 * FEE);
+	});
+}
+
+#[test]
+fn variable_markets_and_owners_list_for_free() {
+	test(|| {
+		let market = open(ListingPolicy::VariableMaxMin);
+		let node = inference_node(SELLER_A, (0, 2));
+		let before = free(SELLER_A);
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
+		System::assert_last_event(Event::Listed { market, node, ask: 5, fee: 0 }.into());
+		assert_eq!(free(SELLER_A), before);
+
+		let fixed = {
+			assert_ok!(Market::open_market(
+				signed(OWNER),
+				Commodity::LayerShard { model: MODEL, shard: 1 },
+				ListingPolicy::FixedFee { fee: FEE }
+			));
+			1
+		};
+		let own = inference_node(OWNER, (2, 4));
+		let before = free(OWNER);
+		assert_ok!(Market::list(signed(OWNER), fixed, own, 5));
+		assert_eq!(free(OWNER), before);
+	});
+}
+
+#[test]
+fn list_rejects_bad_listings() {
+	test(|| {
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		let node = inference_node(SELLER_A, (0, 2));
+		let elsewhere = inference_node(SELLER_A, (2, 4));
+		let half = inference_node(SELLER_A, (1, 3));
+		let hasher = hashing_node(SELLER_A, 1 << 20);
+
+		assert_noop!(Market::list(signed(SELLER_A), 9, node, 5), Error::<Test>::UnknownMarket);
+		assert_noop!(Market::list(signed(SELLER_A), market, node, 0), Error::<Test>::ZeroPrice);
+		assert_noop!(Market::list(signed(SELLER_B), market, node, 5), Error::<Test>::NotNodeOwner);
+		assert_noop!(Market::list(signed(SELLER_B), market, 99, 5), Error::<Test>::NotNodeOwner);
+		for ineligible in [elsewhere, half, hasher] {
+			assert_noop!(
+				Market::list(signed(SELLER_A), market, ineligible, 5),
+				Error::<Test>::NodeNotEligible
+			);
+		}
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
+		assert_noop!(Market::list(signed(SELLER_A), market, node, 4), Error::<Test>::AlreadyListed);
+
+		// A fee above the seller's free balance.
+		assert_ok!(Market::set_listing_policy(
+			signed(OWNER),
+			market,
+			ListingPolicy::FixedFee { fee: ENDOWMENT }
+		));
+		let poor = inference_node(SELLER_B, (0, 2));
+		assert_noop!(
+			Market::list(signed(SELLER_B), market, poor, 5),
+			Error::<Test>::InsufficientBalance
+		);
+
+		// A node without a recent heartbeat.
+		run_to_block(2 + HEARTBEAT_TIMEOUT);
+		assert_ok!(Market::set_listing_policy(
+			signed(OWNER),
+			market,
+			ListingPolicy::VariableMaxMin
+		));
+		assert_noop!(
+			Market::list(signed(SELLER_B), market, poor, 5),
+			Error::<Test>::NodeNotServing
+		);
+	});
+}
+
+#[test]
+fn markets_hold_a_bounded_number_of_listings() {
+	test(|| {
+		let market = open(ListingPolicy::VariableMaxMin);
+		for i in 0..MAX_LISTINGS {
+			let node = inference_node(SELLER_A, (0, 2));
+			assert_ok!(Market::list(signed(SELLER_A), market, node, 5 + u128::from(i)));
+		}
+		let extra = inference_node(SELLER_A, (0, 2));
+		assert_noop!(Market::list(signed(SELLER_A), market, extra, 5), Error::<Test>::MarketFull);
+	});
+}
+
+#[test]
+fn hash_rate_markets_take_nodes_of_the_class() {
+	test(|| {
+		assert_ok!(Market::open_market(
+			signed(OWNER),
+			Commodity::HashRateClass(20),
+			ListingPolicy::VariableMaxMin
+		));
+		let fast = hashing_node(SELLER_A, 1 << 20);
+		let slow = hashing_node(SELLER_B, (1 << 20) - 1);
+		let inference = inference_node(SELLER_C, (0, 2));
+		assert_ok!(Market::list(signed(SELLER_A), 0, fast, 5));
+		assert_noop!(Market::list(signed(SELLER_B), 0, slow, 5), Error::<Test>::NodeNotEligible);
+		assert_noop!(
+			Market::list(signed(SELLER_C), 0, inference, 5),
+			Error::<Test>::NodeNotEligible
+		);
+
+		assert_ok!(Market::buy(signed(CLIENT), 0, 10, terms(2, 10, 0)));
+		let agreement = Agreements::<Test>::get(0).unwrap();
+		assert_eq!(agreement.work, WorkKind::HashSubjob);
+		assert_eq!((agreement.provider, agreement.price_per_unit), (fast, 6));
+	});
+}
+
+#[test]
+fn delist_rejects_strangers_and_missing_listings() {
+	test(|| {
+		let (market, [a, ..]) = market_5_7_9();
+		assert_noop!(Market::delist(signed(SELLER_B), market, a), Error::<Test>::NotNodeOwner);
+		assert_noop!(Market::delist(signed(SELLER_A), 9, a), Error::<Test>::UnknownMarket);
+		assert_ok!(Market::delist(signed(SELLER_A), market, a));
+		assert_noop!(Market::delist(signed(SELLER_A), market, a), Error::<Test>::NotListed);
+	});
+}
+
+// ---- sales
+
+#[test]
+fn the_lowest_ask_wins_and_is_paid_the_second_lowest() {
+	test(|| {
+		let (owner_before, client_before) = (free(OWNER), free(CLIENT));
+		let (market, [a, b, c]) = market_5_7_9();
+		assert_eq!(free(OWNER), owner_before - MARKET_DEPOSIT + 3 * FEE);
+
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(4, 10, 20)));
+		let agreement = Agreements::<Test>::get(0).unwrap();
+		assert_eq!(agreement.provider, a);
+		assert_eq!(agreement.provider_owner, SELLER_A);
+		assert_eq!(agreement.price_per_unit, 7);
+		assert_eq!(agreement.escrow, 28);
+		assert_eq!(agreement.market, Some(market));
+		assert_eq!(agreement.work, inference_work());
+		assert_eq!(agreement.deadline, 11);
+		assert_eq!(escrow_held(CLIENT), 28);
+		assert_eq!(free(CLIENT), client_before - 28);
+		// The winner is de-listed for the sale; the others stay, in order.
+		assert_eq!(
+			Listings::<Test>::get(market).into_inner(),
+			vec![Listing { node: b, ask: 7 }, Listing { node: c, ask: 9 }]
+		);
+		assert_eq!(Markets::<Test>::get(market).unwrap().sales, 1);
+		let events = market_events();
+		assert!(events.ends_with(&[
+			Event::AgreementOpened {
+				agreement: 0,
+				client: CLIENT,
+				provider: a,
+				price_per_unit: 7,
+				units: 4,
+				deadline: 11,
+				escrow: 28
+			},
+			Event::Delisted { market, node: a, reason: DelistReason::Sold },
+			Event::Sold { market, agreement: 0, node: a, ask: 5, price_per_unit: 7, owner_fee: 0 },
+		]));
+
+		// The winner may list again, and the next sale is between 5 (again), 7 and 9.
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		assert_eq!(Agreements::<Test>::get(1).unwrap().price_per_unit, 7);
+		// Then 7 wins against 9.
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		assert_eq!(Agreements::<Test>::get(2).unwrap().price_per_unit, 9);
+		assert_eq!(Agreements::<Test>::get(2).unwrap().provider, b);
+	});
+}
+
+#[test]
+fn a_lone_seller_is_paid_the_buyers_maximum_and_the_maximum_caps_the_price() {
+	test(|| {
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		assert_eq!(Agreements::<Test>::get(0).unwrap().price_per_unit, 10);
+
+		let b = inference_node(SELLER_B, (0, 2));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::list(signed(SELLER_B), market, b, 12));
+		assert_ok!(Market::buy(signed(CLIENT), market, 8, terms(1, 10, 0)));
+		assert_eq!(Agreements::<Test>::get(1).unwrap().price_per_unit, 8);
+	});
+}
+
+#[test]
+fn ties_go_to_the_earlier_listing() {
+	test(|| {
+		let market = open(ListingPolicy::VariableMaxMin);
+		assert_ok!(Market::set_listing_policy(
+			signed(OWNER),
+			market,
+			ListingPolicy::FixedFee { fee: 0 }
+		));
+		let (b, a) = (inference_node(SELLER_B, (0, 2)), inference_node(SELLER_A, (0, 2)));
+		assert_ok!(Market::list(signed(SELLER_B), market, b, 5));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		let agreement = Agreements::<Test>::get(0).unwrap();
+		assert_eq!((agreement.provider, agreement.price_per_unit), (b, 5));
+	});
+}
+
+#[test]
+fn variable_policy_pays_the_max_min_payoff() {
+	test(|| {
+		let market = open(ListingPolicy::VariableMaxMin);
+		let nodes = [
+			inference_node(SELLER_A, (0, 2)),
+			inference_node(SELLER_B, (0, 2)),
+			inference_node(SELLER_C, (0, 2)),
+		];
+		for ((seller, node), ask) in
+			[SELLER_A, SELLER_B, SELLER_C].into_iter().zip(nodes).zip([7, 5, 9])
+		{
+			assert_ok!(Market::list(signed(seller), market, node, ask));
+		}
+		let (owner_before, client_before) = (free(OWNER), free(CLIENT));
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(3, 10, 0)));
+		// MC_1 = 5, MC_N = 9: the seller gets 5 + 1 per unit and the owner
+		// floor(10^5 * 4 / 81) = 4_938 from the buyer.
+		let fee = PAYOFF_SCALE * 4 / 81;
+		assert_eq!(fee, 4_938);
+		let agreement = Agreements::<Test>::get(0).unwrap();
+		assert_eq!((agreement.provider, agreement.price_per_unit), (nodes[1], 6));
+		assert_eq!(free(OWNER), owner_before + fee);
+		assert_eq!(free(CLIENT), client_before - fee - 18);
+		System::assert_last_event(
+			Event::Sold {
+				market,
+				agreement: 0,
+				node: nodes[1],
+				ask: 5,
+				price_per_unit: 6,
+				owner_fee: fee,
+			}
+			.into(),
+		);
+		// A buyer who cannot also pay the owner's payoff buys nothing.
+		assert_ok!(Market::list(signed(SELLER_B), market, nodes[1], 5));
+		assert_noop!(
+			Market::buy(signed(PAUPER), market, 10, terms(1, 10, 0)),
+			Error::<Test>::InsufficientBalance
+		);
+	});
+}
+
+#[test]
+fn buy_rejects_what_cannot_be_sold() {
+	test(|| {
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		assert_noop!(
+			Market::buy(signed(CLIENT), 9, 10, terms(1, 10, 0)),
+			Error::<Test>::UnknownMarket
+		);
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)),
+			Error::<Test>::NoSellers
+		);
+
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 0, terms(1, 10, 0)),
+			Error::<Test>::ZeroPrice
+		);
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 4, terms(1, 10, 0)),
+			Error::<Test>::PriceAboveMaximum
+		);
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 10, terms(0, 10, 0)),
+			Error::<Test>::ZeroUnits
+		);
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 10, terms(1, 0, 0)),
+			Error::<Test>::InvalidDuration
+		);
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 10, terms(1, MAX_DURATION + 1, 0)),
+			Error::<Test>::InvalidDuration
+		);
+		assert_noop!(
+			Market::buy(signed(SELLER_A), market, 10, terms(1, 10, 0)),
+			Error::<Test>::BuyerIsSeller
+		);
+		assert_noop!(
+			Market::buy(signed(PAUPER), market, 10, terms(1, 10, 0)),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, Balance::MAX, terms(2, 10, 0)),
+			Error::<Test>::Overflow
+		);
+	});
+}
+
+#[test]
+fn listings_of_nodes_that_stopped_serving_are_dropped_by_a_sale() {
+	test(|| {
+		let (market, [a, b, c]) = market_5_7_9();
+		// B and C keep heartbeating, A goes silent.
+		heartbeat_to(2 + HEARTBEAT_TIMEOUT, &[(SELLER_B, b), (SELLER_C, c)]);
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		let agreement = Agreements::<Test>::get(0).unwrap();
+		assert_eq!((agreement.provider, agreement.price_per_unit), (b, 9));
+		assert!(Listings::<Test>::get(market).iter().all(|l| l.node == c));
+		assert!(market_events().contains(&Event::Delisted {
+			market,
+			node: a,
+			reason: DelistReason::NotServing
+		}));
+
+		// When nobody serves any more, there are no sellers.
+		run_to_block(System::block_number() + HEARTBEAT_TIMEOUT + 1);
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)),
+			Error::<Test>::NoSellers
+		);
+	});
+}
+
+// ---- agreements
+
+#[test]
+fn a_delivered_agreement_is_paid_after_the_challenge_window() {
+	test(|| {
+		let (market, [a, ..]) = market_5_7_9();
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(4, 10, 20)));
+		let (seller_before, client_before) = (free(SELLER_A), free(CLIENT));
+
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		System::assert_last_event(Event::AgreementAccepted { agreement: 0 }.into());
+		run_to_block(5);
+		assert_ok!(Market::complete(signed(SELLER_A), 0));
+		System::assert_last_event(
+			Event::WorkCompleted { agreement: 0, payable_at: 5 + CHALLENGE_WINDOW }.into(),
+		);
+		assert_eq!(status(0), AgreementStatus::Completed { at: 5 });
+
+		run_to_block(4 + CHALLENGE_WINDOW);
+		assert_noop!(
+			Market::claim_payment(signed(SELLER_A), 0),
+			Error::<Test>::ChallengeWindowOpen
+		);
+		run_to_block(5 + CHALLENGE_WINDOW);
+		assert_ok!(Market::claim_payment(signed(CLIENT), 0));
+		System::assert_has_event(
+			pallet_compute_registry::Event::WorkRecorded {
+				node: a,
+				outcome: WorkOutcome::Completed,
+			}
+			.into(),
+		);
+		System::assert_last_event(
+			Event::ProviderPaid { agreement: 0, provider: a, to: SELLER_A, amount: 28 }.into(),
+		);
+		assert_eq!(free(SELLER_A), seller_before + 28);
+		assert_eq!(free(CLIENT), client_before);
+		assert_eq!(escrow_held(CLIENT), 0);
+		assert_eq!(status(0), AgreementStatus::Settled(Settlement::Paid));
+		assert_eq!(Agreements::<Test>::get(0).unwrap().escrow, 0);
+
+		// Double settlement.
+		assert_noop!(Market::claim_payment(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
+		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
+		assert_noop!(Market::reject_work(RuntimeOrigin::root(), 0), Error::<Test>::AlreadySettled);
+	});
+}
+
+#[test]
+fn a_missed_deadline_refunds_the_client_and_slashes_the_penalty() {
+	test(|| {
+		let (market, [a, ..]) = market_5_7_9();
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(4, 10, 20)));
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		let client_before = free(CLIENT);
+
+		run_to_block(11);
+		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::DeadlineNotPassed);
+		run_to_block(12);
+		assert_noop!(Market::complete(signed(SELLER_A), 0), Error::<Test>::DeadlinePassed);
+		assert_ok!(Market::claim_refund(signed(OWNER), 0));
+		System::assert_has_event(
+			pallet_compute_registry::Event::Slashed {
+				node: a,
+				amount: 20,
+				beneficiary: Some(CLIENT),
+				reason: SlashReason::MissedDeadline,
+			}
+			.into(),
+		);
+		System::assert_has_event(
+			pallet_compute_registry::Event::WorkRecorded { node: a, outcome: WorkOutcome::Failed }
+				.into(),
+		);
+		System::assert_last_event(
+			Event::AgreementExpired { agreement: 0, refunded: 28, penalty: 20 }.into(),
+		);
+		assert_eq!(free(CLIENT), client_before + 28 + 20);
+		assert_eq!(collateral(a), MIN_COLLATERAL - 20);
+		assert_eq!(status(0), AgreementStatus::Settled(Settlement::Expired));
+		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
+	});
+}
+
+#[test]
+fn an_unaccepted_agreement_expires_without_penalty_and_penalties_are_capped() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 2, terms(5, 3, 50)));
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			2,
+			terms(5, 3, 10 * MIN_COLLATERAL)
+		));
+		assert_ok!(Market::accept(signed(SELLER_A), 1));
+		let before = free(CLIENT);
+		run_to_block(5);
+		assert_noop!(Market::accept(signed(SELLER_A), 0), Error::<Test>::DeadlinePassed);
+		assert_ok!(Market::claim_refund(signed(CLIENT), 0));
+		System::assert_last_event(
+			Event::AgreementExpired { agreement: 0, refunded: 10, penalty: 0 }.into(),
+		);
+		assert_eq!(collateral(a), MIN_COLLATERAL);
+		// The penalty is capped at the collateral held.
+		assert_ok!(Market::claim_refund(signed(CLIENT), 1));
+		System::assert_last_event(
+			Event::AgreementExpired { agreement: 1, refunded: 10, penalty: MIN_COLLATERAL }.into(),
+		);
+		assert_eq!(free(CLIENT), before + 20 + MIN_COLLATERAL);
+		assert_eq!(collateral(a), 0);
+	});
+}
+
+#[test]
+fn the_client_may_cancel_before_acceptance() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		let before = free(CLIENT);
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 0)));
+		assert_eq!(free(CLIENT), before - 15);
+		assert_noop!(Market::cancel(signed(SELLER_A), 0), Error::<Test>::NotClient);
+		assert_noop!(Market::cancel(signed(CLIENT), 1), Error::<Test>::UnknownAgreement);
+		assert_ok!(Market::cancel(signed(CLIENT), 0));
+		System::assert_last_event(Event::AgreementCancelled { agreement: 0, refunded: 15 }.into());
+		assert_eq!(free(CLIENT), before);
+		assert_noop!(Market::cancel(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
+		assert_noop!(Market::accept(signed(SELLER_A), 0), Error::<Test>::AlreadySettled);
+
+		// Not once accepted.
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 0)));
+		assert_ok!(Market::accept(signed(SELLER_A), 1));
+		assert_noop!(Market::cancel(signed(CLIENT), 1), Error::<Test>::NotProposed);
+	});
+}
+
+#[test]
+fn agreement_steps_are_checked() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 0)));
+		assert_noop!(Market::accept(signed(CLIENT), 0), Error::<Test>::NotProvider);
+		assert_noop!(Market::accept(signed(SELLER_A), 7), Error::<Test>::UnknownAgreement);
+		assert_noop!(Market::complete(signed(SELLER_A), 0), Error::<Test>::NotAccepted);
+		assert_noop!(Market::reject_work(RuntimeOrigin::root(), 0), Error::<Test>::NotAccepted);
+		assert_noop!(Market::claim_payment(signed(CLIENT), 0), Error::<Test>::NotCompleted);
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		assert_noop!(Market::accept(signed(SELLER_A), 0), Error::<Test>::NotProposed);
+		assert_noop!(Market::complete(signed(CLIENT), 0), Error::<Test>::NotProvider);
+		assert_noop!(Market::claim_payment(signed(CLIENT), 0), Error::<Test>::NotCompleted);
+		assert_ok!(Market::complete(signed(SELLER_A), 0));
+		assert_noop!(Market::complete(signed(SELLER_A), 0), Error::<Test>::AlreadyCompleted);
+		run_to_block(20);
+		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::AlreadyCompleted);
+		assert_noop!(Market::reject_work(signed(CLIENT), 0), DispatchError::BadOrigin);
+	});
+}
+
+#[test]
+fn a_provider_that_stopped_serving_cannot_accept() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			3,
+			terms(5, MAX_DURATION, 0)
+		));
+		run_to_block(2 + HEARTBEAT_TIMEOUT);
+		assert_noop!(Market::accept(signed(SELLER_A), 0), Error::<Test>::NodeNotServing);
+	});
+}
+
+#[test]
+fn open_agreement_checks_the_provider_and_the_terms() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 4));
+		let hasher = hashing_node(SELLER_B, 1000);
+		let work = inference_work();
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), 99, work, 3, terms(1, 10, 0)),
+			Error::<Test>::NodeNotServing
+		);
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), a, work, 0, terms(1, 10, 0)),
+			Error::<Test>::ZeroPrice
+		);
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), a, work, 3, terms(0, 10, 0)),
+			Error::<Test>::ZeroUnits
+		);
+		assert_noop!(
+			Market::open_agreement(signed(SELLER_A), a, work, 3, terms(1, 10, 0)),
+			Error::<Test>::BuyerIsSeller
+		);
+		assert_noop!(
+			Market::open_agreement(signed(PAUPER), a, work, 3, terms(1, 10, 0)),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), a, work, Balance::MAX / 2, terms(3, 10, 0)),
+			Error::<Test>::Overflow
+		);
+		for unserved in [
+			WorkKind::LayerInference { model: MODEL, layers: LayerRange::new(2, 6) },
+			WorkKind::LayerInference { model: MODEL, layers: LayerRange::new(2, 2) },
+			WorkKind::LayerInference { model: 1, layers: LayerRange::new(0, 2) },
+			WorkKind::HashSubjob,
+		] {
+			assert_noop!(
+				Market::open_agreement(signed(CLIENT), a, unserved, 3, terms(1, 10, 0)),
+				Error::<Test>::WorkNotServed
+			);
+		}
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), hasher, work, 3, terms(1, 10, 0)),
+			Error::<Test>::WorkNotServed
+		);
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			hasher,
+			WorkKind::HashSubjob,
+			3,
+			terms(2, 10, 0)
+		));
+		System::assert_last_event(
+			Event::AgreementOpened {
+				agreement: 0,
+				client: CLIENT,
+				provider: hasher,
+				price_per_unit: 3,
+				units: 2,
+				deadline: 11,
+				escrow: 6,
+			}
+			.into(),
+		);
+		assert_eq!(Agreements::<Test>::get(0).unwrap().market, None);
+	});
+}
+
+#[test]
+fn proven_wrong_work_is_refunded_and_slashed() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			3,
+			terms(5, 10, 30)
+		));
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			3,
+			terms(5, 10, 30)
+		));
+		for id in [0, 1] {
+			assert_ok!(Market::accept(signed(SELLER_A), id));
+		}
+		assert_ok!(Market::complete(signed(SELLER_A), 0));
+		let before = free(CLIENT);
+
+		// By the verifier origin during the challenge window...
+		assert_ok!(Market::reject_work(RuntimeOrigin::root(), 0));
+		System::assert_has_event(
+			pallet_compute_registry::Event::Slashed {
+				node: a,
+				amount: 30,
+				beneficiary: Some(CLIENT),
+				reason: SlashReason::InvalidWork,
+			}
+			.into(),
+		);
+		System::assert_last_event(
+			Event::WorkRejected { agreement: 0, refunded: 15, penalty: 30 }.into(),
+		);
+		assert_eq!(status(0), AgreementStatus::Settled(Settlement::Rejected));
+		// ... or by another pallet through `WorkVerdicts`, even before completion.
+		assert_ok!(<Market as WorkVerdicts>::reject(1));
+		assert_eq!(status(1), AgreementStatus::Settled(Settlement::Rejected));
+		assert_eq!(free(CLIENT), before + 2 * (15 + 30));
+		assert_eq!(collateral(a), MIN_COLLATERAL - 60);
+		assert_eq!(<Market as WorkVerdicts>::reject(1), Err(Error::<Test>::AlreadySettled.into()));
+		assert_eq!(
+			<Market as WorkVerdicts>::reject(5),
+			Err(Error::<Test>::UnknownAgreement.into())
+		);
+	});
+}
+
+#[test]
+fn a_provider_gone_from_the_registry_forfeits_nothing_more_but_the_client_is_refunded() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			3,
+			terms(5, 10, 30)
+		));
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		assert_ok!(Registry::unregister(signed(SELLER_A), a));
+		run_to_block(1 + MAX_DURATION);
+		assert_ok!(Registry::withdraw(signed(SELLER_A), a));
+		let before = free(CLIENT);
+		assert_ok!(Market::claim_refund(signed(CLIENT), 0));
+		System::assert_last_event(
+			Event::AgreementExpired { agreement: 0, refunded: 15, penalty: 0 }.into(),
+		);
+		assert_eq!(free(CLIENT), before + 15);
+	});
+}
+
+#[test]
+fn try_state_catches_escrow_that_does_not_match() {
+	new_test_ext().execute_with(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 0)));
+		assert_ok!(Market::do_try_state());
+		Agreements::<Test>::mutate(0, |a| a.as_mut().unwrap().escrow = 14);
+		assert!(Market::do_try_state().is_err());
+		Agreements::<Test>::mutate(0, |a| {
+			let a = a.as_mut().unwrap();
+			a.escrow = 15;
+			a.status = AgreementStatus::Settled(Settlement::Paid);
+		});
+		assert!(Market::do_try_state().is_err());
+	});
+}
