@@ -36,6 +36,7 @@ const PALLETS = [
   'Utility',
   'Sudo',
   'Registry',
+  'Market',
 ];
 
 describe('dev node', { timeout: 600_000 }, () => {

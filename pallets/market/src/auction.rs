@@ -102,6 +102,7 @@ pub fn max_min_owner_payoff<B: AtLeast32BitUnsigned + Copy>(
 }
 
 #[cfg(test)]
+#[allow(clippy::arithmetic_side_effects)] // test code on small, known values
 mod tests {
 	use super::*;
 	use proptest::prelude::*;

@@ -25,9 +25,18 @@ fn ed<T: Config>() -> BalanceOf<T> {
 	T::Currency::minimum_balance().max(1u32.into())
 }
 
+/// The smallest ask of the benchmarks: `sqrt(S)`, so that the max-min payoff, at most
+/// `S / (4 MC_1)`, stays below one ask.
+fn base_ask<T: Config>() -> BalanceOf<T> {
+	use sp_runtime::traits::IntegerSquareRoot;
+	T::VariablePayoffScale::get().integer_sqrt().max(ed::<T>())
+}
+
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
-	let amount = T::MarketDeposit::get() * 4u32.into() + ed::<T>() * 1_000_000u32.into();
+	let amount = T::MarketDeposit::get() * 4u32.into()
+		+ ed::<T>() * 1_000_000u32.into()
+		+ (base_ask::<T>() + T::VariableSellerMargin::get()) * 100u32.into();
 	let _ = T::Currency::mint_into(&who, amount);
 	who
 }
@@ -49,16 +58,34 @@ fn market<T: Config>(policy: ListingPolicy<BalanceOf<T>>) -> (MarketId, Commodit
 	(market, commodity)
 }
 
-/// `count` listings, each of a new node of a new owner, with asks rising from `ED`.
+/// `count` listings, each of a new node of a new owner, with asks rising from [`base_ask`].
 fn listed<T: Config>(market: MarketId, commodity: &Commodity, count: u32) -> Vec<NodeId> {
 	(0..count)
 		.map(|i| {
 			let seller = funded::<T>("seller", i);
 			let node = T::BenchmarkHelper::serving_node(&seller, commodity);
-			Market::<T>::do_list(&seller, market, node, ed::<T>() * (i + 1).into()).unwrap();
+			Market::<T>::do_list(
+				&seller,
+				market,
+				node,
+				base_ask::<T>() * (i + 1).into(),
+				ed::<T>(),
+			)
+			.unwrap();
 			node
 		})
 		.collect()
+}
+
+/// The work a node from [`BenchmarkHelper::serving_node`] serves.
+fn work_for(commodity: &Commodity) -> WorkKind {
+	match *commodity {
+		Commodity::LayerShard { model, shard } => WorkKind::LayerInference {
+			model,
+			layers: appchain_primitives::LayerRange::new(shard, shard + 1),
+		},
+		Commodity::HashRateClass(_) => WorkKind::HashSubjob,
+	}
 }
 
 /// An agreement opened directly by a funded client with a fresh node, and the node's owner.
@@ -67,13 +94,7 @@ fn agreement<T: Config>() -> (AgreementId, T::AccountId, T::AccountId) {
 	let provider_owner = funded::<T>("provider", 0);
 	let node = T::BenchmarkHelper::serving_node(&provider_owner, &commodity);
 	let client = funded::<T>("client", 0);
-	let work = match commodity {
-		Commodity::LayerShard { model, shard } => WorkKind::LayerInference {
-			model,
-			layers: appchain_primitives::LayerRange::new(shard, shard + 1),
-		},
-		Commodity::HashRateClass(_) => WorkKind::HashSubjob,
-	};
+	let work = work_for(&commodity);
 	let id = Market::<T>::do_open_direct(
 		client.clone(),
 		node,
@@ -139,7 +160,7 @@ mod benchmarks {
 		let node = T::BenchmarkHelper::serving_node(&seller, &commodity);
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(seller), market, node, ed::<T>());
+		_(RawOrigin::Signed(seller), market, node, ed::<T>(), ed::<T>());
 
 		assert_eq!(Listings::<T>::get(market).len() as u32, l + 1);
 	}
@@ -163,7 +184,7 @@ mod benchmarks {
 		let (market, commodity) = market::<T>(ListingPolicy::VariableMaxMin);
 		listed::<T>(market, &commodity, l);
 		let client = funded::<T>("client", 0);
-		let max = ed::<T>() * 1_000u32.into();
+		let max = base_ask::<T>() * 2u32.into() + T::VariableSellerMargin::get();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(client), market, max, terms::<T>());
@@ -178,19 +199,10 @@ mod benchmarks {
 		let provider_owner = funded::<T>("provider", 0);
 		let node = T::BenchmarkHelper::serving_node(&provider_owner, &commodity);
 		let client = funded::<T>("client", 0);
-		let Commodity::LayerShard { model, shard } = commodity else {
-			panic!("the benchmark helper's commodity is a layer shard");
-		};
-		let layers = appchain_primitives::LayerRange::new(shard, shard + 1);
+		let work = work_for(&commodity);
 
 		#[extrinsic_call]
-		_(
-			RawOrigin::Signed(client),
-			node,
-			WorkKind::LayerInference { model, layers },
-			ed::<T>(),
-			terms::<T>(),
-		);
+		_(RawOrigin::Signed(client), node, work, ed::<T>(), terms::<T>());
 
 		assert_eq!(status::<T>(0), AgreementStatus::Proposed);
 	}
@@ -212,7 +224,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(client), id);
 
-		assert_eq!(status::<T>(id), AgreementStatus::Settled(Settlement::Cancelled));
+		assert!(!Agreements::<T>::contains_key(id));
 	}
 
 	#[benchmark]
@@ -236,7 +248,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(client), id);
 
-		assert_eq!(status::<T>(id), AgreementStatus::Settled(Settlement::Paid));
+		assert!(!Agreements::<T>::contains_key(id));
 	}
 
 	#[benchmark]
@@ -248,7 +260,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(client), id);
 
-		assert_eq!(status::<T>(id), AgreementStatus::Settled(Settlement::Expired));
+		assert!(!Agreements::<T>::contains_key(id));
 	}
 
 	#[benchmark]
@@ -262,7 +274,7 @@ mod benchmarks {
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, id);
 
-		assert_eq!(status::<T>(id), AgreementStatus::Settled(Settlement::Rejected));
+		assert!(!Agreements::<T>::contains_key(id));
 		Ok(())
 	}
 

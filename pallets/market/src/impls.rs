@@ -5,11 +5,14 @@ use crate::{
 	funds, AccountIdOf, Agreement, AgreementId, AgreementOf, AgreementStatus, Agreements,
 	BalanceOf, BlockNumberOf, Commodity, Config, DelistReason, Error, Event, HoldReason,
 	ListingPolicy, Listings, ListingsOf, Market, MarketByCommodity, MarketId, MarketOf, Markets,
-	NextAgreementId, NextMarketId, Pallet, ServiceTermsOf, Settlement, WorkKind, WorkVerdicts,
+	NextAgreementId, NextMarketId, Pallet, ServiceTermsOf, WorkKind, WorkVerdicts,
 };
 use alloc::vec::Vec;
 use appchain_primitives::{LayerRange, NodeId};
-use frame_support::{ensure, traits::Get};
+use frame_support::{
+	ensure,
+	traits::{fungible::Inspect, Get},
+};
 use pallet_compute_registry::{ComputeNodes, SlashReason, WorkOutcome};
 use sp_runtime::{
 	traits::{CheckedAdd, CheckedMul, Saturating, Zero},
@@ -74,6 +77,9 @@ impl<T: Config> Pallet<T> {
 		policy: ListingPolicy<BalanceOf<T>>,
 	) -> DispatchResult {
 		let mut info = Self::owned_market(who, market)?;
+		// Sellers listed under the current policy; changing it under them would change the
+		// terms they paid for.
+		ensure!(Listings::<T>::decode_len(market).unwrap_or(0) == 0, Error::<T>::MarketNotEmpty);
 		info.policy = policy;
 		Markets::<T>::insert(market, info);
 		Self::deposit_event(Event::ListingPolicySet { market, policy });
@@ -153,6 +159,7 @@ impl<T: Config> Pallet<T> {
 		market: MarketId,
 		node: NodeId,
 		ask: BalanceOf<T>,
+		max_fee: BalanceOf<T>,
 	) -> DispatchResult {
 		let info = Markets::<T>::get(market).ok_or(Error::<T>::UnknownMarket)?;
 		ensure!(!ask.is_zero(), Error::<T>::ZeroPrice);
@@ -165,6 +172,7 @@ impl<T: Config> Pallet<T> {
 			ListingPolicy::FixedFee { fee } if who != &info.owner => fee,
 			_ => Zero::zero(),
 		};
+		ensure!(fee <= max_fee, Error::<T>::FeeAboveMaximum);
 		funds::ensure_can_pay::<T>(who, fee)?;
 		listings.try_push(crate::Listing { node, ask }).map_err(|_| Error::<T>::MarketFull)?;
 
@@ -181,14 +189,21 @@ impl<T: Config> Pallet<T> {
 		node: NodeId,
 	) -> DispatchResult {
 		ensure!(Markets::<T>::contains_key(market), Error::<T>::UnknownMarket);
-		Self::ensure_node_owner(who, node)?;
+		// Anyone may clear the listing of a node that no longer serves (even one withdrawn from
+		// the registry), so that dead listings cannot fill a market.
+		let reason = if T::Nodes::is_serving(node) {
+			Self::ensure_node_owner(who, node)?;
+			DelistReason::ByOwner
+		} else {
+			DelistReason::NotServing
+		};
 		let mut listings = Listings::<T>::get(market);
 		let position = listings.iter().position(|l| l.node == node).ok_or(Error::<T>::NotListed)?;
 
 		listings.remove(position);
 		Listings::<T>::insert(market, listings);
 
-		Self::deposit_event(Event::Delisted { market, node, reason: DelistReason::ByOwner });
+		Self::deposit_event(Event::Delisted { market, node, reason });
 		Ok(())
 	}
 
@@ -204,11 +219,15 @@ impl<T: Config> Pallet<T> {
 		Ok(Self::now().checked_add(&terms.duration).ok_or(Error::<T>::Overflow)?)
 	}
 
+	/// `price_per_unit * units`, which must be at least the existential deposit so that paying
+	/// it out can never fail for a provider whose account has been reaped meanwhile.
 	fn escrow_of(
 		price_per_unit: BalanceOf<T>,
 		terms: &ServiceTermsOf<T>,
 	) -> Result<BalanceOf<T>, DispatchError> {
-		Ok(price_per_unit.checked_mul(&terms.units.into()).ok_or(Error::<T>::Overflow)?)
+		let escrow = price_per_unit.checked_mul(&terms.units.into()).ok_or(Error::<T>::Overflow)?;
+		ensure!(escrow >= T::Currency::minimum_balance(), Error::<T>::EscrowBelowMinimum);
+		Ok(escrow)
 	}
 
 	pub(crate) fn do_buy(
@@ -244,6 +263,10 @@ impl<T: Config> Pallet<T> {
 		let escrow = Self::escrow_of(sale.price_per_unit, &terms)?;
 		let owner_fee = if info.owner == who { Zero::zero() } else { sale.owner_fee };
 		let total = escrow.checked_add(&owner_fee).ok_or(Error::<T>::Overflow)?;
+		// The buyer's maximum bounds what it pays in all, the owner's payoff included.
+		let most =
+			max_price_per_unit.checked_mul(&terms.units.into()).ok_or(Error::<T>::Overflow)?;
+		ensure!(total <= most, Error::<T>::PriceAboveMaximum);
 		funds::ensure_can_pay::<T>(&who, total)?;
 		funds::ensure_can_hold::<T>(&who, HoldReason::Escrow, escrow)?;
 		let remaining: ListingsOf<T> = serving
@@ -367,9 +390,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	fn agreement(id: AgreementId) -> Result<AgreementOf<T>, DispatchError> {
-		let agreement = Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?;
-		ensure!(!agreement.is_settled(), Error::<T>::AlreadySettled);
-		Ok(agreement)
+		Ok(Agreements::<T>::get(id).ok_or(Error::<T>::UnknownAgreement)?)
 	}
 
 	pub(crate) fn do_accept(who: &AccountIdOf<T>, id: AgreementId) -> DispatchResult {
@@ -387,15 +408,13 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_cancel(who: &AccountIdOf<T>, id: AgreementId) -> DispatchResult {
-		let mut agreement = Self::agreement(id)?;
+		let agreement = Self::agreement(id)?;
 		ensure!(&agreement.client == who, Error::<T>::NotClient);
 		ensure!(agreement.status == AgreementStatus::Proposed, Error::<T>::NotProposed);
 
 		let refunded = agreement.escrow;
 		funds::release::<T>(who, HoldReason::Escrow, refunded)?;
-		agreement.escrow = Zero::zero();
-		agreement.status = AgreementStatus::Settled(Settlement::Cancelled);
-		Agreements::<T>::insert(id, agreement);
+		Agreements::<T>::remove(id);
 
 		Self::deposit_event(Event::AgreementCancelled { agreement: id, refunded });
 		Ok(())
@@ -421,7 +440,7 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_claim_payment(id: AgreementId) -> DispatchResult {
-		let mut agreement = Self::agreement(id)?;
+		let agreement = Self::agreement(id)?;
 		let AgreementStatus::Completed { at } = agreement.status else {
 			return Err(Error::<T>::NotCompleted.into());
 		};
@@ -431,10 +450,8 @@ impl<T: Config> Pallet<T> {
 		let amount = agreement.escrow;
 		funds::pay_escrow::<T>(&agreement.client, &agreement.provider_owner, amount)?;
 		Self::record(agreement.provider, WorkOutcome::Completed)?;
-		agreement.escrow = Zero::zero();
-		agreement.status = AgreementStatus::Settled(Settlement::Paid);
-		let (provider, to) = (agreement.provider, agreement.provider_owner.clone());
-		Agreements::<T>::insert(id, agreement);
+		let (provider, to) = (agreement.provider, agreement.provider_owner);
+		Agreements::<T>::remove(id);
 
 		Self::deposit_event(Event::ProviderPaid { agreement: id, provider, to, amount });
 		Ok(())
@@ -449,52 +466,55 @@ impl<T: Config> Pallet<T> {
 		};
 		ensure!(Self::now() > agreement.deadline, Error::<T>::DeadlineNotPassed);
 
-		let (refunded, penalty) = Self::refund(id, agreement, accepted, Settlement::Expired)?;
+		let (refunded, penalty) =
+			Self::refund(id, agreement, accepted.then_some(SlashReason::MissedDeadline))?;
 		Self::deposit_event(Event::AgreementExpired { agreement: id, refunded, penalty });
 		Ok(())
 	}
 
 	pub(crate) fn do_reject(id: AgreementId) -> DispatchResult {
 		let agreement = Self::agreement(id)?;
-		ensure!(agreement.status != AgreementStatus::Proposed, Error::<T>::NotAccepted);
+		match agreement.status {
+			AgreementStatus::Proposed => return Err(Error::<T>::NotAccepted.into()),
+			AgreementStatus::Accepted => {},
+			AgreementStatus::Completed { at } => {
+				let payable_at =
+					at.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
+				ensure!(Self::now() < payable_at, Error::<T>::ChallengeWindowClosed);
+			},
+		}
 
-		let (refunded, penalty) = Self::refund(id, agreement, true, Settlement::Rejected)?;
+		let (refunded, penalty) = Self::refund(id, agreement, Some(SlashReason::InvalidWork))?;
 		Self::deposit_event(Event::WorkRejected { agreement: id, refunded, penalty });
 		Ok(())
 	}
 
-	/// Refunds the escrow of an unsettled agreement and, if `penalise`, slashes the penalty from
-	/// the provider's collateral to the client and counts a failure against the provider.
-	/// Returns the amounts refunded and slashed.
+	/// Refunds an agreement's escrow and removes it; with a slash reason, also slashes the
+	/// penalty from the provider's collateral to the client and counts a failure against the
+	/// provider. Returns the amounts refunded and slashed.
 	fn refund(
 		id: AgreementId,
-		mut agreement: AgreementOf<T>,
-		penalise: bool,
-		settlement: Settlement,
+		agreement: AgreementOf<T>,
+		slash: Option<SlashReason>,
 	) -> Result<(BalanceOf<T>, BalanceOf<T>), DispatchError> {
 		let refunded = agreement.escrow;
 		funds::release::<T>(&agreement.client, HoldReason::Escrow, refunded)?;
 		// A provider that has withdrawn its collateral since is gone from the registry: there is
 		// nothing left to slash.
-		let penalty = if penalise && T::Nodes::owner(agreement.provider).is_some() {
-			let reason = match settlement {
-				Settlement::Rejected => SlashReason::InvalidWork,
-				_ => SlashReason::MissedDeadline,
-			};
-			let taken = funds::slash_penalty::<T>(
-				agreement.provider,
-				agreement.terms.penalty,
-				&agreement.client,
-				reason,
-			)?;
-			Self::record(agreement.provider, WorkOutcome::Failed)?;
-			taken
-		} else {
-			Zero::zero()
+		let penalty = match slash {
+			Some(reason) if T::Nodes::owner(agreement.provider).is_some() => {
+				let taken = funds::slash_penalty::<T>(
+					agreement.provider,
+					agreement.terms.penalty,
+					&agreement.client,
+					reason,
+				)?;
+				Self::record(agreement.provider, WorkOutcome::Failed)?;
+				taken
+			},
+			_ => Zero::zero(),
 		};
-		agreement.escrow = Zero::zero();
-		agreement.status = AgreementStatus::Settled(settlement);
-		Agreements::<T>::insert(id, agreement);
+		Agreements::<T>::remove(id);
 		Ok((refunded, penalty))
 	}
 
@@ -516,10 +536,11 @@ impl<T: Config> Pallet<T> {
 	///    owns.
 	/// 3. Listings exist only for open markets, list no node twice and have positive asks.
 	/// 4. Every agreement's id is below [`NextAgreementId`].
-	/// 5. An unsettled agreement's escrow is `price_per_unit * units`; a settled one's is zero,
-	///    so it was paid or refunded, and exactly once (it has a single [`Settlement`]).
-	/// 6. Each account's [`HoldReason::Escrow`] hold equals the escrow of its unsettled
-	///    agreements: escrow held is the sum of the open agreements' unpaid escrow.
+	/// 5. An agreement's escrow is `price_per_unit * units`, at least the existential deposit.
+	///    Settling (paying or refunding) removes the agreement in the same call that moves its
+	///    escrow, so no agreement is both paid and refunded, or settled twice.
+	/// 6. Each client's [`HoldReason::Escrow`] hold equals the escrow of its agreements: escrow
+	///    held is the sum of the open agreements' unpaid escrow.
 	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::{BTreeMap, BTreeSet};
@@ -566,17 +587,17 @@ impl<T: Config> Pallet<T> {
 		let mut escrow: BTreeMap<AccountIdOf<T>, BalanceOf<T>> = BTreeMap::new();
 		for (id, agreement) in Agreements::<T>::iter() {
 			ensure!(id < next_agreement, fail("agreement id not below NextAgreementId"));
+			ensure!(
+				Some(agreement.escrow)
+					== agreement.price_per_unit.checked_mul(&agreement.terms.units.into()),
+				fail("agreement's escrow is not price times units")
+			);
+			ensure!(
+				agreement.escrow >= T::Currency::minimum_balance(),
+				fail("agreement's escrow below the existential deposit")
+			);
 			let held = escrow.entry(agreement.client.clone()).or_default();
-			if agreement.is_settled() {
-				ensure!(agreement.escrow.is_zero(), fail("settled agreement still holds escrow"));
-			} else {
-				ensure!(
-					Some(agreement.escrow)
-						== agreement.price_per_unit.checked_mul(&agreement.terms.units.into()),
-					fail("open agreement's escrow is not price times units")
-				);
-				*held = held.saturating_add(agreement.escrow);
-			}
+			*held = held.saturating_add(agreement.escrow);
 		}
 		for (client, expected) in escrow {
 			ensure!(

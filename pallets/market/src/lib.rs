@@ -14,8 +14,10 @@
 //!   - [`ListingPolicy::VariableMaxMin`]: listing is free and each sale pays the owner the
 //!     max-min payoff ([`auction::settle_max_min`]).
 //! - **Listings.** The owner of a serving node eligible for the commodity lists it with an ask,
-//!   its marginal cost per unit, and may de-list it at any time. A market holds at most
-//!   [`Config::MaxListings`] listings, in listing order.
+//!   its marginal cost per unit and the most listing fee it accepts, and may de-list it at any
+//!   time; anyone may de-list a node that stopped serving. A market holds at most
+//!   [`Config::MaxListings`] listings, in listing order. The owner changes the listing policy
+//!   only while the market has no listings.
 //! - **Sales.** `buy` settles the market among its serving listings (listings of nodes that
 //!   stopped serving are dropped on the way), opens an agreement with the winner at the sale
 //!   price and de-lists the winner; it may list again.
@@ -29,11 +31,12 @@
 //!     `claim_payment`, which pays the escrow to the provider;
 //!   - past the deadline without a completion report, anyone may `claim_refund`: the client gets
 //!     the escrow back and, if the provider had accepted, the penalty from its collateral;
-//!   - until it is paid, [`Config::VerifierOrigin`] (or another pallet through
-//!     [`WorkVerdicts`]) may reject proven-wrong work, with the same refund and penalty.
+//!   - after acceptance and until the challenge window closes, [`Config::VerifierOrigin`] (or
+//!     another pallet through [`WorkVerdicts`]) may reject proven-wrong work, with the same
+//!     refund and penalty.
 //!
-//!   Settled agreements stay in storage with their [`Settlement`], so a second settlement fails
-//!   with [`Error::AlreadySettled`].
+//!   Settling an agreement removes it, in the same call that moves its escrow; a second
+//!   settlement finds nothing ([`Error::UnknownAgreement`]).
 //!
 //! Every currency movement is in `funds.rs`. Nodes, their collateral and their slashing belong
 //! to the registry, reached through [`Config::Nodes`].
@@ -121,9 +124,10 @@ pub mod pallet {
 		#[pallet::constant]
 		type ChallengeWindow: Get<BlockNumberFor<Self>>;
 
-		/// Longest agreement, from opening to deadline. Keep it at most the registry's unbonding
-		/// period, so that a provider that unregisters right after accepting can still be
-		/// slashed when it misses the deadline.
+		/// Longest agreement, from opening to deadline. Keep `MaxAgreementDuration +
+		/// ChallengeWindow` below the registry's unbonding period, so that a provider that
+		/// unregisters right after accepting still has its collateral held when it misses the
+		/// deadline or its work is rejected.
 		#[pallet::constant]
 		type MaxAgreementDuration: Get<BlockNumberFor<Self>>;
 
@@ -189,7 +193,7 @@ pub mod pallet {
 			policy: ListingPolicy<BalanceOf<T>>,
 			deposit: BalanceOf<T>,
 		},
-		/// The owner changed the listing policy; it applies to later listings and sales.
+		/// The owner changed the listing policy of its empty market.
 		ListingPolicySet { market: MarketId, policy: ListingPolicy<BalanceOf<T>> },
 		/// The owner closed an empty market; its deposit was released.
 		MarketClosed { market: MarketId, deposit: BalanceOf<T> },
@@ -271,7 +275,8 @@ pub mod pallet {
 		InvalidDuration,
 		/// The market has no serving listings.
 		NoSellers,
-		/// The lowest ask exceeds the buyer's maximum price.
+		/// The lowest ask (plus the owner's payoff, in a variable market) exceeds the buyer's
+		/// maximum price.
 		PriceAboveMaximum,
 		/// The lowest ask is the buyer's own node.
 		BuyerIsSeller,
@@ -287,8 +292,10 @@ pub mod pallet {
 		NotClient,
 		/// Only the provider's owner may do this.
 		NotProvider,
-		/// The agreement was already paid or refunded.
-		AlreadySettled,
+		/// The escrow (price times units) is below the existential deposit.
+		EscrowBelowMinimum,
+		/// The market's listing fee is above the most the seller accepts.
+		FeeAboveMaximum,
 		/// The agreement is not waiting for acceptance.
 		NotProposed,
 		/// The agreement is not accepted and undelivered.
@@ -301,6 +308,8 @@ pub mod pallet {
 		DeadlineNotPassed,
 		/// The challenge window is still open.
 		ChallengeWindowOpen,
+		/// The challenge window has closed; the work can no longer be rejected.
+		ChallengeWindowClosed,
 		/// The work was delivered; it can only be paid or rejected.
 		AlreadyCompleted,
 	}
@@ -335,7 +344,7 @@ pub mod pallet {
 			Self::do_open_market(who, commodity, policy).map(|_| ())
 		}
 
-		/// Change the listing policy of a market the caller owns. Existing listings stay.
+		/// Change the listing policy of a market the caller owns, while it has no listings.
 		#[pallet::call_index(1)]
 		pub fn set_listing_policy(
 			origin: OriginFor<T>,
@@ -354,7 +363,7 @@ pub mod pallet {
 		}
 
 		/// List a serving node the caller owns in `market` with `ask` per unit, paying the
-		/// market's fixed listing fee, if any, to its owner.
+		/// market's fixed listing fee, if any and at most `max_fee`, to its owner.
 		#[pallet::call_index(3)]
 		#[pallet::weight(<T as Config>::WeightInfo::list(T::MaxListings::get()))]
 		pub fn list(
@@ -362,12 +371,14 @@ pub mod pallet {
 			market: MarketId,
 			node: NodeId,
 			ask: BalanceOf<T>,
+			max_fee: BalanceOf<T>,
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
-			Self::do_list(&who, market, node, ask)
+			Self::do_list(&who, market, node, ask, max_fee)
 		}
 
-		/// Remove the caller's node from `market`. The listing fee is not returned.
+		/// Remove the caller's node from `market`; anyone may remove a node that stopped serving.
+		/// The listing fee is not returned.
 		#[pallet::call_index(4)]
 		#[pallet::weight(<T as Config>::WeightInfo::delist(T::MaxListings::get()))]
 		pub fn delist(origin: OriginFor<T>, market: MarketId, node: NodeId) -> DispatchResult {
@@ -443,8 +454,8 @@ pub mod pallet {
 			Self::do_claim_refund(agreement)
 		}
 
-		/// Reject an agreement's work as proven wrong: refund and slash the penalty to the
-		/// client. Only [`Config::VerifierOrigin`].
+		/// Reject an accepted agreement's work as proven wrong, until its challenge window
+		/// closes: refund and slash the penalty to the client. Only [`Config::VerifierOrigin`].
 		#[pallet::call_index(12)]
 		pub fn reject_work(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
 			T::VerifierOrigin::ensure_origin(origin)?;

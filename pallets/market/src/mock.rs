@@ -44,15 +44,18 @@ pub const CHALLENGE_WINDOW: u64 = 5;
 pub const MAX_DURATION: u64 = 30;
 pub const PAYOFF_SCALE: Balance = 100_000;
 pub const SELLER_MARGIN: Balance = 1;
+pub const EXISTENTIAL_DEPOSIT: Balance = 2;
+/// Longer than the longest agreement plus its challenge window, as the runtime requires.
+pub const UNBONDING_PERIOD: u64 = MAX_DURATION + CHALLENGE_WINDOW + 1;
 
 parameter_types! {
-	pub const ExistentialDeposit: Balance = 1;
+	pub const ExistentialDeposit: Balance = EXISTENTIAL_DEPOSIT;
 	pub const ModelDeposit: Balance = 10;
 	pub const MinCollateral: Balance = MIN_COLLATERAL;
 	pub const MaxLayers: u16 = 64;
 	pub const HeartbeatInterval: u64 = 5;
 	pub const HeartbeatTimeout: u64 = HEARTBEAT_TIMEOUT;
-	pub const UnbondingPeriod: u64 = MAX_DURATION;
+	pub const UnbondingPeriod: u64 = UNBONDING_PERIOD;
 	pub const MarketDeposit: Balance = MARKET_DEPOSIT;
 	pub const ChallengeWindow: u64 = CHALLENGE_WINDOW;
 	pub const MaxAgreementDuration: u64 = MAX_DURATION;
@@ -118,7 +121,7 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 			(SELLER_A, ENDOWMENT),
 			(SELLER_B, ENDOWMENT),
 			(SELLER_C, ENDOWMENT),
-			(PAUPER, 1),
+			(PAUPER, EXISTENTIAL_DEPOSIT),
 		],
 		..Default::default()
 	}

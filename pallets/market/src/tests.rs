@@ -1,6 +1,9 @@
 //! Unit tests on the mock runtime, with the real registry. Every test ends with the invariants of
 //! both pallets and a check that the total issuance did not change ([`mock::test`]).
 
+// Test arithmetic on small known values; an overflow would fail the test, which is what we want.
+#![allow(clippy::arithmetic_side_effects)]
+
 use crate::{
 	mock::{Market, *},
 	*,
@@ -17,6 +20,8 @@ fn signed(who: AccountId) -> RuntimeOrigin {
 
 const SHARD_0: Commodity = Commodity::LayerShard { model: MODEL, shard: 0 };
 const FEE: Balance = 3;
+/// The most listing fee sellers accept in these tests.
+const MAX_FEE: Balance = 10;
 
 fn terms(units: u32, duration: u64, penalty: Balance) -> ServiceTerms<Balance, u64> {
 	ServiceTerms { units, max_latency_ms: 250, duration, penalty }
@@ -41,7 +46,7 @@ fn market_5_7_9() -> (MarketId, [NodeId; 3]) {
 	for ((seller, node), ask) in
 		[SELLER_A, SELLER_B, SELLER_C].into_iter().zip(nodes).zip([5, 7, 9])
 	{
-		assert_ok!(Market::list(signed(seller), market, node, ask));
+		assert_ok!(Market::list(signed(seller), market, node, ask, MAX_FEE));
 	}
 	(market, nodes)
 }
@@ -156,7 +161,7 @@ fn only_the_owner_sets_the_policy_and_closes_an_empty_market() {
 		);
 
 		let node = inference_node(SELLER_A, (0, 2));
-		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5, MAX_FEE));
 		assert_noop!(Market::close_market(signed(OWNER), market), Error::<Test>::MarketNotEmpty);
 		assert_noop!(Market::close_market(signed(CLIENT), market), Error::<Test>::NotMarketOwner);
 		assert_noop!(Market::close_market(signed(OWNER), 9), Error::<Test>::UnknownMarket);
@@ -180,7 +185,7 @@ fn listing_pays_the_fixed_fee_to_the_owner() {
 		let (owner_before, seller_before) = (free(OWNER), free(SELLER_A));
 		let market = open(ListingPolicy::FixedFee { fee: FEE });
 		let node = inference_node(SELLER_A, (0, 2));
-		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5, MAX_FEE));
 		assert_eq!(free(OWNER), owner_before - MARKET_DEPOSIT + FEE);
 		assert_eq!(free(SELLER_A), seller_before - MIN_COLLATERAL - FEE);
 		System::assert_last_event(Event::Listed { market, node, ask: 5, fee: FEE }.into());
@@ -191,7 +196,7 @@ fn listing_pays_the_fixed_fee_to_the_owner() {
 		System::assert_last_event(
 			Event::Delisted { market, node, reason: DelistReason::ByOwner }.into(),
 		);
-		assert_ok!(Market::list(signed(SELLER_A), market, node, 6));
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 6, MAX_FEE));
 		assert_eq!(free(OWNER), owner_before - MARKET_DEPOSIT + 2 * FEE);
 	});
 }
@@ -202,7 +207,7 @@ fn variable_markets_and_owners_list_for_free() {
 		let market = open(ListingPolicy::VariableMaxMin);
 		let node = inference_node(SELLER_A, (0, 2));
 		let before = free(SELLER_A);
-		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5, MAX_FEE));
 		System::assert_last_event(Event::Listed { market, node, ask: 5, fee: 0 }.into());
 		assert_eq!(free(SELLER_A), before);
 
@@ -216,7 +221,7 @@ fn variable_markets_and_owners_list_for_free() {
 		};
 		let own = inference_node(OWNER, (2, 4));
 		let before = free(OWNER);
-		assert_ok!(Market::list(signed(OWNER), fixed, own, 5));
+		assert_ok!(Market::list(signed(OWNER), fixed, own, 5, MAX_FEE));
 		assert_eq!(free(OWNER), before);
 	});
 }
@@ -230,20 +235,41 @@ fn list_rejects_bad_listings() {
 		let half = inference_node(SELLER_A, (1, 3));
 		let hasher = hashing_node(SELLER_A, 1 << 20);
 
-		assert_noop!(Market::list(signed(SELLER_A), 9, node, 5), Error::<Test>::UnknownMarket);
-		assert_noop!(Market::list(signed(SELLER_A), market, node, 0), Error::<Test>::ZeroPrice);
-		assert_noop!(Market::list(signed(SELLER_B), market, node, 5), Error::<Test>::NotNodeOwner);
-		assert_noop!(Market::list(signed(SELLER_B), market, 99, 5), Error::<Test>::NotNodeOwner);
+		assert_noop!(
+			Market::list(signed(SELLER_A), 9, node, 5, MAX_FEE),
+			Error::<Test>::UnknownMarket
+		);
+		assert_noop!(
+			Market::list(signed(SELLER_A), market, node, 0, MAX_FEE),
+			Error::<Test>::ZeroPrice
+		);
+		assert_noop!(
+			Market::list(signed(SELLER_B), market, node, 5, MAX_FEE),
+			Error::<Test>::NotNodeOwner
+		);
+		assert_noop!(
+			Market::list(signed(SELLER_B), market, 99, 5, MAX_FEE),
+			Error::<Test>::NotNodeOwner
+		);
 		for ineligible in [elsewhere, half, hasher] {
 			assert_noop!(
-				Market::list(signed(SELLER_A), market, ineligible, 5),
+				Market::list(signed(SELLER_A), market, ineligible, 5, MAX_FEE),
 				Error::<Test>::NodeNotEligible
 			);
 		}
-		assert_ok!(Market::list(signed(SELLER_A), market, node, 5));
-		assert_noop!(Market::list(signed(SELLER_A), market, node, 4), Error::<Test>::AlreadyListed);
+		assert_ok!(Market::list(signed(SELLER_A), market, node, 5, MAX_FEE));
+		assert_noop!(
+			Market::list(signed(SELLER_A), market, node, 4, MAX_FEE),
+			Error::<Test>::AlreadyListed
+		);
 
-		// A fee above the seller's free balance.
+		// A fee above what the seller accepts, or above its free balance: the owner may change
+		// the fee only while the market is empty.
+		assert_noop!(
+			Market::set_listing_policy(signed(OWNER), market, ListingPolicy::VariableMaxMin),
+			Error::<Test>::MarketNotEmpty
+		);
+		assert_ok!(Market::delist(signed(SELLER_A), market, node));
 		assert_ok!(Market::set_listing_policy(
 			signed(OWNER),
 			market,
@@ -251,19 +277,18 @@ fn list_rejects_bad_listings() {
 		));
 		let poor = inference_node(SELLER_B, (0, 2));
 		assert_noop!(
-			Market::list(signed(SELLER_B), market, poor, 5),
+			Market::list(signed(SELLER_B), market, poor, 5, MAX_FEE),
+			Error::<Test>::FeeAboveMaximum
+		);
+		assert_noop!(
+			Market::list(signed(SELLER_B), market, poor, 5, ENDOWMENT),
 			Error::<Test>::InsufficientBalance
 		);
 
 		// A node without a recent heartbeat.
 		run_to_block(2 + HEARTBEAT_TIMEOUT);
-		assert_ok!(Market::set_listing_policy(
-			signed(OWNER),
-			market,
-			ListingPolicy::VariableMaxMin
-		));
 		assert_noop!(
-			Market::list(signed(SELLER_B), market, poor, 5),
+			Market::list(signed(SELLER_B), market, poor, 5, ENDOWMENT),
 			Error::<Test>::NodeNotServing
 		);
 	});
@@ -275,10 +300,13 @@ fn markets_hold_a_bounded_number_of_listings() {
 		let market = open(ListingPolicy::VariableMaxMin);
 		for i in 0..MAX_LISTINGS {
 			let node = inference_node(SELLER_A, (0, 2));
-			assert_ok!(Market::list(signed(SELLER_A), market, node, 5 + u128::from(i)));
+			assert_ok!(Market::list(signed(SELLER_A), market, node, 5 + u128::from(i), MAX_FEE));
 		}
 		let extra = inference_node(SELLER_A, (0, 2));
-		assert_noop!(Market::list(signed(SELLER_A), market, extra, 5), Error::<Test>::MarketFull);
+		assert_noop!(
+			Market::list(signed(SELLER_A), market, extra, 5, MAX_FEE),
+			Error::<Test>::MarketFull
+		);
 	});
 }
 
@@ -293,10 +321,13 @@ fn hash_rate_markets_take_nodes_of_the_class() {
 		let fast = hashing_node(SELLER_A, 1 << 20);
 		let slow = hashing_node(SELLER_B, (1 << 20) - 1);
 		let inference = inference_node(SELLER_C, (0, 2));
-		assert_ok!(Market::list(signed(SELLER_A), 0, fast, 5));
-		assert_noop!(Market::list(signed(SELLER_B), 0, slow, 5), Error::<Test>::NodeNotEligible);
+		assert_ok!(Market::list(signed(SELLER_A), 0, fast, 5, MAX_FEE));
 		assert_noop!(
-			Market::list(signed(SELLER_C), 0, inference, 5),
+			Market::list(signed(SELLER_B), 0, slow, 5, MAX_FEE),
+			Error::<Test>::NodeNotEligible
+		);
+		assert_noop!(
+			Market::list(signed(SELLER_C), 0, inference, 5, MAX_FEE),
 			Error::<Test>::NodeNotEligible
 		);
 
@@ -360,7 +391,7 @@ fn the_lowest_ask_wins_and_is_paid_the_second_lowest() {
 		]));
 
 		// The winner may list again, and the next sale is between 5 (again), 7 and 9.
-		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5, MAX_FEE));
 		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
 		assert_eq!(Agreements::<Test>::get(1).unwrap().price_per_unit, 7);
 		// Then 7 wins against 9.
@@ -375,13 +406,13 @@ fn a_lone_seller_is_paid_the_buyers_maximum_and_the_maximum_caps_the_price() {
 	test(|| {
 		let market = open(ListingPolicy::FixedFee { fee: FEE });
 		let a = inference_node(SELLER_A, (0, 2));
-		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5, MAX_FEE));
 		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
 		assert_eq!(Agreements::<Test>::get(0).unwrap().price_per_unit, 10);
 
 		let b = inference_node(SELLER_B, (0, 2));
-		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
-		assert_ok!(Market::list(signed(SELLER_B), market, b, 12));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5, MAX_FEE));
+		assert_ok!(Market::list(signed(SELLER_B), market, b, 12, MAX_FEE));
 		assert_ok!(Market::buy(signed(CLIENT), market, 8, terms(1, 10, 0)));
 		assert_eq!(Agreements::<Test>::get(1).unwrap().price_per_unit, 8);
 	});
@@ -397,8 +428,8 @@ fn ties_go_to_the_earlier_listing() {
 			ListingPolicy::FixedFee { fee: 0 }
 		));
 		let (b, a) = (inference_node(SELLER_B, (0, 2)), inference_node(SELLER_A, (0, 2)));
-		assert_ok!(Market::list(signed(SELLER_B), market, b, 5));
-		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::list(signed(SELLER_B), market, b, 5, MAX_FEE));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5, MAX_FEE));
 		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
 		let agreement = Agreements::<Test>::get(0).unwrap();
 		assert_eq!((agreement.provider, agreement.price_per_unit), (b, 5));
@@ -417,10 +448,11 @@ fn variable_policy_pays_the_max_min_payoff() {
 		for ((seller, node), ask) in
 			[SELLER_A, SELLER_B, SELLER_C].into_iter().zip(nodes).zip([7, 5, 9])
 		{
-			assert_ok!(Market::list(signed(seller), market, node, ask));
+			assert_ok!(Market::list(signed(seller), market, node, ask, MAX_FEE));
 		}
 		let (owner_before, client_before) = (free(OWNER), free(CLIENT));
-		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(3, 10, 0)));
+		// The buyer's maximum covers all it pays: 3 units at 1_700 cover 3 * 6 + 4_938.
+		assert_ok!(Market::buy(signed(CLIENT), market, 1_700, terms(3, 10, 0)));
 		// MC_1 = 5, MC_N = 9: the seller gets 5 + 1 per unit and the owner
 		// floor(10^5 * 4 / 81) = 4_938 from the buyer.
 		let fee = PAYOFF_SCALE * 4 / 81;
@@ -441,9 +473,9 @@ fn variable_policy_pays_the_max_min_payoff() {
 			.into(),
 		);
 		// A buyer who cannot also pay the owner's payoff buys nothing.
-		assert_ok!(Market::list(signed(SELLER_B), market, nodes[1], 5));
+		assert_ok!(Market::list(signed(SELLER_B), market, nodes[1], 5, MAX_FEE));
 		assert_noop!(
-			Market::buy(signed(PAUPER), market, 10, terms(1, 10, 0)),
+			Market::buy(signed(PAUPER), market, 10_000, terms(1, 10, 0)),
 			Error::<Test>::InsufficientBalance
 		);
 	});
@@ -463,7 +495,7 @@ fn buy_rejects_what_cannot_be_sold() {
 		);
 
 		let a = inference_node(SELLER_A, (0, 2));
-		assert_ok!(Market::list(signed(SELLER_A), market, a, 5));
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 5, MAX_FEE));
 		assert_noop!(
 			Market::buy(signed(CLIENT), market, 0, terms(1, 10, 0)),
 			Error::<Test>::ZeroPrice
@@ -562,13 +594,14 @@ fn a_delivered_agreement_is_paid_after_the_challenge_window() {
 		assert_eq!(free(SELLER_A), seller_before + 28);
 		assert_eq!(free(CLIENT), client_before);
 		assert_eq!(escrow_held(CLIENT), 0);
-		assert_eq!(status(0), AgreementStatus::Settled(Settlement::Paid));
-		assert_eq!(Agreements::<Test>::get(0).unwrap().escrow, 0);
-
-		// Double settlement.
-		assert_noop!(Market::claim_payment(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
-		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
-		assert_noop!(Market::reject_work(RuntimeOrigin::root(), 0), Error::<Test>::AlreadySettled);
+		// Settled once: the agreement is gone, and double settlement finds nothing.
+		assert!(!Agreements::<Test>::contains_key(0));
+		assert_noop!(Market::claim_payment(signed(CLIENT), 0), Error::<Test>::UnknownAgreement);
+		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::UnknownAgreement);
+		assert_noop!(
+			Market::reject_work(RuntimeOrigin::root(), 0),
+			Error::<Test>::UnknownAgreement
+		);
 	});
 }
 
@@ -603,8 +636,8 @@ fn a_missed_deadline_refunds_the_client_and_slashes_the_penalty() {
 		);
 		assert_eq!(free(CLIENT), client_before + 28 + 20);
 		assert_eq!(collateral(a), MIN_COLLATERAL - 20);
-		assert_eq!(status(0), AgreementStatus::Settled(Settlement::Expired));
-		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
+		assert!(!Agreements::<Test>::contains_key(0));
+		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::UnknownAgreement);
 	});
 }
 
@@ -651,8 +684,8 @@ fn the_client_may_cancel_before_acceptance() {
 		assert_ok!(Market::cancel(signed(CLIENT), 0));
 		System::assert_last_event(Event::AgreementCancelled { agreement: 0, refunded: 15 }.into());
 		assert_eq!(free(CLIENT), before);
-		assert_noop!(Market::cancel(signed(CLIENT), 0), Error::<Test>::AlreadySettled);
-		assert_noop!(Market::accept(signed(SELLER_A), 0), Error::<Test>::AlreadySettled);
+		assert_noop!(Market::cancel(signed(CLIENT), 0), Error::<Test>::UnknownAgreement);
+		assert_noop!(Market::accept(signed(SELLER_A), 0), Error::<Test>::UnknownAgreement);
 
 		// Not once accepted.
 		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 0)));
@@ -680,6 +713,112 @@ fn agreement_steps_are_checked() {
 		run_to_block(20);
 		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::AlreadyCompleted);
 		assert_noop!(Market::reject_work(signed(CLIENT), 0), DispatchError::BadOrigin);
+	});
+}
+
+#[test]
+fn unknown_agreements_are_refused_by_every_step() {
+	test(|| {
+		assert_noop!(Market::accept(signed(SELLER_A), 3), Error::<Test>::UnknownAgreement);
+		assert_noop!(Market::complete(signed(SELLER_A), 3), Error::<Test>::UnknownAgreement);
+		assert_noop!(Market::cancel(signed(CLIENT), 3), Error::<Test>::UnknownAgreement);
+		assert_noop!(Market::claim_payment(signed(CLIENT), 3), Error::<Test>::UnknownAgreement);
+		assert_noop!(Market::claim_refund(signed(CLIENT), 3), Error::<Test>::UnknownAgreement);
+		assert_noop!(
+			Market::reject_work(RuntimeOrigin::root(), 3),
+			Error::<Test>::UnknownAgreement
+		);
+	});
+}
+
+#[test]
+fn work_cannot_be_rejected_after_the_challenge_window() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			3,
+			terms(5, 10, 30)
+		));
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		assert_ok!(Market::complete(signed(SELLER_A), 0));
+		run_to_block(1 + CHALLENGE_WINDOW);
+		assert_noop!(
+			Market::reject_work(RuntimeOrigin::root(), 0),
+			Error::<Test>::ChallengeWindowClosed
+		);
+		assert_ok!(Market::claim_payment(signed(SELLER_A), 0));
+	});
+}
+
+#[test]
+fn escrow_must_reach_the_existential_deposit() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), a, inference_work(), 1, terms(1, 10, 0)),
+			Error::<Test>::EscrowBelowMinimum
+		);
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 1, terms(2, 10, 0)));
+		assert_noop!(
+			Market::open_agreement(
+				signed(CLIENT),
+				a,
+				inference_work(),
+				1,
+				terms(2, MAX_DURATION + 1, 0)
+			),
+			Error::<Test>::InvalidDuration
+		);
+	});
+}
+
+#[test]
+fn anyone_may_clear_the_listing_of_a_node_that_stopped_serving() {
+	test(|| {
+		let (market, [a, b, _]) = market_5_7_9();
+		// B unregisters and withdraws: nobody owns its node any more.
+		assert_ok!(Registry::unregister(signed(SELLER_B), b));
+		run_to_block(2 + UNBONDING_PERIOD);
+		assert_ok!(Registry::withdraw(signed(SELLER_B), b));
+		// A's node only timed out; its owner or anyone may clear it.
+		assert_ok!(Market::delist(signed(CLIENT), market, b));
+		System::assert_last_event(
+			Event::Delisted { market, node: b, reason: DelistReason::NotServing }.into(),
+		);
+		assert_ok!(Market::delist(signed(CLIENT), market, a));
+		assert_noop!(Market::delist(signed(CLIENT), market, b), Error::<Test>::NotListed);
+	});
+}
+
+#[test]
+fn the_buyers_maximum_bounds_the_owners_payoff_too() {
+	test(|| {
+		let market = open(ListingPolicy::VariableMaxMin);
+		let (a, b) = (inference_node(SELLER_A, (0, 2)), inference_node(SELLER_B, (0, 2)));
+		// MC_1 = 10, MC_N = 20: the payoff is 10^5 * 10 / 400 = 2_500, far above 10 units at
+		// 100.
+		assert_ok!(Market::list(signed(SELLER_A), market, a, 10, MAX_FEE));
+		assert_ok!(Market::list(signed(SELLER_B), market, b, 20, MAX_FEE));
+		assert_noop!(
+			Market::buy(signed(CLIENT), market, 100, terms(10, 10, 0)),
+			Error::<Test>::PriceAboveMaximum
+		);
+		// 11 (seller) * 10 units + 2_500 = 2_610 fits in 10 units at 261.
+		assert_ok!(Market::buy(signed(CLIENT), market, 261, terms(10, 10, 0)));
+		System::assert_last_event(
+			Event::Sold {
+				market,
+				agreement: 0,
+				node: a,
+				ask: 10,
+				price_per_unit: 11,
+				owner_fee: 2_500,
+			}
+			.into(),
+		);
 	});
 }
 
@@ -805,13 +944,13 @@ fn proven_wrong_work_is_refunded_and_slashed() {
 		System::assert_last_event(
 			Event::WorkRejected { agreement: 0, refunded: 15, penalty: 30 }.into(),
 		);
-		assert_eq!(status(0), AgreementStatus::Settled(Settlement::Rejected));
+		assert!(!Agreements::<Test>::contains_key(0));
 		// ... or by another pallet through `WorkVerdicts`, even before completion.
 		assert_ok!(<Market as WorkVerdicts>::reject(1));
-		assert_eq!(status(1), AgreementStatus::Settled(Settlement::Rejected));
+		assert!(!Agreements::<Test>::contains_key(1));
 		assert_eq!(free(CLIENT), before + 2 * (15 + 30));
 		assert_eq!(collateral(a), MIN_COLLATERAL - 60);
-		assert_eq!(<Market as WorkVerdicts>::reject(1), Err(Error::<Test>::AlreadySettled.into()));
+		assert_noop!(<Market as WorkVerdicts>::reject(1), Error::<Test>::UnknownAgreement);
 		assert_eq!(
 			<Market as WorkVerdicts>::reject(5),
 			Err(Error::<Test>::UnknownAgreement.into())
@@ -832,7 +971,7 @@ fn a_provider_gone_from_the_registry_forfeits_nothing_more_but_the_client_is_ref
 		));
 		assert_ok!(Market::accept(signed(SELLER_A), 0));
 		assert_ok!(Registry::unregister(signed(SELLER_A), a));
-		run_to_block(1 + MAX_DURATION);
+		run_to_block(1 + UNBONDING_PERIOD);
 		assert_ok!(Registry::withdraw(signed(SELLER_A), a));
 		let before = free(CLIENT);
 		assert_ok!(Market::claim_refund(signed(CLIENT), 0));
@@ -851,11 +990,70 @@ fn try_state_catches_escrow_that_does_not_match() {
 		assert_ok!(Market::do_try_state());
 		Agreements::<Test>::mutate(0, |a| a.as_mut().unwrap().escrow = 14);
 		assert!(Market::do_try_state().is_err());
-		Agreements::<Test>::mutate(0, |a| {
-			let a = a.as_mut().unwrap();
-			a.escrow = 15;
-			a.status = AgreementStatus::Settled(Settlement::Paid);
-		});
-		assert!(Market::do_try_state().is_err());
+		// Removed without releasing the hold.
+		Agreements::<Test>::remove(0);
+		assert_ok!(Market::do_try_state());
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 0)));
+		assert!(Market::do_try_state().is_err(), "the hold of the removed agreement is left");
 	});
+}
+
+/// Lists nodes with `asks` (in order) in a fresh fixed-fee market and has [`CLIENT`] buy two units
+/// at no more than `max`; returns the position of the winner and the price, if there was a sale.
+fn sale_through_the_pallet(asks: &[Balance], max: Balance) -> Option<(usize, Balance)> {
+	let mut outcome = None;
+	test(|| {
+		let market = open(ListingPolicy::FixedFee { fee: 1 });
+		let nodes: Vec<NodeId> = asks
+			.iter()
+			.map(|&ask| {
+				let node = inference_node(SELLER_A, (0, 2));
+				assert_ok!(Market::list(signed(SELLER_A), market, node, ask, MAX_FEE));
+				node
+			})
+			.collect();
+		let client_before = free(CLIENT);
+		if Market::buy(signed(CLIENT), market, max, terms(2, 10, 0)).is_ok() {
+			let agreement = Agreements::<Test>::get(0).unwrap();
+			let winner = nodes.iter().position(|n| *n == agreement.provider).unwrap();
+			// The escrow is exactly what the buyer's free balance lost.
+			assert_eq!(client_before - free(CLIENT), agreement.escrow);
+			outcome = Some((winner, agreement.price_per_unit));
+		}
+	});
+	outcome
+}
+
+proptest::proptest! {
+	#![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+	/// Truthfulness through the pallet itself: on random markets, a seller who asks anything but
+	/// its true cost never makes more profit than asking its cost, and a winner is never paid
+	/// less than its ask (nor more than the buyer's maximum).
+	#[test]
+	fn pallet_sales_are_truthful(
+		costs in proptest::collection::vec(1u128..20, 1..=4),
+		seller in proptest::prelude::any::<proptest::sample::Index>(),
+		lie in 1u128..25,
+		max in 1u128..25,
+	) {
+		let seller = seller.index(costs.len());
+		let cost = costs[seller];
+		let profit = |asks: &[Balance]| -> i128 {
+			match sale_through_the_pallet(asks, max) {
+				Some((winner, price)) if winner == seller => price as i128 - cost as i128,
+				_ => 0,
+			}
+		};
+		if let Some((winner, price)) = sale_through_the_pallet(&costs, max) {
+			proptest::prop_assert!(price >= costs[winner] && price <= max);
+			proptest::prop_assert_eq!(
+				Some((winner, price)),
+				auction::settle_second_price(&costs, max).ok().map(|s| (s.winner, s.price_per_unit))
+			);
+		}
+		let mut lied = costs.clone();
+		lied[seller] = lie;
+		proptest::prop_assert!(profit(&costs) >= profit(&lied));
+	}
 }

@@ -166,30 +166,6 @@ pub struct ServiceTerms<Balance, BlockNumber> {
 	pub penalty: Balance,
 }
 
-/// How an agreement ended.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum Settlement {
-	/// Delivered, unchallenged through the challenge window, escrow paid to the provider.
-	Paid,
-	/// Cancelled by the client before acceptance; escrow refunded.
-	Cancelled,
-	/// Not delivered by the deadline; escrow refunded, penalty slashed if it had been accepted.
-	Expired,
-	/// Proven wrong; escrow refunded, penalty slashed.
-	Rejected,
-}
-
 /// Where an agreement is in its life.
 #[derive(
 	Clone,
@@ -213,12 +189,11 @@ pub enum AgreementStatus<BlockNumber> {
 		/// Block of the completion report.
 		at: BlockNumber,
 	},
-	/// Over; the escrow was paid or refunded exactly once.
-	Settled(Settlement),
 }
 
 /// A service-level agreement between a client and a provider node, with the client's payment
-/// held in escrow.
+/// held in escrow. It is removed from storage when it is settled (paid or refunded), so it can
+/// be settled only once.
 #[derive(
 	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
@@ -239,17 +214,10 @@ pub struct Agreement<AccountId, Balance, BlockNumber> {
 	pub terms: ServiceTerms<Balance, BlockNumber>,
 	/// Last block at which the provider may accept and report completion.
 	pub deadline: BlockNumber,
-	/// Escrow still held from the client: `price_per_unit * units` until settled, then zero.
+	/// Escrow held from the client: `price_per_unit * units`.
 	pub escrow: Balance,
 	/// Where it is.
 	pub status: AgreementStatus<BlockNumber>,
-}
-
-impl<AccountId, Balance, BlockNumber> Agreement<AccountId, Balance, BlockNumber> {
-	/// Whether the escrow has been paid out or refunded.
-	pub fn is_settled(&self) -> bool {
-		matches!(self.status, AgreementStatus::Settled(_))
-	}
 }
 
 /// The outcome of a sale in a market, before any funds move.
@@ -281,6 +249,6 @@ pub enum DelistReason {
 	ByOwner,
 	/// It won a sale.
 	Sold,
-	/// Its node stopped serving; dropped by a sale.
+	/// Its node stopped serving; dropped by a sale, or by anyone with `delist`.
 	NotServing,
 }

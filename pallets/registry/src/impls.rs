@@ -521,7 +521,8 @@ impl<T: Config> Pallet<T> {
 			if let (NodeStatus::Registered, Some((model, layers))) =
 				(node.status, node.kind.inference_layers())
 			{
-				let info = Models::<T>::get(model).ok_or(fail("node of an unknown model"))?;
+				let info =
+					Models::<T>::get(model).ok_or_else(|| fail("node of an unknown model"))?;
 				ensure!(layers.fits(info.layers), fail("node range outside its model"));
 				let spans = layers.shard_count(info.shard_size);
 				ensure!(spans <= T::MaxShardsPerNode::get(), fail("node spans too many shards"));
@@ -534,7 +535,8 @@ impl<T: Config> Pallet<T> {
 			ensure!(!ids.is_empty(), fail("empty NodesByOwner entry"));
 			ensure!(ids.windows(2).all(|w| w.first() < w.get(1)), fail("owner list not ascending"));
 			for id in ids.iter() {
-				let node = Nodes::<T>::get(id).ok_or(fail("owner lists an unknown node"))?;
+				let node =
+					Nodes::<T>::get(id).ok_or_else(|| fail("owner lists an unknown node"))?;
 				ensure!(node.owner == owner, fail("owner lists another account's node"));
 			}
 			listed = listed.saturating_add(u32::try_from(ids.len()).unwrap_or(u32::MAX));
@@ -571,15 +573,18 @@ impl<T: Config> Pallet<T> {
 				members.windows(2).all(|w| w.first() < w.get(1)),
 				fail("shard list not strictly ascending")
 			);
-			let info = Models::<T>::get(model).ok_or(fail("shard of an unknown model"))?;
+			let info = Models::<T>::get(model).ok_or_else(|| fail("shard of an unknown model"))?;
 			for id in members.iter() {
-				let node = Nodes::<T>::get(id).ok_or(fail("shard lists an unknown node"))?;
+				let node =
+					Nodes::<T>::get(id).ok_or_else(|| fail("shard lists an unknown node"))?;
 				ensure!(
 					node.status == NodeStatus::Registered,
 					fail("shard lists an unbonding node")
 				);
-				let (m, layers) =
-					node.kind.inference_layers().ok_or(fail("shard lists a hashing node"))?;
+				let (m, layers) = node
+					.kind
+					.inference_layers()
+					.ok_or_else(|| fail("shard lists a hashing node"))?;
 				ensure!(m == model, fail("shard lists a node of another model"));
 				ensure!(
 					layers.overlaps_shard(shard, info.shard_size),

@@ -48,13 +48,19 @@ parameter_types! {
 	pub const MarketDeposit: Balance = 10 * UNITS;
 	/// Delivered work can be rejected for 30 s before the escrow is paid.
 	pub const ChallengeWindow: BlockNumber = 10;
-	/// Agreements last at most as long as collateral stays slashable after unregistering.
-	pub const MaxAgreementDuration: BlockNumber = UnbondingPeriod::get();
+	/// Agreements end (deadline plus challenge window) before the collateral of a provider that
+	/// unregistered when accepting can be withdrawn: 89 blocks, about 4.5 minutes.
+	pub const MaxAgreementDuration: BlockNumber =
+		UnbondingPeriod::get().saturating_sub(ChallengeWindow::get()).saturating_sub(1);
 	/// `S = UNITS^2`: the max-min payoff is the paper's formula with prices in whole CPU.
 	pub const VariablePayoffScale: Balance = UNITS * UNITS;
 	/// The paper's `MC_1 + 1`, in whole CPU.
 	pub const VariableSellerMargin: Balance = UNITS;
 }
+
+// A provider must not be able to withdraw its collateral before a missed deadline or a rejection
+// can slash it.
+const _: () = assert!(ChallengeWindow::get().saturating_add(1) < UnbondingPeriod::get());
 
 impl pallet_compute_market::Config for Runtime {
 	type Currency = Balances;
