@@ -57,6 +57,9 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
     await stopAllNodes();
   });
 
+  /** An address in the chain's SS58 format, as the API renders account ids. */
+  const addr = (who) => api.createType('AccountId', who).toString();
+
   const eventOf = (events, section, method) =>
     events.find(({ event }) => event.section === section && event.method === method)?.event;
 
@@ -82,7 +85,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
           );
           const registered = eventOf(events, 'registry', 'InferenceNodeRegistered');
           nodeOf[who] = registered.data.node.toNumber();
-          ownerOfNode[nodeOf[who]] = k[who].address;
+          ownerOfNode[nodeOf[who]] = addr(k[who].address);
         }),
       );
       startHash = await api.rpc.chain.getFinalizedHead();
@@ -125,7 +128,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
       const id = sold.data.agreement.toNumber();
       agreements.paid = id;
       const agreement = (await api.query.market.agreements(id)).unwrap();
-      assert.equal(agreement.client.toString(), k.eve.address);
+      assert.equal(agreement.client.toString(), addr(k.eve.address));
       assert.equal(agreement.escrow.toBigInt(), 21n * UNITS);
       assert.ok(agreement.status.isProposed);
       assert.deepEqual(
@@ -151,7 +154,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
       await waitForBlock(payableAt, 'the end of the challenge window');
       const paid = await sendAndFinalize(api, api.tx.market.claimPayment(id), k.bob);
       const payout = eventOf(paid.events, 'market', 'ProviderPaid');
-      assert.equal(payout.data.to.toString(), k.bob.address);
+      assert.equal(payout.data.to.toString(), addr(k.bob.address));
       assert.equal(payout.data.amount.toBigInt(), 21n * UNITS, '7 per unit for 3 units');
       assert.ok((await api.query.market.agreements(id)).isNone, 'a settled agreement is removed');
       // Paying twice is refused.
@@ -167,7 +170,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
         ['charlie', 'dave'].map((who) => sendAndFinalize(api, api.tx.registry.heartbeat(nodeOf[who]), k[who])),
       );
       const collateralBefore = (await api.query.registry.nodes(nodeOf.charlie)).unwrap().collateral.toBigInt();
-      const terms = { units: UNITS_OF_WORK, maxLatencyMs: 500, duration: 6, penalty: PENALTY };
+      const terms = { units: UNITS_OF_WORK, maxLatencyMs: 500, duration: 15, penalty: PENALTY };
       const bought = await sendAndFinalize(api, api.tx.market.buy(market, 10n * UNITS, terms), k.eve);
       const sold = eventOf(bought.events, 'market', 'Sold');
       assert.equal(sold.data.node.toNumber(), nodeOf.charlie);
@@ -189,7 +192,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
       const slashed = eventOf(refunded.events, 'registry', 'Slashed');
       assert.equal(slashed.data.node.toNumber(), nodeOf.charlie);
       assert.equal(slashed.data.amount.toBigInt(), PENALTY);
-      assert.equal(slashed.data.beneficiary.unwrap().toString(), k.eve.address);
+      assert.equal(slashed.data.beneficiary.unwrap().toString(), addr(k.eve.address));
       assert.ok(slashed.data.reason.isMissedDeadline);
       const collateralAfter = (await api.query.registry.nodes(nodeOf.charlie)).unwrap().collateral.toBigInt();
       assert.equal(collateralAfter, collateralBefore - PENALTY);
@@ -210,15 +213,16 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
   test(
     "every account's balance change matches the events exactly",
     withLogs(async () => {
-      const tracked = ['bob', 'charlie', 'dave', 'eve', 'ferdie'].map((w) => k[w].address);
+      const tracked = ['bob', 'charlie', 'dave', 'eve', 'ferdie'].map((w) => addr(k[w].address));
       const expected = Object.fromEntries(tracked.map((a) => [a, 0n]));
       const add = (who, amount) => {
-        const a = who.toString();
+        const a = addr(who);
         if (a in expected) expected[a] += amount;
       };
       const marketOwner = {};
       const clientOf = {};
       let listingFees = 0n;
+      const seen = new Set();
 
       const start = (await api.rpc.chain.getHeader(startHash)).number.toNumber();
       const end = (await api.rpc.chain.getHeader(endHash)).number.toNumber();
@@ -226,6 +230,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
         const hash = await api.rpc.chain.getBlockHash(n);
         for (const { event } of await api.query.system.events.at(hash)) {
           const d = event.data;
+          seen.add(`${n}:${event.section}.${event.method}`);
           switch (`${event.section}.${event.method}`) {
             case 'transactionPayment.TransactionFeePaid':
               add(d.who, -d.actualFee.toBigInt());
@@ -261,7 +266,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
           }
         }
       }
-      assert.equal(listingFees, 3n * LISTING_FEE, 'the owner received three listing fees');
+      assert.equal(listingFees, 3n * LISTING_FEE, `the owner received three listing fees (blocks ${start}..${end}: ${[...seen].join(' ')})`);
 
       for (const who of tracked) {
         const before = (await api.query.system.account.at(startHash, who)).data.free.toBigInt();
@@ -269,7 +274,7 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
         assert.equal(afterwards - before, expected[who], `balance change of ${who}`);
       }
       // Spelled out for the two sales: Bob was paid 21, Eve got 27 back plus the 20 penalty.
-      const eve = k.eve.address;
+      const eve = addr(k.eve.address);
       const eveFees = expected[eve] - (-21n * UNITS - 27n * UNITS + 27n * UNITS + PENALTY);
       assert.ok(eveFees < 0n && eveFees > -UNITS, 'Eve paid only transaction fees besides the sales');
     }),
