@@ -29,6 +29,7 @@ RUNTIME_WASM="$CARGO_TARGET_DIR/release/wbuild/appchain-runtime/appchain_runtime
 declare -A PALLET_DIRS=(
   [pallet_compute_registry]=registry
   [pallet_compute_market]=market
+  [pallet_hash_jobs]=hashjobs
 )
 
 if [[ $# -gt 0 ]]; then selected=("$@"); else selected=("${!PALLET_DIRS[@]}"); fi

@@ -20,4 +20,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_sudo, Sudo]
 	[pallet_compute_registry, Registry]
 	[pallet_compute_market, Market]
+	[pallet_hash_jobs, HashJobs]
 );

@@ -45,7 +45,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 102,
+	spec_version: 103,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -251,4 +251,6 @@ mod runtime {
 	pub type Registry = pallet_compute_registry;
 	#[runtime::pallet_index(31)]
 	pub type Market = pallet_compute_market;
+	#[runtime::pallet_index(32)]
+	pub type HashJobs = pallet_hash_jobs;
 }

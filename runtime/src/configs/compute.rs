@@ -1,7 +1,9 @@
 //! The compute marketplace: node registration, collateral and the sharded layer registry;
-//! markets with listing prices and reverse-Vickrey settlement; SLA escrow.
+//! markets with listing prices and reverse-Vickrey settlement; SLA escrow; SHA-256 hash jobs
+//! verified on chain.
 
 use frame_support::{parameter_types, traits::ConstU32};
+use sp_runtime::Perbill;
 use frame_system::EnsureRoot;
 
 use super::super::{
@@ -77,4 +79,46 @@ impl pallet_compute_market::Config for Runtime {
 	type WeightInfo = pallet_compute_market::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = pallet_compute_market::RegistryHelper<Runtime>;
+}
+
+parameter_types! {
+	/// Subjobs are claimed for jobs of at least 1 CPU.
+	pub const MinJobBudget: Balance = UNITS;
+	/// A claim must be committed and revealed within a minute ...
+	pub const ClaimTimeout: BlockNumber = MINUTES;
+	/// ... its challenges come from the randomness of the second block after the reveal ...
+	pub const ChallengeDelay: BlockNumber = 2;
+	/// ... and must be answered within a minute of it.
+	pub const AnswerWindow: BlockNumber = MINUTES;
+	/// 10% of a job's budget goes to the worker of its first verified winning nonce.
+	pub const FinderBonus: Perbill = Perbill::from_percent(10);
+	/// A failed subjob costs its node 10 CPU of collateral, paid to the client.
+	pub const HashJobPenalty: Balance = 10 * UNITS;
+}
+
+impl pallet_hash_jobs::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Nodes = Registry;
+	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
+	/// 64 nonces per chunk: 8 challenged chunks cost 1,024 double SHA-256 in the runtime.
+	type ChunkSize = ConstU32<64>;
+	/// Up to 2^20 chunks (64 Mi nonces) per subjob: 32 MiB of chunk digests for the worker.
+	type MaxSubjobChunks = ConstU32<{ 1 << 20 }>;
+	type TargetSubjobSecs = ConstU32<30>;
+	type MaxPayloadLen = ConstU32<128>;
+	type MaxNoncesPerResult = ConstU32<32>;
+	type MaxOpenSubjobs = ConstU32<64>;
+	/// A worker that skipped half its chunks passes with probability 2^-8.
+	type ChallengeCount = ConstU32<8>;
+	type MaxProofDepth = ConstU32<20>;
+	type ClaimTimeout = ClaimTimeout;
+	type ChallengeDelay = ChallengeDelay;
+	type AnswerWindow = AnswerWindow;
+	type FinderBonus = FinderBonus;
+	type SlashPenalty = HashJobPenalty;
+	type MinBudget = MinJobBudget;
+	type WeightInfo = pallet_hash_jobs::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = pallet_hash_jobs::RegistryHelper<Runtime>;
 }

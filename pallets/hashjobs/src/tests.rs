@@ -1,0 +1,763 @@
+//! Unit tests on the mock runtime, with the real registry. The workers here compute their
+//! results with the pure-Rust SHA-256 of `appchain_primitives::pow`; the pallet verifies with the
+//! runtime's host function. Every test ends with the invariants of both pallets and an
+//! unchanged total issuance ([`mock::test`]).
+
+// Test arithmetic on small known values; an overflow would fail the test, which is what we want.
+#![allow(clippy::arithmetic_side_effects)]
+
+use crate::{
+	mock::{HashJobs, *},
+	*,
+};
+use appchain_primitives::{
+	pow::{
+		commitment, merkle_proof, merkle_root, Difficulty, Hash256, HashFunction, PowSpec, Sha2,
+		BITCOIN_HEADER_PREFIX_LEN,
+	},
+	NodeId,
+};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::{fungible::InspectHold, ConstU32},
+	BoundedVec,
+};
+use frame_system::RawOrigin;
+use pallet_compute_registry::SlashReason;
+
+fn signed(who: AccountId) -> RuntimeOrigin {
+	RawOrigin::Signed(who).into()
+}
+
+/// A generic SHA-256 job where about one nonce in four wins (two leading zero bits).
+const EASY: PowSpec =
+	PowSpec::Generic { hash: HashFunction::Sha256, difficulty: Difficulty::LeadingZeroBits(2) };
+/// A job no nonce of a small range wins.
+const HARD: PowSpec = PowSpec::Generic {
+	hash: HashFunction::DoubleSha256,
+	difficulty: Difficulty::LeadingZeroBits(64),
+};
+/// A rate giving subjobs of `TARGET_SECS * 8 = 16` nonces, 4 chunks.
+const RATE: u64 = 8;
+const SALT: Hash256 = [5; 32];
+
+fn payload(bytes: &[u8]) -> BoundedVec<u8, ConstU32<80>> {
+	bytes.to_vec().try_into().unwrap()
+}
+
+fn post(spec: PowSpec, start: u64, end: u64, budget: Balance) -> JobId {
+	let job = NextJobId::<Test>::get();
+	assert_ok!(HashJobs::post_job(signed(CLIENT), payload(b"block"), spec, start, end, budget));
+	job
+}
+
+fn claim(worker: AccountId, job: JobId, node: NodeId) -> (SubjobId, NonceRange) {
+	let subjob = NextSubjobId::<Test>::get();
+	assert_ok!(HashJobs::claim(signed(worker), job, node));
+	(subjob, Subjobs::<Test>::get(subjob).unwrap().range)
+}
+
+/// A worker's result: chunk digests, their root and the winning nonces.
+#[derive(Clone)]
+struct Work {
+	digests: Vec<Hash256>,
+	root: Hash256,
+	winners: Vec<u64>,
+}
+
+/// Hashes every chunk of `range` as an honest worker does.
+fn compute(job: JobId, range: NonceRange) -> Work {
+	let info = Jobs::<Test>::get(job).unwrap();
+	let check = info.spec.check(&info.payload, info.range.start, info.range.end).unwrap();
+	let mut digests = Vec::new();
+	let mut winners = Vec::new();
+	for i in 0..range.chunks(CHUNK) {
+		let chunk = range.chunk(i, CHUNK);
+		let (digest, found) = check.chunk::<Sha2>(&info.payload, chunk.start, chunk.end);
+		digests.push(digest);
+		winners.extend(found);
+	}
+	Work { root: merkle_root::<Sha2>(&digests), digests, winners }
+}
+
+fn nonces(list: &[u64]) -> BoundedVec<u64, ConstU32<MAX_NONCES>> {
+	list.to_vec().try_into().unwrap()
+}
+
+/// Commits and, a block later, reveals `work` for `subjob`.
+fn commit_and_reveal(worker: AccountId, subjob: SubjobId, work: &Work) {
+	let c = commitment::<Sha2>(subjob, &work.root, &SALT, &work.winners);
+	assert_ok!(HashJobs::commit(signed(worker), subjob, c));
+	run_to_block(System::block_number() + 1);
+	assert_ok!(HashJobs::reveal(signed(worker), subjob, work.root, SALT, nonces(&work.winners)));
+}
+
+fn challenge_block(subjob: SubjobId) -> u64 {
+	match Subjobs::<Test>::get(subjob).unwrap().state {
+		SubjobState::Revealed { challenge_at, .. } => challenge_at,
+		_ => panic!("subjob {subjob} not revealed"),
+	}
+}
+
+/// The answers `work` gives to the challenges of `subjob`.
+fn answers(subjob: SubjobId, work: &Work) -> AnswersOf<Test> {
+	HashJobs::challenged_chunks(subjob)
+		.unwrap()
+		.into_iter()
+		.map(|i| ChunkAnswer {
+			digest: work.digests[i as usize],
+			proof: merkle_proof::<Sha2>(&work.digests, i as usize).try_into().unwrap(),
+		})
+		.collect::<Vec<_>>()
+		.try_into()
+		.unwrap()
+}
+
+/// Claims, computes honestly, commits, reveals and answers; returns the subjob.
+fn honest(worker: AccountId, job: JobId, node: NodeId) -> SubjobId {
+	let (subjob, range) = claim(worker, job, node);
+	let work = compute(job, range);
+	commit_and_reveal(worker, subjob, &work);
+	run_to_block(challenge_block(subjob));
+	assert_ok!(HashJobs::answer_challenge(signed(worker), subjob, answers(subjob, &work)));
+	subjob
+}
+
+fn budget_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::HashJobs(HoldReason::JobBudget), &who)
+}
+
+fn collateral(node: NodeId) -> Balance {
+	pallet_compute_registry::Nodes::<Test>::get(node).unwrap().collateral
+}
+
+fn failed(subjob: SubjobId) -> Option<FailReason> {
+	events().into_iter().find_map(|e| match e {
+		Event::SubjobFailed { subjob: s, reason, .. } if s == subjob => Some(reason),
+		_ => None,
+	})
+}
+
+// ---- posting
+
+#[test]
+fn posting_holds_the_budget() {
+	test(|| {
+		let before = free(CLIENT);
+		let job = post(EASY, 100, 164, 1_000);
+		assert_eq!(free(CLIENT), before - 1_000);
+		assert_eq!(budget_held(CLIENT), 1_000);
+		System::assert_last_event(
+			Event::JobPosted {
+				job,
+				client: CLIENT,
+				spec: EASY,
+				start: 100,
+				end: 164,
+				budget: 1_000,
+			}
+			.into(),
+		);
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.next, info.open_subjobs, info.paid), (100, 0, 0));
+	});
+}
+
+#[test]
+fn bad_jobs_are_refused() {
+	test(|| {
+		let header = payload(&[0; BITCOIN_HEADER_PREFIX_LEN]);
+		let too_hard = PowSpec::Generic {
+			hash: HashFunction::Sha256,
+			difficulty: Difficulty::LeadingZeroBits(257),
+		};
+		type Case = (BoundedVec<u8, ConstU32<80>>, PowSpec, u64, u64, Balance, Error<Test>);
+		let cases: Vec<Case> = vec![
+			(payload(b"x"), EASY, 10, 10, 1_000, Error::EmptyRange),
+			(payload(b"x"), EASY, 10, 5, 1_000, Error::EmptyRange),
+			(payload(b"x"), too_hard, 0, 10, 1_000, Error::DifficultyTooHigh),
+			(payload(b"x"), PowSpec::BitcoinHeader, 0, 10, 1_000, Error::BadHeaderLength),
+			// All-zero bits: a zero mantissa is not a target.
+			(header.clone(), PowSpec::BitcoinHeader, 0, 10, 1_000, Error::BadCompactTarget),
+			(payload(b"x"), EASY, 0, 10, MIN_BUDGET - 1, Error::BudgetTooLow),
+		];
+		for (data, spec, start, end, budget, error) in cases {
+			assert_noop!(HashJobs::post_job(signed(CLIENT), data, spec, start, end, budget), error);
+		}
+		let mut valid_header = [0u8; BITCOIN_HEADER_PREFIX_LEN];
+		valid_header[72..76].copy_from_slice(&0x1d00_ffffu32.to_le_bytes());
+		assert_noop!(
+			HashJobs::post_job(
+				signed(CLIENT),
+				payload(&valid_header),
+				PowSpec::BitcoinHeader,
+				0,
+				(1 << 32) + 1,
+				1_000
+			),
+			Error::<Test>::EmptyRange
+		);
+		assert_noop!(
+			HashJobs::post_job(signed(PAUPER), payload(b"x"), EASY, 0, 10, 1_000),
+			Error::<Test>::InsufficientBalance
+		);
+		NextJobId::<Test>::put(u64::MAX);
+		assert_noop!(
+			HashJobs::post_job(signed(CLIENT), payload(b"x"), EASY, 0, 10, 1_000),
+			Error::<Test>::Overflow
+		);
+	});
+}
+
+#[test]
+fn only_the_client_cancels_a_job_without_open_subjobs() {
+	test(|| {
+		let node = hashing_node(WORKER_A, RATE);
+		let job = post(EASY, 0, 64, 1_000);
+		let (subjob, _) = claim(WORKER_A, job, node);
+		assert_noop!(HashJobs::cancel_job(signed(WORKER_A), job), Error::<Test>::NotClient);
+		assert_noop!(HashJobs::cancel_job(signed(CLIENT), job), Error::<Test>::JobBusy);
+		assert_noop!(HashJobs::cancel_job(signed(CLIENT), 7), Error::<Test>::UnknownJob);
+		run_to_block(2 + CLAIM_TIMEOUT);
+		assert_ok!(HashJobs::reclaim(signed(CLIENT), subjob));
+		let before = free(CLIENT);
+		assert_ok!(HashJobs::cancel_job(signed(CLIENT), job));
+		System::assert_last_event(Event::JobCancelled { job, refunded: 1_000 }.into());
+		assert_eq!(free(CLIENT), before + 1_000);
+		assert!(Jobs::<Test>::get(job).is_none());
+	});
+}
+
+// ---- claiming
+
+#[test]
+fn claims_are_sized_by_hash_rate_in_whole_chunks() {
+	test(|| {
+		let slow = hashing_node(WORKER_A, 1);
+		let fast = hashing_node(WORKER_B, 1_000);
+		let job = post(EASY, 10, 100, 1_000);
+		// 1 H/s * 2 s = 2 nonces: rounded up to one chunk of 4.
+		assert_eq!(claim(WORKER_A, job, slow).1, NonceRange { start: 10, end: 14 });
+		// 2000 nonces: capped at 16 chunks of 4.
+		assert_eq!(claim(WORKER_B, job, fast).1, NonceRange { start: 14, end: 78 });
+		// The rest, shorter than a full subjob.
+		let (subjob, range) = claim(WORKER_B, job, fast);
+		assert_eq!(range, NonceRange { start: 78, end: 100 });
+		System::assert_last_event(
+			Event::SubjobClaimed {
+				job,
+				subjob,
+				node: fast,
+				start: 78,
+				end: 100,
+				deadline: 1 + CLAIM_TIMEOUT,
+			}
+			.into(),
+		);
+		assert_noop!(HashJobs::claim(signed(WORKER_A), job, slow), Error::<Test>::NothingToClaim);
+	});
+}
+
+#[test]
+fn claim_checks_the_node_and_the_job() {
+	test(|| {
+		let node = hashing_node(WORKER_A, RATE);
+		let job = post(EASY, 0, 1_000, 1_000);
+		assert_noop!(HashJobs::claim(signed(WORKER_A), 9, node), Error::<Test>::UnknownJob);
+		assert_noop!(HashJobs::claim(signed(WORKER_B), job, node), Error::<Test>::NotNodeOwner);
+		assert_ok!(Registry::register_model(
+			signed(WORKER_B),
+			b"m".to_vec().try_into().unwrap(),
+			4,
+			2,
+			[0; 32]
+		));
+		let inference = pallet_compute_registry::NextNodeId::<Test>::get();
+		assert_ok!(Registry::register_inference_node(
+			signed(WORKER_B),
+			0,
+			appchain_primitives::LayerRange::new(0, 2),
+			1,
+			1,
+			b"e".to_vec().try_into().unwrap(),
+			MIN_COLLATERAL
+		));
+		assert_noop!(
+			HashJobs::claim(signed(WORKER_B), job, inference),
+			Error::<Test>::NotHashingNode
+		);
+		for _ in 0..MAX_OPEN {
+			claim(WORKER_A, job, node);
+		}
+		assert_noop!(
+			HashJobs::claim(signed(WORKER_A), job, node),
+			Error::<Test>::TooManyOpenSubjobs
+		);
+		run_to_block(2 + HEARTBEAT_TIMEOUT);
+		assert_noop!(HashJobs::claim(signed(WORKER_A), job, node), Error::<Test>::NodeNotServing);
+	});
+}
+
+// ---- a whole job
+
+#[test]
+fn honest_workers_complete_a_job_and_are_paid_by_nonces_hashed() {
+	test(|| {
+		let (a, b) = (hashing_node(WORKER_A, RATE), hashing_node(WORKER_B, RATE));
+		let job = post(EASY, 0, 64, 10_000);
+		let expected = compute(job, NonceRange { start: 0, end: 64 }).winners;
+		assert!(!expected.is_empty(), "the test job has winning nonces");
+		let (client0, a0, b0) = (free(CLIENT), free(WORKER_A), free(WORKER_B));
+
+		// Four subjobs of 16 nonces, alternating between the two workers.
+		let subjobs: Vec<SubjobId> = (0..4)
+			.map(|i| if i % 2 == 0 { honest(WORKER_A, job, a) } else { honest(WORKER_B, job, b) })
+			.collect();
+
+		// 10% bonus (1_000) to the first finder; 9_000 shared by nonces: 2_250 per subjob.
+		let rewards: Vec<Balance> = events()
+			.iter()
+			.filter_map(|e| match e {
+				Event::SubjobVerified { reward, hashed, .. } => {
+					assert_eq!(*hashed, 16);
+					Some(*reward)
+				},
+				_ => None,
+			})
+			.collect();
+		assert_eq!(rewards, vec![2_250; 4]);
+		let finder = events().into_iter().find_map(|e| match e {
+			Event::FinderRewarded { subjob, nonce, to, bonus, .. } => {
+				Some((subjob, nonce, to, bonus))
+			},
+			_ => None,
+		});
+		let (finder_subjob, nonce, to, bonus) = finder.unwrap();
+		assert_eq!((nonce, bonus), (expected[0], 1_000));
+		assert_eq!(finder_subjob, subjobs[0]);
+		assert_eq!(to, WORKER_A);
+		System::assert_last_event(
+			Event::JobCompleted { job, hashed: 64, found: expected.len() as u32, refunded: 0 }
+				.into(),
+		);
+		// Revealed nonces are exactly the winners.
+		let revealed: Vec<u64> = events()
+			.into_iter()
+			.flat_map(|e| match e {
+				Event::ResultRevealed { nonces, .. } => nonces.into_inner(),
+				_ => vec![],
+			})
+			.collect();
+		assert_eq!(revealed, expected);
+
+		assert_eq!(free(WORKER_A), a0 + 2 * 2_250 + 1_000);
+		assert_eq!(free(WORKER_B), b0 + 2 * 2_250);
+		assert_eq!(free(CLIENT), client0);
+		assert_eq!(budget_held(CLIENT), 0);
+		assert!(Jobs::<Test>::get(job).is_none());
+		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(a).unwrap().stats.completed, 2);
+	});
+}
+
+#[test]
+fn a_job_without_winners_returns_the_bonus_and_rounding_to_the_client() {
+	test(|| {
+		let a = hashing_node(WORKER_A, RATE);
+		let job = post(HARD, 0, 30, 1_001);
+		let before = free(CLIENT);
+		for _ in 0..2 {
+			honest(WORKER_A, job, a);
+		}
+		// No winner, so no bonus: 901 (= 1_001 - the 100 bonus reserve) is shared by nonces,
+		// 16/30 and 14/30 of it rounded down, and the rest returns to the client.
+		let paid = 901 * 16 / 30 + 901 * 14 / 30;
+		System::assert_last_event(
+			Event::JobCompleted { job, hashed: 30, found: 0, refunded: 1_001 - paid }.into(),
+		);
+		assert_eq!(free(CLIENT), before + 1_001 - paid);
+	});
+}
+
+// ---- commit, reveal, answer
+
+#[test]
+fn commit_and_reveal_are_checked() {
+	test(|| {
+		let a = hashing_node(WORKER_A, RATE);
+		let job = post(EASY, 0, 64, 1_000);
+		let (subjob, range) = claim(WORKER_A, job, a);
+		let work = compute(job, range);
+		let c = commitment::<Sha2>(subjob, &work.root, &SALT, &work.winners);
+		let reveal =
+			|who| HashJobs::reveal(signed(who), subjob, work.root, SALT, nonces(&work.winners));
+
+		assert_noop!(HashJobs::commit(signed(WORKER_A), 9, c), Error::<Test>::UnknownSubjob);
+		assert_noop!(HashJobs::commit(signed(WORKER_B), subjob, c), Error::<Test>::NotWorker);
+		assert_noop!(reveal(WORKER_A), Error::<Test>::WrongState);
+		assert_ok!(HashJobs::commit(signed(WORKER_A), subjob, c));
+		System::assert_last_event(Event::ResultCommitted { subjob, commitment: c }.into());
+		assert_noop!(HashJobs::commit(signed(WORKER_A), subjob, c), Error::<Test>::WrongState);
+		assert_noop!(reveal(WORKER_A), Error::<Test>::RevealTooEarly);
+		run_to_block(2);
+		assert_noop!(
+			HashJobs::reveal(signed(WORKER_A), subjob, work.root, [6; 32], nonces(&work.winners)),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			HashJobs::reveal(signed(WORKER_A), subjob, [0; 32], SALT, nonces(&work.winners)),
+			Error::<Test>::CommitmentMismatch
+		);
+		assert_noop!(
+			HashJobs::answer_challenge(signed(WORKER_A), subjob, answers_placeholder()),
+			Error::<Test>::WrongState
+		);
+		assert_ok!(reveal(WORKER_A));
+		System::assert_last_event(
+			Event::ResultRevealed {
+				subjob,
+				root: work.root,
+				nonces: nonces(&work.winners),
+				challenge_at: 2 + CHALLENGE_DELAY,
+			}
+			.into(),
+		);
+		assert_noop!(reveal(WORKER_A), Error::<Test>::WrongState);
+
+		// Too early, wrong count, too late.
+		assert_noop!(
+			HashJobs::answer_challenge(signed(WORKER_A), subjob, answers_placeholder()),
+			Error::<Test>::ChallengeNotReady
+		);
+		run_to_block(2 + CHALLENGE_DELAY);
+		let mut short = answers(subjob, &work).into_inner();
+		short.pop();
+		assert_noop!(
+			HashJobs::answer_challenge(signed(WORKER_A), subjob, short.try_into().unwrap()),
+			Error::<Test>::WrongAnswerCount
+		);
+		assert_noop!(
+			HashJobs::answer_challenge(signed(WORKER_B), subjob, answers(subjob, &work)),
+			Error::<Test>::NotWorker
+		);
+		run_to_block(3 + CHALLENGE_DELAY + ANSWER_WINDOW);
+		assert_noop!(
+			HashJobs::answer_challenge(signed(WORKER_A), subjob, answers(subjob, &work)),
+			Error::<Test>::AnswerWindowClosed
+		);
+	});
+}
+
+fn answers_placeholder() -> AnswersOf<Test> {
+	BoundedVec::new()
+}
+
+#[test]
+fn commitments_are_due_by_the_deadline() {
+	test(|| {
+		let a = hashing_node(WORKER_A, RATE);
+		let job = post(EASY, 0, 64, 1_000);
+		let (subjob, range) = claim(WORKER_A, job, a);
+		let work = compute(job, range);
+		run_to_block(2 + CLAIM_TIMEOUT);
+		let c = commitment::<Sha2>(subjob, &work.root, &SALT, &work.winners);
+		assert_noop!(HashJobs::commit(signed(WORKER_A), subjob, c), Error::<Test>::DeadlinePassed);
+	});
+}
+
+#[test]
+fn an_invalid_revealed_nonce_slashes_and_the_range_is_handed_out_again() {
+	test(|| {
+		let (a, b) = (hashing_node(WORKER_A, RATE), hashing_node(WORKER_B, RATE));
+		let job = post(EASY, 0, 16, 1_000);
+		let (subjob, range) = claim(WORKER_A, job, a);
+		let mut work = compute(job, range);
+		// Claim a nonce that does not win.
+		let loser = (range.start..range.end).find(|n| !work.winners.contains(n)).unwrap();
+		work.winners = vec![loser];
+		let client0 = free(CLIENT);
+		commit_and_reveal(WORKER_A, subjob, &work);
+		assert_eq!(failed(subjob), Some(FailReason::InvalidNonce));
+		System::assert_has_event(
+			pallet_compute_registry::Event::Slashed {
+				node: a,
+				amount: PENALTY,
+				beneficiary: Some(CLIENT),
+				reason: SlashReason::InvalidWork,
+			}
+			.into(),
+		);
+		assert_eq!(free(CLIENT), client0 + PENALTY);
+		assert_eq!(collateral(a), MIN_COLLATERAL - PENALTY);
+		assert!(Subjobs::<Test>::get(subjob).is_none());
+		assert_eq!(Jobs::<Test>::get(job).unwrap().returned.into_inner(), vec![range]);
+
+		// Another worker gets exactly that range and finishes the job.
+		let (again, reassigned) = claim(WORKER_B, job, b);
+		assert_eq!(reassigned, range);
+		let work = compute(job, reassigned);
+		commit_and_reveal(WORKER_B, again, &work);
+		run_to_block(challenge_block(again));
+		assert_ok!(HashJobs::answer_challenge(signed(WORKER_B), again, answers(again, &work)));
+		assert!(Jobs::<Test>::get(job).is_none(), "completed");
+	});
+}
+
+#[test]
+fn nonces_out_of_order_or_outside_the_subjob_are_invalid() {
+	for bad in [vec![17u64], vec![3, 3], vec![9, 2]] {
+		test(|| {
+			let a = hashing_node(WORKER_A, RATE);
+			let job = post(
+				PowSpec::Generic {
+					hash: HashFunction::Sha256,
+					difficulty: Difficulty::LeadingZeroBits(0),
+				},
+				0,
+				32,
+				1_000,
+			);
+			let (subjob, range) = claim(WORKER_A, job, a);
+			let mut work = compute(job, range);
+			work.winners = bad.clone();
+			commit_and_reveal(WORKER_A, subjob, &work);
+			assert_eq!(failed(subjob), Some(FailReason::InvalidNonce), "{bad:?}");
+		});
+	}
+}
+
+/// Runs a subjob whose answers are produced by `tamper` from an honest result.
+fn tampered(tamper: impl Fn(&mut Work, SubjobId)) -> (SubjobId, NodeId) {
+	let a = hashing_node(WORKER_A, RATE);
+	let job = post(EASY, 0, 64, 1_000);
+	let (subjob, range) = claim(WORKER_A, job, a);
+	let mut work = compute(job, range);
+	tamper(&mut work, subjob);
+	commit_and_reveal(WORKER_A, subjob, &work);
+	run_to_block(challenge_block(subjob));
+	assert_ok!(HashJobs::answer_challenge(signed(WORKER_A), subjob, answers(subjob, &work)));
+	(subjob, a)
+}
+
+#[test]
+fn wrong_digests_bad_proofs_and_omitted_nonces_slash() {
+	test(|| {
+		// Every leaf wrong, the tree built over the wrong leaves: digests differ.
+		let (subjob, node) = tampered(|w, _| {
+			for d in w.digests.iter_mut() {
+				d[0] ^= 1;
+			}
+			w.root = merkle_root::<Sha2>(&w.digests);
+		});
+		assert_eq!(failed(subjob), Some(FailReason::WrongDigest));
+		assert_eq!(collateral(node), MIN_COLLATERAL - PENALTY);
+	});
+	test(|| {
+		// Honest digests, a root over something else: proofs fail.
+		let (subjob, _) = tampered(|w, _| w.root = [9; 32]);
+		assert_eq!(failed(subjob), Some(FailReason::BadProof));
+	});
+	test(|| {
+		// Winning nonces kept back.
+		let (subjob, _) = tampered(|w, _| w.winners.clear());
+		assert_eq!(failed(subjob), Some(FailReason::OmittedNonce));
+	});
+}
+
+#[test]
+fn silence_and_missed_deadlines_are_reclaimed_by_anyone() {
+	test(|| {
+		let (a, b) = (hashing_node(WORKER_A, RATE), hashing_node(WORKER_B, RATE));
+		let job = post(EASY, 0, 32, 1_000);
+		// A claims and vanishes; B reveals and never answers.
+		let (vanished, first) = claim(WORKER_A, job, a);
+		let (silent, second) = claim(WORKER_B, job, b);
+		commit_and_reveal(WORKER_B, silent, &compute(job, second));
+		assert_noop!(HashJobs::reclaim(signed(CLIENT), vanished), Error::<Test>::NotExpired);
+		assert_noop!(HashJobs::reclaim(signed(CLIENT), silent), Error::<Test>::NotExpired);
+		assert_noop!(HashJobs::reclaim(signed(CLIENT), 99), Error::<Test>::UnknownSubjob);
+
+		run_to_block(2 + CLAIM_TIMEOUT);
+		assert_ok!(HashJobs::reclaim(signed(WORKER_B), vanished));
+		assert_eq!(failed(vanished), Some(FailReason::MissedDeadline));
+		System::assert_has_event(
+			pallet_compute_registry::Event::Slashed {
+				node: a,
+				amount: PENALTY,
+				beneficiary: Some(CLIENT),
+				reason: SlashReason::MissedDeadline,
+			}
+			.into(),
+		);
+		assert_ok!(HashJobs::reclaim(signed(CLIENT), silent));
+		assert_eq!(failed(silent), Some(FailReason::Silence));
+		System::assert_has_event(
+			pallet_compute_registry::Event::Slashed {
+				node: b,
+				amount: PENALTY,
+				beneficiary: Some(CLIENT),
+				reason: SlashReason::MissedChallenge,
+			}
+			.into(),
+		);
+		let returned = Jobs::<Test>::get(job).unwrap().returned.into_inner();
+		assert_eq!(returned, vec![first, second]);
+		// Both ranges are handed out again, the last returned first, and the job completes.
+		let c = hashing_node(CLIENT, RATE);
+		let (again, range) = claim(CLIENT, job, c);
+		assert_eq!(range, second);
+		let work = compute(job, range);
+		commit_and_reveal(CLIENT, again, &work);
+		run_to_block(challenge_block(again));
+		assert_ok!(HashJobs::answer_challenge(signed(CLIENT), again, answers(again, &work)));
+		honest(CLIENT, job, c);
+		assert!(Jobs::<Test>::get(job).is_none(), "completed");
+	});
+}
+
+// ---- spot checks catch lazy workers
+
+/// One trial: a worker hashes only the even chunks of a 16-chunk subjob, makes up digests for the
+/// odd ones, builds its tree over all of them and answers with its own leaves. Returns whether it
+/// was caught.
+fn lazy_trial(seed: u64) -> bool {
+	let mut caught = false;
+	new_test_ext().execute_with(|| {
+		set_randomness(seed);
+		let a = hashing_node(WORKER_A, 32);
+		let job = post(HARD, 0, 64, 1_000);
+		let (subjob, range) = claim(WORKER_A, job, a);
+		assert_eq!(range.chunks(CHUNK), 16);
+		let mut work = compute(job, range);
+		for (i, d) in work.digests.iter_mut().enumerate() {
+			if i % 2 == 1 {
+				*d = [i as u8; 32];
+			}
+		}
+		work.root = merkle_root::<Sha2>(&work.digests);
+		commit_and_reveal(WORKER_A, subjob, &work);
+		run_to_block(challenge_block(subjob));
+		assert_ok!(HashJobs::answer_challenge(signed(WORKER_A), subjob, answers(subjob, &work)));
+		caught = failed(subjob).is_some();
+		HashJobs::do_try_state().unwrap();
+	});
+	caught
+}
+
+/// With `c` chunks challenged uniformly with replacement, a worker that skipped a fraction `f`
+/// of its chunks escapes with probability `(1 - f)^c`. Here `f = 1/2` and `c = 3`: it is caught
+/// with probability `1 - 1/8 = 0.875`. Over 800 trials with different randomness the catch rate
+/// must be within four standard deviations (`4 * sqrt(800 * 0.875 * 0.125) / 800 ≈ 0.047`).
+#[test]
+fn a_lazy_worker_is_caught_as_often_as_the_challenge_count_promises() {
+	let trials = 800u64;
+	let caught = (0..trials).filter(|&seed| lazy_trial(seed)).count() as f64;
+	let rate = caught / trials as f64;
+	let promised = 1.0 - 0.5f64.powi(CHALLENGES as i32);
+	let sigma = (promised * (1.0 - promised) / trials as f64).sqrt();
+	assert!(
+		(rate - promised).abs() <= 4.0 * sigma,
+		"caught {rate:.3} of lazy workers, the formula promises {promised:.3} (sigma {sigma:.4})"
+	);
+}
+
+// ---- Bitcoin headers on chain
+
+/// The Bitcoin genesis block header without its nonce.
+fn genesis_header() -> Vec<u8> {
+	let mut h = Vec::new();
+	h.extend_from_slice(&1u32.to_le_bytes());
+	h.extend_from_slice(&[0u8; 32]);
+	let mut merkle = [0u8; 32];
+	let hex = "4a5e1e4baab89f3a32518a88c31bc87f618f76673e2cc77ab2127b7afdeda33b";
+	for (i, byte) in merkle.iter_mut().enumerate() {
+		*byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap();
+	}
+	merkle.reverse();
+	h.extend_from_slice(&merkle);
+	h.extend_from_slice(&1_231_006_505u32.to_le_bytes());
+	h.extend_from_slice(&0x1d00_ffffu32.to_le_bytes());
+	h
+}
+
+#[test]
+fn the_runtime_verifies_the_bitcoin_genesis_nonce_and_rejects_it_plus_one() {
+	const NONCE: u64 = 2_083_236_893;
+	test(|| {
+		let (a, b) = (hashing_node(WORKER_A, RATE), hashing_node(WORKER_B, RATE));
+		let start = NONCE - 1;
+		let job = NextJobId::<Test>::get();
+		assert_ok!(HashJobs::post_job(
+			signed(CLIENT),
+			payload(&genesis_header()),
+			PowSpec::BitcoinHeader,
+			start,
+			start + 16,
+			1_000
+		));
+		// Claiming the nonce plus one fails the subjob ...
+		let (cheat, range) = claim(WORKER_A, job, a);
+		let mut work = compute(job, range);
+		assert_eq!(work.winners, vec![NONCE], "the real nonce is the only winner");
+		work.winners = vec![NONCE + 1];
+		commit_and_reveal(WORKER_A, cheat, &work);
+		assert_eq!(failed(cheat), Some(FailReason::InvalidNonce));
+		// ... the real one verifies and earns the finder's bonus.
+		let honest_subjob = honest(WORKER_B, job, b);
+		assert!(events().contains(&Event::FinderRewarded {
+			job,
+			subjob: honest_subjob,
+			nonce: NONCE,
+			to: WORKER_B,
+			bonus: 100,
+		}));
+	});
+}
+
+// ---- quorum
+
+#[test]
+fn a_quorum_slashes_the_minority() {
+	test(|| {
+		let nodes: Vec<NodeId> =
+			[WORKER_A, WORKER_B, CLIENT].iter().map(|&w| hashing_node(w, RATE)).collect();
+		let results = [(nodes[0], [1u8; 32]), (nodes[1], [2u8; 32]), (nodes[2], [1u8; 32])];
+		let outcome = HashJobs::settle_quorum(&results, 40, Some(&CLIENT)).unwrap();
+		assert_eq!(outcome.result, Some([1u8; 32]));
+		assert_eq!(outcome.minority, vec![nodes[1]]);
+		assert_eq!(collateral(nodes[1]), MIN_COLLATERAL - 40);
+		assert_eq!(collateral(nodes[0]), MIN_COLLATERAL);
+		System::assert_last_event(
+			Event::QuorumSettled { result: Some([1u8; 32]), majority: 2, slashed: 1 }.into(),
+		);
+		// A tie decides nothing and slashes nobody.
+		let outcome = HashJobs::settle_quorum(&results[..2], 40, None).unwrap();
+		assert_eq!(outcome.result, None);
+		assert_eq!(collateral(nodes[1]), MIN_COLLATERAL - 40);
+	});
+}
+
+// ---- challenge seeds and invariants
+
+#[test]
+fn challenge_seeds_are_kept_only_as_long_as_an_answer_needs_them() {
+	test(|| {
+		run_to_block(40);
+		let retention = CHALLENGE_DELAY + ANSWER_WINDOW + 1;
+		assert_eq!(ChallengeSeeds::<Test>::iter().count() as u64, retention);
+		assert!(ChallengeSeeds::<Test>::get(40 - retention).is_none());
+		assert!(ChallengeSeeds::<Test>::get(40 - retention + 1).is_some());
+		set_randomness(77);
+		run_to_block(41);
+		assert_ne!(ChallengeSeeds::<Test>::get(41), ChallengeSeeds::<Test>::get(40));
+	});
+}
+
+#[test]
+fn try_state_catches_a_budget_that_does_not_match() {
+	new_test_ext().execute_with(|| {
+		let job = post(EASY, 0, 64, 1_000);
+		assert_ok!(HashJobs::do_try_state());
+		Jobs::<Test>::mutate(job, |j| j.as_mut().unwrap().paid = 1);
+		assert!(HashJobs::do_try_state().is_err());
+	});
+}
