@@ -37,6 +37,7 @@ const PALLETS = [
   'Sudo',
   'Registry',
   'Market',
+  'HashJobs',
 ];
 
 describe('dev node', { timeout: 600_000 }, () => {

@@ -17,6 +17,7 @@ import {
   bestNumber,
   connectApi,
   disconnectAll,
+  eventsBetween,
   sendAndFinalize,
   startNode,
   stopAllNodes,
@@ -224,49 +225,44 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
       let listingFees = 0n;
       const seen = new Set();
 
-      const start = (await api.rpc.chain.getHeader(startHash)).number.toNumber();
-      const end = (await api.rpc.chain.getHeader(endHash)).number.toNumber();
-      for (let n = start + 1; n <= end; n++) {
-        const hash = await api.rpc.chain.getBlockHash(n);
-        for (const { event } of await api.query.system.events.at(hash)) {
-          const d = event.data;
-          seen.add(`${n}:${event.section}.${event.method}`);
-          switch (`${event.section}.${event.method}`) {
-            case 'transactionPayment.TransactionFeePaid':
-              add(d.who, -d.actualFee.toBigInt());
-              break;
-            case 'market.MarketOpened':
-              marketOwner[d.market.toNumber()] = d.owner.toString();
-              add(d.owner, -d.deposit.toBigInt());
-              break;
-            case 'market.Listed':
-              add(ownerOfNode[d.node.toNumber()], -d.fee.toBigInt());
-              add(marketOwner[d.market.toNumber()], d.fee.toBigInt());
-              listingFees += d.fee.toBigInt();
-              break;
-            case 'market.AgreementOpened':
-              clientOf[d.agreement.toNumber()] = d.client.toString();
-              add(d.client, -d.escrow.toBigInt());
-              break;
-            case 'market.Sold':
-              add(clientOf[d.agreement.toNumber()], -d.ownerFee.toBigInt());
-              add(marketOwner[d.market.toNumber()], d.ownerFee.toBigInt());
-              break;
-            case 'market.ProviderPaid':
-              add(d.to, d.amount.toBigInt());
-              break;
-            case 'market.AgreementExpired':
-            case 'market.WorkRejected':
-              add(clientOf[d.agreement.toNumber()], d.refunded.toBigInt() + d.penalty.toBigInt());
-              break;
-            case 'market.AgreementCancelled':
-              add(clientOf[d.agreement.toNumber()], d.refunded.toBigInt());
-              break;
-            default:
-          }
+      for (const { number, event } of await eventsBetween(api, startHash, endHash)) {
+        const d = event.data;
+        seen.add(`${number}:${event.section}.${event.method}`);
+        switch (`${event.section}.${event.method}`) {
+          case 'transactionPayment.TransactionFeePaid':
+            add(d.who, -d.actualFee.toBigInt());
+            break;
+          case 'market.MarketOpened':
+            marketOwner[d.market.toNumber()] = d.owner.toString();
+            add(d.owner, -d.deposit.toBigInt());
+            break;
+          case 'market.Listed':
+            add(ownerOfNode[d.node.toNumber()], -d.fee.toBigInt());
+            add(marketOwner[d.market.toNumber()], d.fee.toBigInt());
+            listingFees += d.fee.toBigInt();
+            break;
+          case 'market.AgreementOpened':
+            clientOf[d.agreement.toNumber()] = d.client.toString();
+            add(d.client, -d.escrow.toBigInt());
+            break;
+          case 'market.Sold':
+            add(clientOf[d.agreement.toNumber()], -d.ownerFee.toBigInt());
+            add(marketOwner[d.market.toNumber()], d.ownerFee.toBigInt());
+            break;
+          case 'market.ProviderPaid':
+            add(d.to, d.amount.toBigInt());
+            break;
+          case 'market.AgreementExpired':
+          case 'market.WorkRejected':
+            add(clientOf[d.agreement.toNumber()], d.refunded.toBigInt() + d.penalty.toBigInt());
+            break;
+          case 'market.AgreementCancelled':
+            add(clientOf[d.agreement.toNumber()], d.refunded.toBigInt());
+            break;
+          default:
         }
       }
-      assert.equal(listingFees, 3n * LISTING_FEE, `the owner received three listing fees (blocks ${start}..${end}: ${[...seen].join(' ')})`);
+      assert.equal(listingFees, 3n * LISTING_FEE, `the owner received three listing fees (${[...seen].join(' ')})`);
 
       for (const who of tracked) {
         const before = (await api.query.system.account.at(startHash, who)).data.free.toBigInt();

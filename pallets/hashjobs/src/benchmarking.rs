@@ -126,7 +126,7 @@ mod benchmarks {
 		let budget = T::MinBudget::get() * 10u32.into();
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(client), payload::<T>(), PowSpec::BitcoinHeader, 0, 1 << 32, budget);
+		_(RawOrigin::Signed(client), payload::<T>(), spec(true), 0, 1 << 40, budget);
 
 		assert_eq!(NextJobId::<T>::get(), 1);
 	}

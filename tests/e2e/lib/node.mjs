@@ -446,3 +446,18 @@ export function sendAndFinalize(api, tx, signer, { timeout = 120_000 } = {}) {
     `finalization of ${tx.method.section}.${tx.method.method}`,
   );
 }
+
+/**
+ * Every event of the blocks after `fromHash` up to and including `toHash`, in order, as
+ * `{ number, event }`.
+ */
+export async function eventsBetween(api, fromHash, toHash) {
+  const start = (await api.rpc.chain.getHeader(fromHash)).number.toNumber();
+  const end = (await api.rpc.chain.getHeader(toHash)).number.toNumber();
+  const out = [];
+  for (let n = start + 1; n <= end; n++) {
+    const hash = await api.rpc.chain.getBlockHash(n);
+    for (const { event } of await api.query.system.events.at(hash)) out.push({ number: n, event });
+  }
+  return out;
+}
