@@ -78,7 +78,8 @@ pub(crate) fn pay_from_budget<T: Config>(
 		amount,
 		Precision::Exact,
 		Restriction::Free,
-		Fortitude::Polite,
+		// Escrow is owed: a freeze on the payer's account must not block paying it out.
+		Fortitude::Force,
 	)
 	.map(|_| ())
 }

@@ -1,9 +1,10 @@
 //! The logic behind the calls: each `do_*` checks everything first, then mutates, then emits.
 
 use crate::{
-	funds, quorum, AccountIdOf, AnswersOf, BalanceOf, BlockNumberOf, ChallengeSeeds, Config, Error,
-	Event, FailReason, Job, JobId, JobOf, Jobs, NativeSha256, NextJobId, NextSubjobId, NonceRange,
-	Pallet, QuorumOutcome, Subjob, SubjobId, SubjobOf, SubjobState, Subjobs,
+	funds, quorum, AccountIdOf, AnswersOf, BalanceOf, BlockNumberOf, ChallengeSeeds, ClaimsOf,
+	Config, Error, Event, FailReason, Job, JobId, JobOf, Jobs, NativeSha256, NextJobId,
+	NextSubjobId, NonceRange, Pallet, QuorumOutcome, Subjob, SubjobId, SubjobOf, SubjobState,
+	Subjobs,
 };
 use appchain_primitives::{
 	pow::{self, Hash256, PowCheck, PowSpec, SpecError},
@@ -18,7 +19,7 @@ use frame_support::{
 use pallet_compute_registry::{ComputeNodes, SlashReason, WorkOutcome};
 use sp_runtime::{
 	helpers_128bit::multiply_by_rational_with_rounding,
-	traits::{CheckedAdd, CheckedSub, Saturating, Zero},
+	traits::{CheckedAdd, CheckedDiv, CheckedSub, Saturating, Zero},
 	DispatchError, DispatchResult, Rounding, SaturatedConversion,
 };
 
@@ -57,12 +58,16 @@ impl<T: Config> Pallet<T> {
 		T::ChallengeDelay::get().saturating_add(T::AnswerWindow::get()).saturating_add(1u32.into())
 	}
 
-	/// Stores this block's challenge seed (from the parent block's VRF output and the parent
-	/// hash) and forgets the one no answer window needs any more. Constant work per block.
+	/// Stores this block's challenge seed and forgets the one no answer window needs any more.
+	/// Constant work per block. The seed is the parent block's VRF output, which its author
+	/// cannot choose; only in the first blocks of a chain, before any VRF output, does it fall
+	/// back to the parent hash.
 	pub(crate) fn record_challenge_seed(now: BlockNumberOf<T>) {
-		let (random, _) = T::Randomness::random(&b"hash-jobs/challenge"[..]);
-		let parent = frame_system::Pallet::<T>::parent_hash();
-		ChallengeSeeds::<T>::insert(now, sp_io::hashing::sha2_256(&(random, parent).encode()));
+		let seed = match T::Randomness::random(&b"hash-jobs/challenge"[..]).0 {
+			Some(random) => sp_io::hashing::sha2_256(&random.encode()),
+			None => sp_io::hashing::sha2_256(&frame_system::Pallet::<T>::parent_hash().encode()),
+		};
+		ChallengeSeeds::<T>::insert(now, seed);
 		if let Some(old) = now.checked_sub(&Self::seed_retention()) {
 			ChallengeSeeds::<T>::remove(old);
 		}
@@ -146,18 +151,33 @@ impl<T: Config> Pallet<T> {
 		ensure!(T::Nodes::is_serving(node), Error::<T>::NodeNotServing);
 		let rate =
 			T::Nodes::hash_rate(node).filter(|r| *r > 0).ok_or(Error::<T>::NotHashingNode)?;
+		// Every open claim can cost the node one penalty: it may hold no more claims than its
+		// collateral covers.
+		let claims = ClaimsOf::<T>::get(node);
+		ensure!(claims < Self::claim_limit(node), Error::<T>::TooManyClaims);
+		let k = Self::chunk_size();
+		let size = rate
+			.saturating_mul(u64::from(T::TargetSubjobSecs::get()))
+			.div_ceil(k)
+			.clamp(1, u64::from(T::MaxSubjobChunks::get()))
+			.saturating_mul(k);
 		let range = match info.returned.pop() {
-			Some(range) => range,
+			// A returned range is cut to the claimer's size; the rest waits for the next claim.
+			Some(returned) => {
+				let cut = returned.start.saturating_add(size);
+				if cut < returned.end {
+					let rest = NonceRange { start: cut, end: returned.end };
+					info.returned.try_push(rest).map_err(|_| Error::<T>::Overflow)?;
+					NonceRange { start: returned.start, end: cut }
+				} else {
+					returned
+				}
+			},
 			None => {
 				ensure!(info.next < info.range.end, Error::<T>::NothingToClaim);
 				let open = info.open_subjobs.saturating_add(info.returned.len() as u32);
 				ensure!(open < T::MaxOpenSubjobs::get(), Error::<T>::TooManyOpenSubjobs);
-				let k = Self::chunk_size();
-				let chunks = rate
-					.saturating_mul(u64::from(T::TargetSubjobSecs::get()))
-					.div_ceil(k)
-					.clamp(1, u64::from(T::MaxSubjobChunks::get()));
-				let end = info.next.saturating_add(chunks.saturating_mul(k)).min(info.range.end);
+				let end = info.next.saturating_add(size).min(info.range.end);
 				let range = NonceRange { start: info.next, end };
 				info.next = end;
 				range
@@ -170,6 +190,7 @@ impl<T: Config> Pallet<T> {
 		info.open_subjobs = info.open_subjobs.checked_add(1).ok_or(Error::<T>::Overflow)?;
 
 		NextSubjobId::<T>::put(next);
+		ClaimsOf::<T>::insert(node, claims.saturating_add(1));
 		Jobs::<T>::insert(job, info);
 		Subjobs::<T>::insert(
 			subjob,
@@ -187,6 +208,24 @@ impl<T: Config> Pallet<T> {
 		Ok(subjob)
 	}
 
+	/// How many claims `node` may hold at once: its collateral over the penalty.
+	fn claim_limit(node: NodeId) -> u32 {
+		let penalty = T::SlashPenalty::get();
+		if penalty.is_zero() {
+			return u32::MAX;
+		}
+		let covered: u128 =
+			T::Nodes::collateral(node).checked_div(&penalty).unwrap_or_default().saturated_into();
+		u32::try_from(covered).unwrap_or(u32::MAX)
+	}
+
+	/// Forgets one open claim of `node`.
+	fn release_claim(node: NodeId) {
+		ClaimsOf::<T>::mutate_exists(node, |claims| {
+			*claims = claims.and_then(|c| c.checked_sub(1)).filter(|c| *c > 0);
+		});
+	}
+
 	fn worker_subjob(who: &AccountIdOf<T>, id: SubjobId) -> Result<SubjobOf<T>, DispatchError> {
 		let subjob = Subjobs::<T>::get(id).ok_or(Error::<T>::UnknownSubjob)?;
 		ensure!(&subjob.worker == who, Error::<T>::NotWorker);
@@ -201,7 +240,8 @@ impl<T: Config> Pallet<T> {
 		let mut subjob = Self::worker_subjob(who, id)?;
 		ensure!(subjob.state == SubjobState::Claimed, Error::<T>::WrongState);
 		let now = Self::now();
-		ensure!(now <= subjob.deadline, Error::<T>::DeadlinePassed);
+		// The reveal must come in a later block, still by the deadline.
+		ensure!(now < subjob.deadline, Error::<T>::DeadlinePassed);
 
 		subjob.state = SubjobState::Committed { commitment, at: now };
 		Subjobs::<T>::insert(id, subjob);
@@ -294,6 +334,9 @@ impl<T: Config> Pallet<T> {
 		let chunks = subjob.range.chunks(k);
 		let indices =
 			pow::challenge_indices::<NativeSha256>(&seed, id, chunks, T::ChallengeCount::get());
+		// A full list of nonces means the subjob had at least that many winners: the worker
+		// cannot be blamed for those it had no room to reveal.
+		let saturated = nonces.len() as u32 >= T::MaxNoncesPerResult::get();
 		let mut failure = None;
 		for (index, answer) in indices.into_iter().zip(answers.iter()) {
 			let chunk = subjob.range.chunk(index, k);
@@ -309,7 +352,7 @@ impl<T: Config> Pallet<T> {
 				&answer.proof,
 			) {
 				failure = Some(FailReason::BadProof);
-			} else if winners.iter().any(|w| !nonces.contains(w)) {
+			} else if !saturated && winners.iter().any(|w| !nonces.contains(w)) {
 				failure = Some(FailReason::OmittedNonce);
 			}
 			if failure.is_some() {
@@ -357,6 +400,7 @@ impl<T: Config> Pallet<T> {
 			reason.slash_reason(),
 		)?;
 		Self::record(subjob.node, WorkOutcome::Failed)?;
+		Self::release_claim(subjob.node);
 		Subjobs::<T>::remove(id);
 		Jobs::<T>::insert(subjob.job, job);
 
@@ -404,6 +448,7 @@ impl<T: Config> Pallet<T> {
 		job.found = job.found.saturating_add(nonces.len() as u32);
 		job.bonus_paid = job.bonus_paid || first_win.is_some();
 		job.open_subjobs = job.open_subjobs.saturating_sub(1);
+		Self::release_claim(subjob.node);
 		Subjobs::<T>::remove(id);
 
 		Self::deposit_event(Event::SubjobVerified {
@@ -461,6 +506,9 @@ impl<T: Config> Pallet<T> {
 		penalty: BalanceOf<T>,
 		beneficiary: Option<&AccountIdOf<T>>,
 	) -> Result<QuorumOutcome<Hash256>, DispatchError> {
+		let distinct: alloc::collections::BTreeSet<NodeId> =
+			results.iter().map(|(n, _)| *n).collect();
+		ensure!(distinct.len() == results.len(), Error::<T>::DuplicateResult);
 		let outcome = quorum::decide(results);
 		for &node in &outcome.minority {
 			if T::Nodes::owner(node).is_some() {
@@ -489,7 +537,7 @@ impl<T: Config> Pallet<T> {
 	/// 3. Every subjob's id is below [`NextSubjobId`]; its job exists; its range is non-empty,
 	///    inside the handed-out part of the job (`[start, next)`) and starts on a chunk boundary.
 	/// 4. Each job's `open_subjobs` is the number of its subjobs, and with its returned ranges it
-	///    stays within [`Config::MaxOpenSubjobs`].
+	///    stays within [`Config::MaxOpenSubjobs`]; [`ClaimsOf`] counts each node's subjobs.
 	/// 5. At most `ChallengeDelay + AnswerWindow + 1` challenge seeds are kept.
 	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
@@ -526,6 +574,7 @@ impl<T: Config> Pallet<T> {
 		// 3 and 4.
 		let next_subjob = NextSubjobId::<T>::get();
 		let mut per_job: BTreeMap<JobId, u32> = BTreeMap::new();
+		let mut per_node: BTreeMap<NodeId, u32> = BTreeMap::new();
 		for (id, subjob) in Subjobs::<T>::iter() {
 			ensure!(id < next_subjob, fail("subjob id not below NextSubjobId"));
 			let job = Jobs::<T>::get(subjob.job).ok_or_else(|| fail("subjob of an unknown job"))?;
@@ -541,7 +590,14 @@ impl<T: Config> Pallet<T> {
 			);
 			let count = per_job.entry(subjob.job).or_default();
 			*count = count.saturating_add(1);
+			let claims = per_node.entry(subjob.node).or_default();
+			*claims = claims.saturating_add(1);
 		}
+		ensure!(
+			ClaimsOf::<T>::iter().count() == per_node.len()
+				&& per_node.iter().all(|(node, n)| ClaimsOf::<T>::get(node) == *n),
+			fail("ClaimsOf differs from the nodes' open subjobs")
+		);
 		for (id, job) in Jobs::<T>::iter() {
 			ensure!(
 				per_job.get(&id).copied().unwrap_or(0) == job.open_subjobs,

@@ -27,7 +27,10 @@
 //!   fraction `f` of its chunks passes with probability `(1 - f)^ChallengeCount`.
 //! - **Failure.** A wrong digest, a bad proof, an omitted or invalid nonce, a missed deadline or
 //!   silence (`reclaim`, by anyone) slashes [`Config::SlashPenalty`] from the node's collateral
-//!   to the client and returns the subjob's range to the job for someone else.
+//!   to the client and returns the subjob's range to the job for someone else (cut to the next
+//!   claimer's size). A node holds at most as many claims as its collateral covers penalties. A
+//!   result lists at most [`Config::MaxNoncesPerResult`] nonces; a full list is not blamed for
+//!   winners it had no room for.
 //! - **Rewards.** A verified subjob pays its worker `(budget - bonus) * len / job_len`; the first
 //!   verified subjob with a winning nonce also pays the finder's bonus,
 //!   [`Config::FinderBonus`] of the budget. When every nonce is verified the job completes and
@@ -204,6 +207,10 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Subjobs<T: Config> = StorageMap<_, Blake2_128Concat, SubjobId, SubjobOf<T>>;
 
+	/// Open subjobs of each node that has any; at most its collateral over the penalty.
+	#[pallet::storage]
+	pub type ClaimsOf<T: Config> = StorageMap<_, Twox64Concat, NodeId, u32, ValueQuery>;
+
 	/// Id of the next subjob claimed.
 	#[pallet::storage]
 	pub type NextSubjobId<T: Config> = StorageValue<_, SubjobId, ValueQuery>;
@@ -328,6 +335,10 @@ pub mod pallet {
 		WrongAnswerCount,
 		/// The subjob can be neither expired nor declared silent yet.
 		NotExpired,
+		/// The node already holds as many claims as its collateral covers penalties.
+		TooManyClaims,
+		/// A node appears twice among the results of a quorum.
+		DuplicateResult,
 		/// A balance or block number overflowed.
 		Overflow,
 	}
@@ -348,6 +359,11 @@ pub mod pallet {
 			assert!(T::ChunkSize::get() > 0, "chunks hold at least one nonce");
 			assert!(T::MaxSubjobChunks::get() > 0, "subjobs hold at least one chunk");
 			assert!(T::ChallengeCount::get() > 0, "at least one chunk is challenged");
+			assert!(T::MaxNoncesPerResult::get() > 0, "a result can name a winning nonce");
+			assert!(
+				T::FinderBonus::get() < Perbill::one(),
+				"the finder's bonus leaves something to share by nonces hashed"
+			);
 			assert!(
 				T::ChallengeDelay::get() >= 2u32.into(),
 				"challenges must come from a block produced after the reveal"
@@ -406,7 +422,9 @@ pub mod pallet {
 		/// Reveal a committed result: the winning nonces (ascending), the Merkle root of the
 		/// chunk digests and the salt. Every nonce is checked; an invalid one fails the subjob.
 		#[pallet::call_index(4)]
-		#[pallet::weight(<T as Config>::WeightInfo::reveal(nonces.len() as u32))]
+		// An invalid nonce fails the subjob, which costs what a reclaim does.
+		#[pallet::weight(<T as Config>::WeightInfo::reveal(nonces.len() as u32)
+			.saturating_add(<T as Config>::WeightInfo::reclaim()))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			subjob: SubjobId,
@@ -421,6 +439,10 @@ pub mod pallet {
 		/// Answer the spot check of a revealed subjob: one digest and Merkle proof per
 		/// challenged chunk, in challenge order. Passing pays the worker; failing slashes it.
 		#[pallet::call_index(5)]
+		// The benchmark measures the passing path, which completes the job; a failing answer
+		// also costs what a reclaim does.
+		#[pallet::weight(<T as Config>::WeightInfo::answer_challenge()
+			.saturating_add(<T as Config>::WeightInfo::reclaim()))]
 		pub fn answer_challenge(
 			origin: OriginFor<T>,
 			subjob: SubjobId,

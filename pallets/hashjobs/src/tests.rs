@@ -286,11 +286,16 @@ fn claim_checks_the_node_and_the_job() {
 			HashJobs::claim(signed(WORKER_B), job, inference),
 			Error::<Test>::NotHashingNode
 		);
-		for _ in 0..MAX_OPEN {
+		// 100 of collateral covers three penalties of 30: three claims at a time.
+		for _ in 0..3 {
 			claim(WORKER_A, job, node);
 		}
+		assert_eq!(ClaimsOf::<Test>::get(node), 3);
+		assert_noop!(HashJobs::claim(signed(WORKER_A), job, node), Error::<Test>::TooManyClaims);
+		let other = hashing_node(WORKER_B, RATE);
+		claim(WORKER_B, job, other);
 		assert_noop!(
-			HashJobs::claim(signed(WORKER_A), job, node),
+			HashJobs::claim(signed(WORKER_B), job, other),
 			Error::<Test>::TooManyOpenSubjobs
 		);
 		run_to_block(2 + HEARTBEAT_TIMEOUT);
@@ -458,7 +463,8 @@ fn commitments_are_due_by_the_deadline() {
 		let job = post(EASY, 0, 64, 1_000);
 		let (subjob, range) = claim(WORKER_A, job, a);
 		let work = compute(job, range);
-		run_to_block(2 + CLAIM_TIMEOUT);
+		// Committing in the deadline block would leave no block to reveal in.
+		run_to_block(1 + CLAIM_TIMEOUT);
 		let c = commitment::<Sha2>(subjob, &work.root, &SALT, &work.winners);
 		assert_noop!(HashJobs::commit(signed(WORKER_A), subjob, c), Error::<Test>::DeadlinePassed);
 	});
@@ -729,6 +735,11 @@ fn a_quorum_slashes_the_minority() {
 		System::assert_last_event(
 			Event::QuorumSettled { result: Some([1u8; 32]), majority: 2, slashed: 1 }.into(),
 		);
+		// A node cannot vote twice.
+		assert_noop!(
+			HashJobs::settle_quorum(&[results[0], results[0], results[1]], 40, None),
+			Error::<Test>::DuplicateResult
+		);
 		// A tie decides nothing and slashes nobody.
 		let outcome = HashJobs::settle_quorum(&results[..2], 40, None).unwrap();
 		assert_eq!(outcome.result, None);
@@ -759,5 +770,48 @@ fn try_state_catches_a_budget_that_does_not_match() {
 		assert_ok!(HashJobs::do_try_state());
 		Jobs::<Test>::mutate(job, |j| j.as_mut().unwrap().paid = 1);
 		assert!(HashJobs::do_try_state().is_err());
+	});
+}
+
+#[test]
+fn a_returned_range_is_cut_to_the_next_claimers_size() {
+	test(|| {
+		let (a, slow) = (hashing_node(WORKER_A, RATE), hashing_node(WORKER_B, 1));
+		let job = post(HARD, 0, 64, 1_000);
+		let (vanished, range) = claim(WORKER_A, job, a);
+		assert_eq!(range, NonceRange { start: 0, end: 16 });
+		run_to_block(2 + CLAIM_TIMEOUT);
+		assert_ok!(HashJobs::reclaim(signed(CLIENT), vanished));
+		assert_eq!(ClaimsOf::<Test>::get(a), 0);
+		// The slow node (one chunk per claim) gets the first chunk; the rest stays returned.
+		assert_eq!(claim(WORKER_B, job, slow).1, NonceRange { start: 0, end: 4 });
+		assert_eq!(
+			Jobs::<Test>::get(job).unwrap().returned.into_inner(),
+			vec![NonceRange { start: 4, end: 16 }]
+		);
+		assert_eq!(claim(WORKER_B, job, slow).1, NonceRange { start: 4, end: 8 });
+	});
+}
+
+#[test]
+fn a_full_list_of_nonces_is_not_blamed_for_winners_it_had_no_room_for() {
+	test(|| {
+		let a = hashing_node(WORKER_A, RATE);
+		let every_nonce_wins = PowSpec::Generic {
+			hash: HashFunction::Sha256,
+			difficulty: Difficulty::LeadingZeroBits(0),
+		};
+		let job = post(every_nonce_wins, 0, 16, 1_000);
+		let (subjob, range) = claim(WORKER_A, job, a);
+		let mut work = compute(job, range);
+		assert_eq!(work.winners.len(), 16);
+		work.winners.truncate(MAX_NONCES as usize);
+		commit_and_reveal(WORKER_A, subjob, &work);
+		run_to_block(challenge_block(subjob));
+		assert_ok!(HashJobs::answer_challenge(signed(WORKER_A), subjob, answers(subjob, &work)));
+		assert_eq!(failed(subjob), None);
+		System::assert_last_event(
+			Event::JobCompleted { job, hashed: 16, found: 8, refunded: 0 }.into(),
+		);
 	});
 }

@@ -66,8 +66,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `HashJobs::Jobs` (`max_values`: None, `max_size`: Some(1320), added: 3795, mode: `MaxEncodedLen`)
 	fn post_job() -> Weight {
 		// Proof size: measured `380`, estimated `3640` bytes.
-		// Minimum execution time: 66_318_000 picoseconds.
-		Weight::from_parts(69_203_000, 3640)
+		// Minimum execution time: 67_430_000 picoseconds.
+		Weight::from_parts(70_454_000, 3640)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -79,8 +79,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(175), added: 2650, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
 		// Proof size: measured `739`, estimated `4785` bytes.
-		// Minimum execution time: 54_481_000 picoseconds.
-		Weight::from_parts(57_655_000, 4785)
+		// Minimum execution time: 55_603_000 picoseconds.
+		Weight::from_parts(57_966_000, 4785)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -88,23 +88,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `HashJobs::Jobs` (`max_values`: None, `max_size`: Some(1320), added: 3795, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:1 w:0)
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `HashJobs::ClaimsOf` (r:1 w:1)
+	/// Proof: `HashJobs::ClaimsOf` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	/// Storage: `HashJobs::NextSubjobId` (r:1 w:1)
 	/// Proof: `HashJobs::NextSubjobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `HashJobs::Subjobs` (r:0 w:1)
 	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
 	fn claim() -> Weight {
 		// Proof size: measured `701`, estimated `4785` bytes.
-		// Minimum execution time: 27_581_000 picoseconds.
-		Weight::from_parts(29_594_000, 4785)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
-			.saturating_add(T::DbWeight::get().writes(3_u64))
+		// Minimum execution time: 32_208_000 picoseconds.
+		Weight::from_parts(34_401_000, 4785)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `HashJobs::Subjobs` (r:1 w:1)
 	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		// Proof size: measured `363`, estimated `3851` bytes.
-		// Minimum execution time: 16_885_000 picoseconds.
-		Weight::from_parts(18_467_000, 3851)
+		// Proof size: measured `396`, estimated `3851` bytes.
+		// Minimum execution time: 17_005_000 picoseconds.
+		Weight::from_parts(18_678_000, 3851)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -114,10 +116,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `HashJobs::Jobs` (`max_values`: None, `max_size`: Some(1320), added: 3795, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 32]`.
 	fn reveal(n: u32, ) -> Weight {
-		// Proof size: measured `655`, estimated `4785` bytes.
-		// Minimum execution time: 21_822_000 picoseconds.
-		Weight::from_parts(25_532_040, 4785)
-			.saturating_add(Weight::from_parts(653_919, 0).saturating_mul(n.into()))
+		// Proof size: measured `688`, estimated `4785` bytes.
+		// Minimum execution time: 21_903_000 picoseconds.
+		Weight::from_parts(24_378_505, 4785)
+			.saturating_add(Weight::from_parts(651_636, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -133,12 +135,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:1 w:1)
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `HashJobs::ClaimsOf` (r:1 w:1)
+	/// Proof: `HashJobs::ClaimsOf` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	fn answer_challenge() -> Weight {
-		// Proof size: measured `1390`, estimated `6196` bytes.
-		// Minimum execution time: 486_961_000 picoseconds.
-		Weight::from_parts(513_300_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+		// Proof size: measured `1433`, estimated `6196` bytes.
+		// Minimum execution time: 492_229_000 picoseconds.
+		Weight::from_parts(504_037_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `HashJobs::Subjobs` (r:1 w:1)
 	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
@@ -152,12 +156,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
+	/// Storage: `HashJobs::ClaimsOf` (r:1 w:1)
+	/// Proof: `HashJobs::ClaimsOf` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	fn reclaim() -> Weight {
-		// Proof size: measured `1292`, estimated `6196` bytes.
-		// Minimum execution time: 93_028_000 picoseconds.
-		Weight::from_parts(97_384_000, 6196)
-			.saturating_add(T::DbWeight::get().reads(7_u64))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+		// Proof size: measured `1333`, estimated `6196` bytes.
+		// Minimum execution time: 97_665_000 picoseconds.
+		Weight::from_parts(101_781_000, 6196)
+			.saturating_add(T::DbWeight::get().reads(8_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `Babe::AuthorVrfRandomness` (r:1 w:0)
 	/// Proof: `Babe::AuthorVrfRandomness` (`max_values`: Some(1), `max_size`: Some(33), added: 528, mode: `MaxEncodedLen`)
@@ -167,8 +173,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `HashJobs::ChallengeSeeds` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn on_initialize() -> Weight {
 		// Proof size: measured `136`, estimated `1518` bytes.
-		// Minimum execution time: 8_613_000 picoseconds.
-		Weight::from_parts(9_343_000, 1518)
+		// Minimum execution time: 8_413_000 picoseconds.
+		Weight::from_parts(9_083_000, 1518)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -177,43 +183,43 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn post_job() -> Weight {
-		Weight::from_parts(69_203_000, 3640)
+		Weight::from_parts(70_454_000, 3640)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(57_655_000, 4785)
+		Weight::from_parts(57_966_000, 4785)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn claim() -> Weight {
-		Weight::from_parts(29_594_000, 4785)
-			.saturating_add(ParityDbWeight::get().reads(3_u64))
-			.saturating_add(ParityDbWeight::get().writes(3_u64))
+		Weight::from_parts(34_401_000, 4785)
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(18_467_000, 3851)
+		Weight::from_parts(18_678_000, 3851)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn reveal(n: u32, ) -> Weight {
-		Weight::from_parts(25_532_040, 4785)
-			.saturating_add(Weight::from_parts(653_919, 0).saturating_mul(n.into()))
+		Weight::from_parts(24_378_505, 4785)
+			.saturating_add(Weight::from_parts(651_636, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn answer_challenge() -> Weight {
-		Weight::from_parts(513_300_000, 6196)
-			.saturating_add(ParityDbWeight::get().reads(7_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
-	}
-	fn reclaim() -> Weight {
-		Weight::from_parts(97_384_000, 6196)
-			.saturating_add(ParityDbWeight::get().reads(7_u64))
+		Weight::from_parts(504_037_000, 6196)
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
+	fn reclaim() -> Weight {
+		Weight::from_parts(101_781_000, 6196)
+			.saturating_add(ParityDbWeight::get().reads(8_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
+	}
 	fn on_initialize() -> Weight {
-		Weight::from_parts(9_343_000, 1518)
+		Weight::from_parts(9_083_000, 1518)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}

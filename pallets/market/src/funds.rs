@@ -96,7 +96,8 @@ pub(crate) fn pay_escrow<T: Config>(
 		amount,
 		Precision::Exact,
 		Restriction::Free,
-		Fortitude::Polite,
+		// Escrow is owed: a freeze on the payer's account must not block paying it out.
+		Fortitude::Force,
 	)
 	.map(|_| ())
 }
