@@ -1,0 +1,298 @@
+//! The worker's on-disk journal: what it must not forget across a crash.
+//!
+//! Before a commitment is submitted, its subjob's result (Merkle root, secret salt, revealed
+//! nonces, commitment) and chunk digests are written here and synced to disk. A worker killed
+//! between commit and reveal therefore finds, after a restart, exactly the salt and result it
+//! committed to, reveals them and answers the spot checks, instead of being slashed for
+//! silence. Every write goes to a temporary file that is synced and then renamed over the
+//! old one, so a crash leaves either the old or the new record, never half of one.
+//!
+//! Layout under `<base-path>/chains/<genesis hash>/`:
+//! - `subjob-<id>.json`: [`SubjobRecord`];
+//! - `subjob-<id>.digests`: the chunk digests, 32 bytes each, in chunk order;
+//! - `ledger.jsonl`: one [`LedgerEntry`] per reward, bonus or penalty seen on chain.
+//!
+//! Records are per chain (the directory is named after the genesis hash), so a restarted dev
+//! chain never sees the salts of an old one. Records of subjobs that are settled on chain are
+//! deleted.
+
+use std::{
+	fs,
+	io::Write,
+	path::{Path, PathBuf},
+};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::WorkerError;
+
+/// A 32-byte value.
+pub type Bytes32 = [u8; 32];
+
+/// What the worker committed to for one subjob.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubjobRecord {
+	/// The subjob.
+	pub subjob: u64,
+	/// Its job.
+	pub job: u64,
+	/// First nonce.
+	pub start: u64,
+	/// One past the last nonce.
+	pub end: u64,
+	/// Merkle root of the chunk digests, hex.
+	#[serde(with = "hex32")]
+	pub root: Bytes32,
+	/// The secret salt of the commitment, hex.
+	#[serde(with = "hex32")]
+	pub salt: Bytes32,
+	/// The winning nonces to reveal, ascending.
+	pub nonces: Vec<u64>,
+	/// The commitment submitted, hex.
+	#[serde(with = "hex32")]
+	pub commitment: Bytes32,
+}
+
+/// A payment or penalty the chain recorded for this worker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+	/// Block number.
+	pub block: u64,
+	/// The subjob.
+	pub subjob: u64,
+	/// `reward`, `bonus` or `penalty`.
+	pub kind: String,
+	/// Amount in planck (as a string: JSON numbers are not 128-bit).
+	pub amount: String,
+}
+
+/// The journal of one chain.
+#[derive(Clone, Debug)]
+pub struct Journal {
+	dir: PathBuf,
+}
+
+impl Journal {
+	/// Opens (creating) the journal of the chain with `genesis` under `base`.
+	pub fn open(base: &Path, genesis: &[u8]) -> Result<Self, WorkerError> {
+		let dir = base.join("chains").join(hex::encode(genesis));
+		fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+		Ok(Self { dir })
+	}
+
+	/// The journal's directory.
+	pub fn dir(&self) -> &Path {
+		&self.dir
+	}
+
+	fn record_path(&self, subjob: u64) -> PathBuf {
+		self.dir.join(format!("subjob-{subjob}.json"))
+	}
+
+	fn digests_path(&self, subjob: u64) -> PathBuf {
+		self.dir.join(format!("subjob-{subjob}.digests"))
+	}
+
+	/// Durably stores a subjob's result: digests first, then the record that refers to them.
+	pub fn record(&self, record: &SubjobRecord, digests: &[Bytes32]) -> Result<(), WorkerError> {
+		let bytes: Vec<u8> = digests.iter().flatten().copied().collect();
+		write_atomically(&self.digests_path(record.subjob), &bytes)?;
+		let json = serde_json::to_vec_pretty(record)
+			.map_err(|e| io_error(&self.record_path(record.subjob), e))?;
+		write_atomically(&self.record_path(record.subjob), &json)
+	}
+
+	/// The stored result of `subjob`, if any. A record whose digest file is missing or of the
+	/// wrong length is an error: the worker cannot answer spot checks from it.
+	pub fn load(&self, subjob: u64) -> Result<Option<(SubjobRecord, Vec<Bytes32>)>, WorkerError> {
+		let path = self.record_path(subjob);
+		let json = match fs::read(&path) {
+			Ok(json) => json,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+			Err(e) => return Err(io_error(&path, e)),
+		};
+		let record: SubjobRecord = serde_json::from_slice(&json).map_err(|e| io_error(&path, e))?;
+		let digests_path = self.digests_path(subjob);
+		let bytes = fs::read(&digests_path).map_err(|e| io_error(&digests_path, e))?;
+		if bytes.len() % 32 != 0 {
+			return Err(io_error(&digests_path, "length is not a multiple of 32"));
+		}
+		let digests = bytes
+			.chunks_exact(32)
+			.map(|c| {
+				let mut d = [0u8; 32];
+				d.copy_from_slice(c);
+				d
+			})
+			.collect();
+		Ok(Some((record, digests)))
+	}
+
+	/// The subjobs with a stored result.
+	pub fn subjobs(&self) -> Result<Vec<u64>, WorkerError> {
+		let mut ids = Vec::new();
+		for entry in fs::read_dir(&self.dir).map_err(|e| io_error(&self.dir, e))? {
+			let entry = entry.map_err(|e| io_error(&self.dir, e))?;
+			let name = entry.file_name();
+			let name = name.to_string_lossy();
+			if let Some(id) = name.strip_prefix("subjob-").and_then(|n| n.strip_suffix(".json")) {
+				if let Ok(id) = id.parse() {
+					ids.push(id);
+				}
+			}
+		}
+		ids.sort_unstable();
+		Ok(ids)
+	}
+
+	/// Deletes the result of a settled subjob.
+	pub fn forget(&self, subjob: u64) -> Result<(), WorkerError> {
+		for path in [self.record_path(subjob), self.digests_path(subjob)] {
+			match fs::remove_file(&path) {
+				Ok(()) => {},
+				Err(e) if e.kind() == std::io::ErrorKind::NotFound => {},
+				Err(e) => return Err(io_error(&path, e)),
+			}
+		}
+		Ok(())
+	}
+
+	/// Appends a ledger entry (synced).
+	pub fn append_ledger(&self, entry: &LedgerEntry) -> Result<(), WorkerError> {
+		let path = self.dir.join("ledger.jsonl");
+		let mut line = serde_json::to_vec(entry).map_err(|e| io_error(&path, e))?;
+		line.push(b'\n');
+		let mut file = fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&path)
+			.map_err(|e| io_error(&path, e))?;
+		file.write_all(&line).and_then(|()| file.sync_data()).map_err(|e| io_error(&path, e))
+	}
+
+	/// Every ledger entry, oldest first.
+	pub fn ledger(&self) -> Result<Vec<LedgerEntry>, WorkerError> {
+		let path = self.dir.join("ledger.jsonl");
+		let text = match fs::read_to_string(&path) {
+			Ok(text) => text,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+			Err(e) => return Err(io_error(&path, e)),
+		};
+		text.lines()
+			.filter(|l| !l.trim().is_empty())
+			.map(|l| serde_json::from_str(l).map_err(|e| io_error(&path, e)))
+			.collect()
+	}
+}
+
+/// Writes `bytes` to `path` through a synced temporary file and a rename, then syncs the
+/// directory so the rename itself survives a crash.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WorkerError> {
+	let tmp = path.with_extension("tmp");
+	let mut file = fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+	file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| io_error(&tmp, e))?;
+	fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
+	if let Some(dir) = path.parent() {
+		fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, e))?;
+	}
+	Ok(())
+}
+
+fn io_error(path: &Path, e: impl std::fmt::Display) -> WorkerError {
+	WorkerError::Journal { path: path.display().to_string(), reason: e.to_string() }
+}
+
+/// Serde for 32-byte values as hex strings.
+mod hex32 {
+	use serde::{Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(value: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&hex::encode(value))
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+		let text = String::deserialize(d)?;
+		let mut out = [0u8; 32];
+		hex::decode_to_slice(text, &mut out).map_err(serde::de::Error::custom)?;
+		Ok(out)
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn temp_journal(name: &str) -> (PathBuf, Journal) {
+		let base =
+			std::env::temp_dir().join(format!("appchain-journal-{name}-{}", std::process::id()));
+		let _ = fs::remove_dir_all(&base);
+		let journal = Journal::open(&base, &[7u8; 32]).unwrap();
+		(base, journal)
+	}
+
+	#[test]
+	fn records_survive_reopening_and_are_forgotten() {
+		let (base, journal) = temp_journal("roundtrip");
+		let record = SubjobRecord {
+			subjob: 5,
+			job: 1,
+			start: 64,
+			end: 192,
+			root: [1; 32],
+			salt: [2; 32],
+			nonces: vec![70, 100],
+			commitment: [3; 32],
+		};
+		let digests = vec![[9u8; 32], [8u8; 32]];
+		journal.record(&record, &digests).unwrap();
+
+		let reopened = Journal::open(&base, &[7u8; 32]).unwrap();
+		assert_eq!(reopened.subjobs().unwrap(), vec![5]);
+		assert_eq!(reopened.load(5).unwrap(), Some((record, digests)));
+		assert_eq!(reopened.load(6).unwrap(), None);
+		// Another chain does not see it.
+		assert_eq!(Journal::open(&base, &[8u8; 32]).unwrap().subjobs().unwrap(), Vec::<u64>::new());
+
+		reopened.forget(5).unwrap();
+		assert_eq!(reopened.load(5).unwrap(), None);
+		reopened.forget(5).unwrap();
+		fs::remove_dir_all(&base).unwrap();
+	}
+
+	#[test]
+	fn a_truncated_digest_file_is_an_error() {
+		let (base, journal) = temp_journal("truncated");
+		let record = SubjobRecord {
+			subjob: 1,
+			job: 0,
+			start: 0,
+			end: 64,
+			root: [0; 32],
+			salt: [0; 32],
+			nonces: vec![],
+			commitment: [0; 32],
+		};
+		journal.record(&record, &[[1u8; 32]]).unwrap();
+		fs::write(journal.dir().join("subjob-1.digests"), [0u8; 31]).unwrap();
+		assert!(matches!(journal.load(1), Err(WorkerError::Journal { .. })));
+		fs::remove_dir_all(&base).unwrap();
+	}
+
+	#[test]
+	fn ledger_appends_in_order() {
+		let (base, journal) = temp_journal("ledger");
+		assert!(journal.ledger().unwrap().is_empty());
+		for (i, kind) in ["reward", "bonus", "penalty"].into_iter().enumerate() {
+			let entry = LedgerEntry {
+				block: i as u64,
+				subjob: 3,
+				kind: kind.into(),
+				amount: "340282366920938463463374607431768211455".into(),
+			};
+			journal.append_ledger(&entry).unwrap();
+		}
+		let kinds: Vec<_> = journal.ledger().unwrap().into_iter().map(|e| e.kind).collect();
+		assert_eq!(kinds, ["reward", "bonus", "penalty"]);
+		fs::remove_dir_all(&base).unwrap();
+	}
+}
