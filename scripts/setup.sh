@@ -35,10 +35,14 @@ rustup target add wasm32-unknown-unknown wasm32v1-none >/dev/null
 rustup component add rust-src >/dev/null
 
 step "building appchain-node and appchain-worker (release, target dir $CARGO_TARGET_DIR)"
-cargo build --locked --release --workspace
+# Two invocations, as in scripts/test.sh: the worker's client-side dependencies stay out of
+# the node's feature set, so neither build invalidates the other.
+cargo build --locked --release --workspace --exclude appchain-worker --exclude appchain-hash-engine
+cargo build --locked --release -p appchain-worker
 
 step "installing end-to-end test dependencies (npm ci)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 
-step "done: $CARGO_TARGET_DIR/release/appchain-node"
+step "done: $CARGO_TARGET_DIR/release/appchain-node and appchain-worker"
 "$CARGO_TARGET_DIR/release/appchain-node" --version
+"$CARGO_TARGET_DIR/release/appchain-worker" --version

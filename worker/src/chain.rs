@@ -119,7 +119,7 @@ impl Chain {
 		let at = self.finalized().await?;
 		let info = at
 			.storage()
-			.fetch(runtime::storage().system().account(), (account.clone(),))
+			.fetch(runtime::storage().system().account(), (*account,))
 			.await
 			.map_err(chain_error)?
 			.decode()

@@ -128,7 +128,7 @@ pub async fn status(
 	let now = at.block_number();
 	let balance = at
 		.storage()
-		.fetch(runtime::storage().system().account(), (account.id.clone(),))
+		.fetch(runtime::storage().system().account(), (account.id,))
 		.await
 		.map_err(chain::chain_error)?
 		.decode()

@@ -18,7 +18,7 @@
 
 use std::{
 	fs,
-	io::Write,
+	io::{Read, Write},
 	path::{Path, PathBuf},
 };
 
@@ -95,37 +95,44 @@ impl Journal {
 
 	/// Durably stores a subjob's result: digests first, then the record that refers to them.
 	pub fn record(&self, record: &SubjobRecord, digests: &[Bytes32]) -> Result<(), WorkerError> {
-		let bytes: Vec<u8> = digests.iter().flatten().copied().collect();
-		write_atomically(&self.digests_path(record.subjob), &bytes)?;
+		write_atomically(&self.digests_path(record.subjob), |out| {
+			digests.iter().try_for_each(|digest| out.write_all(digest))
+		})?;
 		let json = serde_json::to_vec_pretty(record)
 			.map_err(|e| io_error(&self.record_path(record.subjob), e))?;
-		write_atomically(&self.record_path(record.subjob), &json)
+		write_atomically(&self.record_path(record.subjob), |out| out.write_all(&json))
 	}
 
-	/// The stored result of `subjob`, if any. A record whose digest file is missing or of the
-	/// wrong length is an error: the worker cannot answer spot checks from it.
-	pub fn load(&self, subjob: u64) -> Result<Option<(SubjobRecord, Vec<Bytes32>)>, WorkerError> {
+	/// The stored result of `subjob`, if any.
+	pub fn load(&self, subjob: u64) -> Result<Option<SubjobRecord>, WorkerError> {
 		let path = self.record_path(subjob);
 		let json = match fs::read(&path) {
 			Ok(json) => json,
 			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
 			Err(e) => return Err(io_error(&path, e)),
 		};
-		let record: SubjobRecord = serde_json::from_slice(&json).map_err(|e| io_error(&path, e))?;
+		serde_json::from_slice(&json).map(Some).map_err(|e| io_error(&path, e))
+	}
+
+	/// The stored chunk digests of `subjob`. A missing file or one of the wrong length is an
+	/// error: the worker cannot answer spot checks without them.
+	pub fn load_digests(&self, subjob: u64) -> Result<Vec<Bytes32>, WorkerError> {
 		let digests_path = self.digests_path(subjob);
-		let bytes = fs::read(&digests_path).map_err(|e| io_error(&digests_path, e))?;
-		if bytes.len() % 32 != 0 {
+		// Read straight into the digests: a subjob's can take 32 MiB.
+		let file = fs::File::open(&digests_path).map_err(|e| io_error(&digests_path, e))?;
+		let len = file.metadata().map_err(|e| io_error(&digests_path, e))?.len();
+		if len % 32 != 0 {
 			return Err(io_error(&digests_path, "length is not a multiple of 32"));
 		}
-		let digests = bytes
-			.chunks_exact(32)
-			.map(|c| {
-				let mut d = [0u8; 32];
-				d.copy_from_slice(c);
-				d
-			})
-			.collect();
-		Ok(Some((record, digests)))
+		let count = usize::try_from(len / 32).map_err(|e| io_error(&digests_path, e))?;
+		let mut reader = std::io::BufReader::new(file);
+		let mut digests = Vec::with_capacity(count);
+		for _ in 0..count {
+			let mut digest = [0u8; 32];
+			reader.read_exact(&mut digest).map_err(|e| io_error(&digests_path, e))?;
+			digests.push(digest);
+		}
+		Ok(digests)
 	}
 
 	/// The subjobs with a stored result.
@@ -185,12 +192,19 @@ impl Journal {
 	}
 }
 
-/// Writes `bytes` to `path` through a synced temporary file and a rename, then syncs the
-/// directory so the rename itself survives a crash.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WorkerError> {
+/// Writes what `write` produces to `path` through a synced temporary file and a rename, then
+/// syncs the directory so the rename itself survives a crash.
+fn write_atomically(
+	path: &Path,
+	write: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
+) -> Result<(), WorkerError> {
 	let tmp = path.with_extension("tmp");
-	let mut file = fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
-	file.write_all(bytes).and_then(|()| file.sync_all()).map_err(|e| io_error(&tmp, e))?;
+	let file = fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+	let mut out = std::io::BufWriter::new(file);
+	write(&mut out)
+		.and_then(|()| out.into_inner().map_err(|e| e.into_error()))
+		.and_then(|file| file.sync_all())
+		.map_err(|e| io_error(&tmp, e))?;
 	fs::rename(&tmp, path).map_err(|e| io_error(path, e))?;
 	if let Some(dir) = path.parent() {
 		fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, e))?;
@@ -248,7 +262,8 @@ mod tests {
 
 		let reopened = Journal::open(&base, &[7u8; 32]).unwrap();
 		assert_eq!(reopened.subjobs().unwrap(), vec![5]);
-		assert_eq!(reopened.load(5).unwrap(), Some((record, digests)));
+		assert_eq!(reopened.load(5).unwrap(), Some(record));
+		assert_eq!(reopened.load_digests(5).unwrap(), digests);
 		assert_eq!(reopened.load(6).unwrap(), None);
 		// Another chain does not see it.
 		assert_eq!(Journal::open(&base, &[8u8; 32]).unwrap().subjobs().unwrap(), Vec::<u64>::new());
@@ -274,7 +289,8 @@ mod tests {
 		};
 		journal.record(&record, &[[1u8; 32]]).unwrap();
 		fs::write(journal.dir().join("subjob-1.digests"), [0u8; 31]).unwrap();
-		assert!(matches!(journal.load(1), Err(WorkerError::Journal { .. })));
+		assert!(journal.load(1).unwrap().is_some());
+		assert!(matches!(journal.load_digests(1), Err(WorkerError::Journal { .. })));
 		fs::remove_dir_all(&base).unwrap();
 	}
 

@@ -251,11 +251,10 @@ async fn dispatch(cli: Cli) -> Result<(), WorkerError> {
 				return Err(WorkerError::Usage("thread counts must be at least 1".into()));
 			}
 			let duration = std::time::Duration::from_secs_f64(*seconds);
-			let report = tokio::task::spawn_blocking(move || {
-				engine::bench::run(duration, &list, |message| log(message))
-			})
-			.await
-			.map_err(|e| WorkerError::Engine(e.to_string()))?;
+			let report =
+				tokio::task::spawn_blocking(move || engine::bench::run(duration, &list, log))
+					.await
+					.map_err(|e| WorkerError::Engine(e.to_string()))?;
 			println!("{report}");
 			Ok(())
 		},

@@ -36,6 +36,7 @@ use tokio::sync::mpsc;
 
 use crate::{
 	chain::{self, log, runtime, Account, AtBlock, Chain, NodeStatus, Outcome, SubjobState},
+	client::format_amount,
 	error::WorkerError,
 	journal::{Journal, LedgerEntry, SubjobRecord},
 };
@@ -62,6 +63,22 @@ enum Action {
 	Reclaim(u64),
 }
 
+impl std::fmt::Display for Action {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			Action::Heartbeat => write!(f, "heartbeat"),
+			Action::Claim => write!(f, "claim"),
+			Action::Commit(id) => write!(f, "commitment for subjob {id}"),
+			Action::Reveal(id) => write!(f, "reveal of subjob {id} (from the journal)"),
+			Action::Answer(id) => write!(f, "answers to the spot checks of subjob {id}"),
+			Action::Reclaim(id) => write!(f, "reclaim of expired subjob {id}"),
+		}
+	}
+}
+
+/// What the hashing task returns: the result and the time it took.
+type HashingResult = (Result<SubjobOutput, engine::EngineError>, Duration);
+
 /// A subjob being hashed in the background.
 struct Hashing {
 	subjob: u64,
@@ -70,7 +87,7 @@ struct Hashing {
 	end: u64,
 	progress: Arc<Progress>,
 	started: Instant,
-	task: tokio::task::JoinHandle<Result<SubjobOutput, engine::EngineError>>,
+	task: tokio::task::JoinHandle<HashingResult>,
 }
 
 /// A subjob whose hashing has finished.
@@ -78,7 +95,7 @@ struct Finished {
 	job: u64,
 	start: u64,
 	end: u64,
-	started: Instant,
+	took: Duration,
 }
 
 /// Chain constants the loop uses.
@@ -139,6 +156,8 @@ pub async fn run(url: &str, account: Account, options: RunOptions) -> Result<(),
 		last_block: 0,
 	};
 
+	// Blocks up to the finalized one at start are history.
+	worker.last_block = at.block_number();
 	let stop = stop_signal();
 	tokio::pin!(stop);
 	worker.wait_for_own_pool_transactions(&mut stop).await?;
@@ -218,7 +237,7 @@ pub async fn own_hashing_node(
 	let who = crate::keys::ss58(&account.id);
 	let owned = at
 		.storage()
-		.fetch(runtime::storage().registry().nodes_by_owner(), (account.id.clone(),))
+		.fetch(runtime::storage().registry().nodes_by_owner(), (account.id,))
 		.await
 		.map_err(chain::chain_error)?
 		.decode()
@@ -341,6 +360,9 @@ impl Worker {
 			return Ok(());
 		}
 		let done = self.account.submit(&self.chain, &call).await?;
+		if action != Action::Heartbeat {
+			log(&format!("{action} submitted"));
+		}
 		self.pending.insert(action);
 		let tx = self.outcomes_tx.clone();
 		tokio::spawn(async move {
@@ -405,7 +427,6 @@ impl Worker {
 			if subjob.node == self.node {
 				ours.insert(id, subjob);
 			} else if self.expired(&subjob, now) {
-				log(&format!("subjob {id} of node {} expired; reclaiming it", subjob.node));
 				self.submit(Action::Reclaim(id), runtime::transactions().hash_jobs().reclaim(id))
 					.await?;
 			}
@@ -428,7 +449,6 @@ impl Worker {
 			let limit = node.collateral / runtime_penalty(at)?.max(1);
 			if u128::from(claims) < limit {
 				if let Some(job) = self.claimable_job(at).await? {
-					log(&format!("claiming a subjob of job {job}"));
 					self.submit(
 						Action::Claim,
 						runtime::transactions().hash_jobs().claim(job, self.node),
@@ -470,7 +490,7 @@ impl Worker {
 					log(&format!("subjob {id}: too late to commit (deadline {deadline})"));
 					return Ok(false);
 				}
-				if let Some((record, _)) = self.journal.load(id)? {
+				if let Some(record) = self.journal.load(id)? {
 					self.submit(
 						Action::Commit(id),
 						runtime::transactions().hash_jobs().commit(id, record.commitment),
@@ -486,7 +506,7 @@ impl Worker {
 					return Ok(false);
 				}
 				match self.journal.load(id)? {
-					Some((record, _)) if now >= u64::from(*committed) => {
+					Some(record) if now >= u64::from(*committed) => {
 						let nonces =
 							runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
 								record.nonces.clone(),
@@ -509,8 +529,11 @@ impl Worker {
 				}
 				Ok(false)
 			},
-			SubjobState::Revealed { challenge_at, .. } => {
+			SubjobState::Revealed { challenge_at, root: revealed_root, .. } => {
 				let challenge_at = u64::from(*challenge_at);
+				if self.pending.contains(&Action::Answer(id)) {
+					return Ok(false);
+				}
 				if now < challenge_at
 					|| now > challenge_at.saturating_add(self.consts.answer_window)
 				{
@@ -528,12 +551,7 @@ impl Worker {
 					return Ok(false);
 				};
 				let seed = seed.decode().map_err(chain::chain_error)?;
-				let Some((_, digests)) = self.journal.load(id)? else {
-					log(&format!(
-						"subjob {id}: no journaled digests, cannot answer its spot checks"
-					));
-					return Ok(false);
-				};
+				let digests = self.journal.load_digests(id)?;
 				let chunks = subjob
 					.range
 					.end
@@ -541,24 +559,27 @@ impl Worker {
 					.div_ceil(self.consts.chunk_size);
 				let indices =
 					pow::challenge_indices::<Sha2>(&seed, id, chunks, self.consts.challenge_count);
-				let mut answers = Vec::with_capacity(indices.len());
-				for index in indices {
-					let i = usize::try_from(index).unwrap_or(usize::MAX);
-					let Some(digest) = digests.get(i) else {
+				let positions: Vec<usize> =
+					indices.iter().map(|&i| usize::try_from(i).unwrap_or(usize::MAX)).collect();
+				let (root, proofs) = engine::merkle::root_and_proofs(&digests, &positions);
+				if root != *revealed_root {
+					return Err(WorkerError::Engine(format!(
+						"subjob {id}: the journaled digests do not give the revealed root"
+					)));
+				}
+				let mut answers = Vec::with_capacity(positions.len());
+				for (index, proof) in positions.iter().zip(proofs) {
+					let Some(digest) = digests.get(*index) else {
 						return Err(WorkerError::Engine(format!(
 							"subjob {id}: chunk {index} missing from the journal"
 						)));
 					};
-					let proof = pow::merkle_proof::<Sha2>(&digests, i);
 					answers.push(chain::ChunkAnswer {
 						digest: *digest,
 						proof: runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
 							proof,
 						),
 					});
-				}
-				if !self.pending.contains(&Action::Answer(id)) {
-					log(&format!("subjob {id}: answering {} spot checks", answers.len()));
 				}
 				self.submit(
 					Action::Answer(id),
@@ -593,12 +614,10 @@ impl Worker {
 				return Ok(());
 			}
 			let Some(hashing) = self.hashing.take() else { return Ok(()) };
-			let Hashing { task, job, start, end, started, .. } = hashing;
-			let output = task
-				.await
-				.map_err(|e| WorkerError::Engine(e.to_string()))?
-				.map_err(|e| WorkerError::Engine(e.to_string()))?;
-			let finished = Finished { job, start, end, started };
+			let Hashing { task, job, start, end, .. } = hashing;
+			let (output, took) = task.await.map_err(|e| WorkerError::Engine(e.to_string()))?;
+			let output = output.map_err(|e| WorkerError::Engine(e.to_string()))?;
+			let finished = Finished { job, start, end, took };
 			return self.journal_and_commit(id, finished, output).await;
 		}
 		let job = at
@@ -618,7 +637,10 @@ impl Worker {
 		let (threads, chunk_size) = (self.threads, self.consts.chunk_size);
 		let task_progress = progress.clone();
 		let task = tokio::task::spawn_blocking(move || {
-			engine::run_subjob(&engine, start, end, chunk_size, threads, &task_progress)
+			let started = Instant::now();
+			let result =
+				engine::run_subjob(&engine, start, end, chunk_size, threads, &task_progress);
+			(result, started.elapsed())
 		});
 		log(&format!(
 			"subjob {id} of job {}: hashing nonces {start}..{end} on {threads} threads",
@@ -660,9 +682,9 @@ impl Worker {
 			commitment,
 		};
 		self.journal.record(&record, &output.digests)?;
-		let secs = hashing.started.elapsed().as_secs_f64().max(1e-9);
+		let secs = hashing.took.as_secs_f64().max(1e-9);
 		log(&format!(
-			"subjob {id}: hashed {} nonces in {secs:.1} s ({:.2} MH/s), {} winning; journaled, committing",
+			"subjob {id}: hashed {} nonces in {secs:.3} s ({:.2} MH/s), {} winning; journaled",
 			hashing.end.saturating_sub(hashing.start),
 			hashing.end.saturating_sub(hashing.start) as f64 / secs / 1e6,
 			output.winners.len()
@@ -711,7 +733,7 @@ impl Worker {
 		for event in events.find::<runtime::hash_jobs::events::SubjobVerified>() {
 			let e = event.map_err(chain::chain_error)?;
 			if e.node == self.node {
-				log(&format!("subjob {} verified: paid {} planck", e.subjob, e.reward));
+				log(&format!("subjob {} verified: paid {}", e.subjob, format_amount(e.reward)));
 				self.ledger(now, e.subjob, "reward", e.reward)?;
 			}
 		}
@@ -719,8 +741,10 @@ impl Worker {
 			let e = event.map_err(chain::chain_error)?;
 			if e.to == self.account.id {
 				log(&format!(
-					"subjob {}: finder's bonus {} planck for nonce {}",
-					e.subjob, e.bonus, e.nonce
+					"subjob {}: finder's bonus of {} for nonce {}",
+					e.subjob,
+					format_amount(e.bonus),
+					e.nonce
 				));
 				self.ledger(now, e.subjob, "bonus", e.bonus)?;
 			}
@@ -729,8 +753,10 @@ impl Worker {
 			let e = event.map_err(chain::chain_error)?;
 			if e.node == self.node {
 				log(&format!(
-					"subjob {} failed ({:?}): slashed {} planck",
-					e.subjob, e.reason, e.penalty
+					"subjob {} failed ({:?}): slashed {}",
+					e.subjob,
+					e.reason,
+					format_amount(e.penalty)
 				));
 				self.ledger(now, e.subjob, "penalty", e.penalty)?;
 			}

@@ -4,7 +4,7 @@
 //!
 //! The on-chain code is the reference: for every nonce, [`Engine::hash`] equals
 //! [`PowCheck::hash`], winners are decided by [`PowCheck::wins`], chunk digests equal
-//! [`PowCheck::chunk`] and the root is [`merkle_root`] over them. The property tests check this
+//! [`PowCheck::chunk`] and the root is `pow::merkle_root` over them. The property tests check this
 //! on random payloads, ranges, chunk sizes and thread counts.
 //!
 //! # Cost model
@@ -54,12 +54,12 @@
 
 pub mod bench;
 mod lane;
+pub mod merkle;
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use appchain_primitives::pow::{merkle_root, Sha2};
 pub use appchain_primitives::pow::{Hash256, PowCheck, PowSpec, SpecError};
 use lane::{to_bytes, ChunkDigest, Lane, GROUP};
 
@@ -285,7 +285,7 @@ impl std::error::Error for EngineError {}
 /// Hashes `[start, end)` in chunks of `chunk_size` nonces (chunk `i` is
 /// `[start + i k, min(start + (i + 1) k, end))`) on `threads` OS threads, and returns every
 /// chunk's digest (SHA-256 of the concatenated 32-byte nonce hashes), their Merkle root
-/// ([`merkle_root`]) and all winning nonces in ascending order.
+/// ([`merkle::root`], equal to `pow::merkle_root` without copying the digests) and all winning nonces in ascending order.
 ///
 /// Threads take batches of up to 256 chunks from a shared queue. `progress` counts the hashed
 /// nonces as they go; after [`Progress::stop`] the run returns [`EngineError::Stopped`] within
@@ -354,7 +354,7 @@ pub fn run_subjob(
 	};
 
 	let winners = run_threads(threads.min(batches as usize), &work)?;
-	let root = merkle_root::<Sha2>(&digests);
+	let root = merkle::root(&digests);
 	Ok(SubjobOutput { digests, root, winners })
 }
 

@@ -4,7 +4,7 @@
 
 use super::lane::{chunk_digest_compressions, ChunkDigest, Lane};
 use super::*;
-use appchain_primitives::pow::{Difficulty, HashFunction, Sha256};
+use appchain_primitives::pow::{Difficulty, HashFunction, Sha2, Sha256};
 
 fn generic(hash: HashFunction, zeros: u16) -> PowSpec {
 	PowSpec::Generic { hash, difficulty: Difficulty::LeadingZeroBits(zeros) }
