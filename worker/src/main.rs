@@ -29,7 +29,8 @@ struct Cli {
 	#[arg(long, global = true, env = "APPCHAIN_URL", default_value = "ws://127.0.0.1:9944")]
 	url: String,
 
-	/// Directory for the keystore and the journal of committed results.
+	/// Directory for the keystore and the journal of committed results
+	/// [default: ~/.local/share/appchain-worker].
 	#[arg(long, global = true, env = "APPCHAIN_WORKER_BASE")]
 	base_path: Option<PathBuf>,
 
