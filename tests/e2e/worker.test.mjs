@@ -8,7 +8,7 @@
 // his subjob, its range is hashed again, and the job completes with exactly the winning nonces
 // an independent JavaScript implementation finds. Bad input (empty range, difficulty above 256
 // bits, malformed secret URI, unreachable node) gets one error line, a non-zero exit and no
-// change on chain.
+// change on chain. A running worker whose node restarts reconnects and keeps heartbeating.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
-import { connectApi, disconnectAll, eventsBetween, freePort, startNode, stopAllNodes, waitFor, withLogs } from './lib/node.mjs';
+import { connectApi, disconnectAll, eventsBetween, freePort, startNode, stopAllNodes, TestNode, waitFor, withLogs } from './lib/node.mjs';
 import { dumpWorkerLogs, killAllWorkers, worker, WorkerProcess } from './lib/worker.mjs';
 
 const PAYLOAD = 'worker e2e: block template 42';
@@ -217,6 +217,43 @@ describe('the appchain-worker binary', { timeout: 900_000 }, () => {
       assert.deepEqual(bobExit, { code: 0, signal: null }, bob.stderr.slice(-2000));
       assert.deepEqual(charlieExit, { code: 0, signal: null }, charlie.stderr.slice(-2000));
       assert.match(bob.stderr, /stopped; every committed result is in the journal/);
+    }, dumpWorkerLogs),
+  );
+
+  test(
+    'a running worker reconnects with backoff when its node restarts, and keeps serving',
+    withLogs(async () => {
+      const data = path.join(base, 'restarting-node');
+      const first = await startNode({ name: 'restarting', extraArgs: ['--dev', '--base-path', data] });
+      let second;
+      try {
+        const url = ['--url', first.wsUrl];
+        const r = await worker([...url, '--base-path', path.join(base, 'Ferdie'), 'register', '--collateral', '100', '--hash-rate', '1000'], {
+          suri: '//Ferdie',
+        });
+        assert.equal(r.code, 0, r.stderr);
+        const nodeId = Number(/registered hashing node (\d+)/.exec(r.stdout)[1]);
+        const ferdie = new WorkerProcess('ferdie', [...url, '--base-path', path.join(base, 'Ferdie'), 'run'], { suri: '//Ferdie' });
+        await ferdie.waitForLine(/serving hash jobs as node/);
+
+        await first.stop();
+        await ferdie.waitForLine(/reconnecting/, { timeout: 60_000 });
+        await ferdie.waitForLine(/cannot reach .* retrying in/, { timeout: 60_000 });
+        second = new TestNode({ name: 'restarted', args: first.args, rpcPort: first.rpcPort, p2pPort: first.p2pPort });
+        await second.waitForRpc(90_000);
+        await ferdie.waitForLine(/reconnected to ws:/, { timeout: 90_000 });
+
+        const api2 = await connectApi(second.wsUrl);
+        const restartedAt = (await api2.rpc.chain.getHeader()).number.toNumber();
+        await waitFor(async () => (await api2.query.registry.nodes(nodeId)).unwrap().lastHeartbeat.toNumber() > restartedAt, {
+          timeout: 90_000,
+          what: 'a heartbeat after the node restarted',
+        });
+        assert.equal(ferdie.exited, null, 'the worker kept running');
+        assert.deepEqual(await ferdie.kill('SIGTERM'), { code: 0, signal: null });
+      } finally {
+        if (second) await second.stop();
+      }
     }, dumpWorkerLogs),
   );
 });

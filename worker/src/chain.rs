@@ -133,6 +133,57 @@ fn innermost(error: &str) -> String {
 	error.rsplit(": ").next().unwrap_or(error).to_string()
 }
 
+/// A bounded vector as the chain encodes it.
+pub use runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec as Bounded;
+
+/// A subjob as the chain stores it.
+pub type SubjobOf = Subjob<AccountId32, u32, Bounded<u64>>;
+
+/// A job as the chain stores it.
+pub type JobOf = Job<AccountId32, u128, Bounded<u8>, Bounded<NonceRange>>;
+
+/// Every open subjob at `at`, by id.
+pub async fn subjobs(at: &AtBlock) -> Result<Vec<(u64, SubjobOf)>, WorkerError> {
+	let mut out = Vec::new();
+	let mut entries = at
+		.storage()
+		.iter(runtime::storage().hash_jobs().subjobs(), ())
+		.await
+		.map_err(chain_error)?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry.map_err(chain_error)?;
+		let (id,) = entry.key().map_err(chain_error)?.decode().map_err(chain_error)?;
+		out.push((id, entry.value().decode().map_err(chain_error)?));
+	}
+	Ok(out)
+}
+
+/// Every open job at `at`, by id.
+pub async fn jobs(at: &AtBlock) -> Result<Vec<(u64, JobOf)>, WorkerError> {
+	let mut out = Vec::new();
+	let mut entries =
+		at.storage().iter(runtime::storage().hash_jobs().jobs(), ()).await.map_err(chain_error)?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry.map_err(chain_error)?;
+		let (id,) = entry.key().map_err(chain_error)?.decode().map_err(chain_error)?;
+		out.push((id, entry.value().decode().map_err(chain_error)?));
+	}
+	Ok(out)
+}
+
+/// Job `id` at `at`, if it is open.
+pub async fn job(at: &AtBlock, id: u64) -> Result<Option<JobOf>, WorkerError> {
+	match at
+		.storage()
+		.try_fetch(runtime::storage().hash_jobs().jobs(), (id,))
+		.await
+		.map_err(chain_error)?
+	{
+		Some(value) => Ok(Some(value.decode().map_err(chain_error)?)),
+		None => Ok(None),
+	}
+}
+
 /// Any subxt failure as a worker error.
 pub fn chain_error(e: impl std::fmt::Display) -> WorkerError {
 	WorkerError::Chain(e.to_string())

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use appchain_primitives::pow::{Difficulty, HashFunction, PowSpec, SpecError};
 
 use crate::{
-	chain::{self, log, runtime, Account, AtBlock, Chain, NodeKind, NodeStatus, SubjobState},
+	chain::{self, log, runtime, Account, Chain, NodeKind, NodeStatus, SubjobState},
 	error::WorkerError,
 	journal::Journal,
 	keys::ss58,
@@ -168,16 +168,7 @@ pub async fn status(
 		info.stats.completed, info.stats.failed, info.stats.slashed
 	);
 	let mut open = Vec::new();
-	let mut entries = at
-		.storage()
-		.iter(runtime::storage().hash_jobs().subjobs(), ())
-		.await
-		.map_err(chain::chain_error)?;
-	while let Some(entry) = entries.next().await {
-		let entry = entry.map_err(chain::chain_error)?;
-		let (sid,) =
-			entry.key().map_err(chain::chain_error)?.decode().map_err(chain::chain_error)?;
-		let subjob = entry.value().decode().map_err(chain::chain_error)?;
+	for (sid, subjob) in chain::subjobs(&at).await? {
 		if subjob.node == id {
 			let state = match subjob.state {
 				SubjobState::Claimed => "claimed".to_string(),
@@ -317,9 +308,7 @@ pub async fn post_job(
 		)));
 	}
 	let call = runtime::transactions().hash_jobs().post_job(
-		runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
-			request.payload.clone(),
-		),
+		chain::Bounded(request.payload.clone()),
 		subxt::utils::Static(spec),
 		request.start,
 		request.end,
@@ -344,7 +333,7 @@ pub async fn post_job(
 /// completes or is cancelled. Prints the verified winning nonces at the end.
 pub async fn watch_job(chain: &Chain, job: u64) -> Result<(), WorkerError> {
 	let at = chain.api.at_current_block().await.map_err(chain::chain_error)?;
-	let Some(info) = fetch_job(&at, job).await? else {
+	let Some(info) = chain::job(&at, job).await? else {
 		return Err(WorkerError::Job(format!(
 			"job {job} does not exist (or has already completed)"
 		)));
@@ -358,16 +347,7 @@ pub async fn watch_job(chain: &Chain, job: u64) -> Result<(), WorkerError> {
 	);
 	// Subjobs of this job and the nonces each revealed.
 	let mut subjobs: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-	let mut entries = at
-		.storage()
-		.iter(runtime::storage().hash_jobs().subjobs(), ())
-		.await
-		.map_err(chain::chain_error)?;
-	while let Some(entry) = entries.next().await {
-		let entry = entry.map_err(chain::chain_error)?;
-		let (sid,) =
-			entry.key().map_err(chain::chain_error)?.decode().map_err(chain::chain_error)?;
-		let subjob = entry.value().decode().map_err(chain::chain_error)?;
+	for (sid, subjob) in chain::subjobs(&at).await? {
 		if subjob.job == job {
 			let nonces = match subjob.state {
 				SubjobState::Revealed { nonces, .. } => nonces.0,
@@ -452,7 +432,7 @@ pub async fn watch_job(chain: &Chain, job: u64) -> Result<(), WorkerError> {
 			println!("#{number} job {job} cancelled");
 			return Ok(());
 		}
-		if let Some(info) = fetch_job(&at, job).await? {
+		if let Some(info) = chain::job(&at, job).await? {
 			if last_hashed != Some(info.hashed) {
 				last_hashed = Some(info.hashed);
 				println!(
@@ -467,25 +447,6 @@ pub async fn watch_job(chain: &Chain, job: u64) -> Result<(), WorkerError> {
 	}
 	Err(WorkerError::Chain("the node stopped sending blocks".into()))
 }
-
-async fn fetch_job(at: &AtBlock, job: u64) -> Result<Option<JobOf>, WorkerError> {
-	match at
-		.storage()
-		.try_fetch(runtime::storage().hash_jobs().jobs(), (job,))
-		.await
-		.map_err(chain::chain_error)?
-	{
-		Some(value) => Ok(Some(value.decode().map_err(chain::chain_error)?)),
-		None => Ok(None),
-	}
-}
-
-type JobOf = chain::Job<
-	subxt::utils::AccountId32,
-	u128,
-	runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec<u8>,
-	runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec<chain::NonceRange>,
->;
 
 #[cfg(test)]
 mod tests {

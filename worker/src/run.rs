@@ -35,7 +35,9 @@ use appchain_primitives::pow::{self, Sha2};
 use tokio::sync::mpsc;
 
 use crate::{
-	chain::{self, log, runtime, Account, AtBlock, Chain, NodeStatus, Outcome, SubjobState},
+	chain::{
+		self, log, runtime, Account, AtBlock, Chain, NodeStatus, Outcome, SubjobOf, SubjobState,
+	},
 	client::format_amount,
 	error::WorkerError,
 	journal::{Journal, LedgerEntry, SubjobRecord},
@@ -414,16 +416,7 @@ impl Worker {
 
 		// 2 and 3. Subjobs: ours by state; others' if expired.
 		let mut ours = BTreeMap::new();
-		let mut entries = at
-			.storage()
-			.iter(runtime::storage().hash_jobs().subjobs(), ())
-			.await
-			.map_err(chain::chain_error)?;
-		while let Some(entry) = entries.next().await {
-			let entry = entry.map_err(chain::chain_error)?;
-			let (id,) =
-				entry.key().map_err(chain::chain_error)?.decode().map_err(chain::chain_error)?;
-			let subjob = entry.value().decode().map_err(chain::chain_error)?;
+		for (id, subjob) in chain::subjobs(at).await? {
 			if subjob.node == self.node {
 				ours.insert(id, subjob);
 			} else if self.expired(&subjob, now) {
@@ -507,10 +500,7 @@ impl Worker {
 				}
 				match self.journal.load(id)? {
 					Some(record) if now >= u64::from(*committed) => {
-						let nonces =
-							runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
-								record.nonces.clone(),
-							);
+						let nonces = chain::Bounded(record.nonces.clone());
 						self.submit(
 							Action::Reveal(id),
 							runtime::transactions().hash_jobs().reveal(
@@ -574,21 +564,14 @@ impl Worker {
 							"subjob {id}: chunk {index} missing from the journal"
 						)));
 					};
-					answers.push(chain::ChunkAnswer {
-						digest: *digest,
-						proof: runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
-							proof,
-						),
-					});
+					answers
+						.push(chain::ChunkAnswer { digest: *digest, proof: chain::Bounded(proof) });
 				}
 				self.submit(
 					Action::Answer(id),
-					runtime::transactions().hash_jobs().answer_challenge(
-						id,
-						runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec(
-							answers,
-						),
-					),
+					runtime::transactions()
+						.hash_jobs()
+						.answer_challenge(id, chain::Bounded(answers)),
 				)
 				.await?;
 				Ok(false)
@@ -620,16 +603,9 @@ impl Worker {
 			let finished = Finished { job, start, end, took };
 			return self.journal_and_commit(id, finished, output).await;
 		}
-		let job = at
-			.storage()
-			.try_fetch(runtime::storage().hash_jobs().jobs(), (subjob.job,))
-			.await
-			.map_err(chain::chain_error)?
-			.ok_or_else(|| {
-				WorkerError::Chain(format!("job {} of subjob {id} is gone", subjob.job))
-			})?
-			.decode()
-			.map_err(chain::chain_error)?;
+		let job = chain::job(at, subjob.job).await?.ok_or_else(|| {
+			WorkerError::Chain(format!("job {} of subjob {id} is gone", subjob.job))
+		})?;
 		let (start, end) = (subjob.range.start, subjob.range.end);
 		let engine = Engine::new(&job.payload.0, &job.spec.0, start, end)
 			.map_err(|e| WorkerError::Engine(format!("job {}: {e:?}", subjob.job)))?;
@@ -706,25 +682,12 @@ impl Worker {
 
 	/// The first job with nonces left to hand out.
 	async fn claimable_job(&self, at: &AtBlock) -> Result<Option<u64>, WorkerError> {
-		let mut entries = at
-			.storage()
-			.iter(runtime::storage().hash_jobs().jobs(), ())
-			.await
-			.map_err(chain::chain_error)?;
-		let mut best = None;
-		while let Some(entry) = entries.next().await {
-			let entry = entry.map_err(chain::chain_error)?;
-			let (id,) =
-				entry.key().map_err(chain::chain_error)?.decode().map_err(chain::chain_error)?;
-			let job = entry.value().decode().map_err(chain::chain_error)?;
+		let claimable = chain::jobs(at).await?.into_iter().filter(|(_, job)| {
 			let open = job.open_subjobs.saturating_add(job.returned.0.len() as u32);
-			let claimable = !job.returned.0.is_empty()
-				|| (job.next < job.range.end && open < self.consts.max_open_subjobs);
-			if claimable && best.is_none_or(|b| id < b) {
-				best = Some(id);
-			}
-		}
-		Ok(best)
+			!job.returned.0.is_empty()
+				|| (job.next < job.range.end && open < self.consts.max_open_subjobs)
+		});
+		Ok(claimable.map(|(id, _)| id).min())
 	}
 
 	/// Records the rewards, bonuses and penalties of this block that concern our node.
@@ -779,10 +742,3 @@ fn runtime_penalty(at: &AtBlock) -> Result<u128, WorkerError> {
 		.entry(runtime::constants().hash_jobs().slash_penalty())
 		.map_err(chain::chain_error)
 }
-
-/// A subjob as the chain stores it.
-type SubjobOf = chain::Subjob<
-	subxt::utils::AccountId32,
-	u32,
-	runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec<u64>,
->;
