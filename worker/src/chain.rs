@@ -98,9 +98,13 @@ impl Chain {
 			.await
 			.map_err(|_| "timed out".to_string())?
 			.map_err(|e| innermost(&e.to_string()))?;
-		let api = OnlineClient::<AppchainConfig>::from_rpc_client(rpc.clone())
-			.await
-			.map_err(|e| e.to_string())?;
+		let api = tokio::time::timeout(
+			Duration::from_secs(30),
+			OnlineClient::<AppchainConfig>::from_rpc_client(rpc.clone()),
+		)
+		.await
+		.map_err(|_| "timed out".to_string())?
+		.map_err(|e| e.to_string())?;
 		Ok(Self { api, rpc: LegacyRpcMethods::new(rpc), url: url.to_string() })
 	}
 
@@ -109,14 +113,24 @@ impl Chain {
 		self.api.at_current_block().await.map_err(chain_error)
 	}
 
+	/// A client at the node's best block.
+	pub async fn best(&self) -> Result<AtBlock, WorkerError> {
+		let hash = self
+			.rpc
+			.chain_get_block_hash(None)
+			.await
+			.map_err(chain_error)?
+			.ok_or_else(|| WorkerError::Chain("the node has no best block".into()))?;
+		self.api.at_block(hash).await.map_err(chain_error)
+	}
+
 	/// The next nonce of `account`, counting transactions in the node's pool.
 	pub async fn next_nonce(&self, account: &AccountId32) -> Result<u64, WorkerError> {
 		self.rpc.system_account_next_index(account).await.map_err(chain_error)
 	}
 
-	/// The nonce of `account` in the finalized state: transactions already executed.
-	pub async fn finalized_nonce(&self, account: &AccountId32) -> Result<u64, WorkerError> {
-		let at = self.finalized().await?;
+	/// The nonce of `account` in the state of `at`: its transactions executed up to there.
+	pub async fn nonce_at(&self, at: &AtBlock, account: &AccountId32) -> Result<u64, WorkerError> {
 		let info = at
 			.storage()
 			.fetch(runtime::storage().system().account(), (*account,))
@@ -141,6 +155,45 @@ pub type SubjobOf = Subjob<AccountId32, u32, Bounded<u64>>;
 
 /// A job as the chain stores it.
 pub type JobOf = Job<AccountId32, u128, Bounded<u8>, Bounded<NonceRange>>;
+
+/// A compute node as the chain stores it.
+pub type NodeOf = ComputeNode<AccountId32, u128, u32>;
+
+/// Node `id` at `at`, if registered.
+pub async fn node(at: &AtBlock, id: u64) -> Result<Option<NodeOf>, WorkerError> {
+	match at
+		.storage()
+		.try_fetch(runtime::storage().registry().nodes(), (id,))
+		.await
+		.map_err(chain_error)?
+	{
+		Some(value) => Ok(Some(value.decode().map_err(chain_error)?)),
+		None => Ok(None),
+	}
+}
+
+/// The registered (not unbonding) hashing nodes of `owner`, ascending.
+pub async fn hashing_nodes(at: &AtBlock, owner: &AccountId32) -> Result<Vec<u64>, WorkerError> {
+	let owned = at
+		.storage()
+		.fetch(runtime::storage().registry().nodes_by_owner(), (*owner,))
+		.await
+		.map_err(chain_error)?
+		.decode()
+		.map_err(chain_error)?
+		.0;
+	let mut hashing = Vec::new();
+	for id in owned {
+		if let Some(info) = node(at, id).await? {
+			if matches!(info.kind, NodeKind::Hashing { .. })
+				&& matches!(info.status, NodeStatus::Registered)
+			{
+				hashing.push(id);
+			}
+		}
+	}
+	Ok(hashing)
+}
 
 /// Every open subjob at `at`, by id.
 pub async fn subjobs(at: &AtBlock) -> Result<Vec<(u64, SubjobOf)>, WorkerError> {
@@ -192,11 +245,11 @@ pub fn chain_error(e: impl std::fmt::Display) -> WorkerError {
 /// How a submitted transaction ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-	/// Finalized and dispatched successfully.
+	/// In a block and dispatched successfully.
 	Success,
-	/// Finalized, but the call failed (e.g. `HashJobs.WrongState`).
+	/// In a block, but the call failed (e.g. `HashJobs.WrongState`).
 	Failed(String),
-	/// Never made it into a finalized block (invalid, dropped, or stream lost).
+	/// Never made it into a block (invalid, dropped, or stream lost).
 	Lost(String),
 }
 
@@ -226,6 +279,7 @@ impl Account {
 	async fn sign_and_submit<Call: Payload>(
 		&mut self,
 		chain: &Chain,
+		at: &AtBlock,
 		call: &Call,
 	) -> Result<Progress, WorkerError> {
 		let mut retried = false;
@@ -238,7 +292,7 @@ impl Account {
 				.mortal(MORTALITY)
 				.nonce(nonce)
 				.build();
-			let mut txs = chain.finalized().await?.transactions();
+			let mut txs = at.transactions();
 			let submitted = match txs.create_signed(call, &self.keypair, params).await {
 				Ok(tx) => tx.submit_and_watch().await,
 				Err(e) => Err(e),
@@ -261,14 +315,16 @@ impl Account {
 		}
 	}
 
-	/// Submits `call` and returns a future that resolves when it is finalized or lost, so
-	/// that the caller can let it run in the background.
+	/// Submits `call`, signed as mortal from block `at`, and returns a future that resolves
+	/// when it is in a best block (with its outcome) or lost, so that the caller can let it
+	/// run in the background.
 	pub async fn submit<Call: Payload>(
 		&mut self,
 		chain: &Chain,
+		at: &AtBlock,
 		call: &Call,
 	) -> Result<impl std::future::Future<Output = Outcome> + Send + 'static, WorkerError> {
-		let progress = self.sign_and_submit(chain, call).await?;
+		let progress = self.sign_and_submit(chain, at, call).await?;
 		Ok(watch(progress))
 	}
 
@@ -279,7 +335,8 @@ impl Account {
 		chain: &Chain,
 		call: &Call,
 	) -> Result<subxt::extrinsics::ExtrinsicEvents<AppchainConfig>, WorkerError> {
-		let progress = self.sign_and_submit(chain, call).await?;
+		let at = chain.finalized().await?;
+		let progress = self.sign_and_submit(chain, &at, call).await?;
 		let in_block = progress
 			.wait_for_finalized()
 			.await
@@ -293,11 +350,14 @@ type Progress = subxt::tx::TransactionProgress<
 	subxt::client::OnlineClientAtBlockImpl<AppchainConfig>,
 >;
 
-/// Follows a submitted transaction until it is finalized or lost.
+/// Follows a submitted transaction until it is in a block or lost. Inclusion in a best block
+/// is enough: the worker decides its next step from chain state, so a transaction retracted by
+/// a reorganisation is simply submitted again.
 async fn watch(mut progress: Progress) -> Outcome {
 	while let Some(status) = progress.next().await {
 		match status {
-			Ok(TransactionStatus::InFinalizedBlock(in_block)) => {
+			Ok(TransactionStatus::InBestBlock(in_block))
+			| Ok(TransactionStatus::InFinalizedBlock(in_block)) => {
 				return match in_block.wait_for_success().await {
 					Ok(_) => Outcome::Success,
 					Err(e) => Outcome::Failed(e.to_string()),

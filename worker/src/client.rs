@@ -81,9 +81,9 @@ pub async fn register(
 	hash_rate: u64,
 ) -> Result<u64, WorkerError> {
 	let at = chain.finalized().await?;
-	if let Ok(node) = crate::run::own_hashing_node(&at, account, None).await {
+	if let Some(node) = chain::hashing_nodes(&at, &account.id).await?.first() {
 		println!("{} already has hashing node {node}", ss58(&account.id));
-		return Ok(node);
+		return Ok(*node);
 	}
 	let min = at
 		.constants()
@@ -144,16 +144,20 @@ pub async fn status(
 		.map_err(chain::chain_error)?
 		.decode()
 		.map_err(chain::chain_error)?;
-	let timeout = u64::from(
-		at.constants()
-			.entry(runtime::constants().registry().heartbeat_timeout())
-			.map_err(chain::chain_error)?,
-	);
+	let registry = runtime::constants().registry();
+	let timeout =
+		u64::from(at.constants().entry(registry.heartbeat_timeout()).map_err(chain::chain_error)?);
+	let min_collateral =
+		at.constants().entry(registry.min_collateral()).map_err(chain::chain_error)?;
 	let rate = match info.kind {
 		NodeKind::Hashing { hash_rate } => hash_rate,
 		_ => 0,
 	};
 	let state = match info.status {
+		NodeStatus::Registered if info.collateral < min_collateral => format!(
+			"registered, not serving (collateral below the minimum of {})",
+			format_amount(min_collateral)
+		),
 		NodeStatus::Registered if now.saturating_sub(u64::from(info.last_heartbeat)) <= timeout => {
 			"registered, serving".to_string()
 		},
@@ -356,11 +360,19 @@ pub async fn watch_job(chain: &Chain, job: u64) -> Result<(), WorkerError> {
 			subjobs.insert(sid, nonces);
 		}
 	}
+	// Winners are known from the subjobs verified while watching: a job watched from its
+	// start gets all of them.
+	let complete = info.hashed == 0;
+	let snapshot = at.block_number();
 	let mut found: Vec<u64> = Vec::new();
 	let mut blocks = chain.api.stream_blocks().await.map_err(chain::chain_error)?;
 	let mut last_hashed = None;
 	while let Some(block) = blocks.next().await {
 		let block = block.map_err(chain::chain_error)?;
+		if block.number() <= snapshot {
+			// Already in the snapshot above.
+			continue;
+		}
 		let at = block.at().await.map_err(chain::chain_error)?;
 		let number = at.block_number();
 		let events = at.events().fetch().await.map_err(chain::chain_error)?;
@@ -421,7 +433,13 @@ pub async fn watch_job(chain: &Chain, job: u64) -> Result<(), WorkerError> {
 				e.found,
 				format_amount(e.refunded)
 			);
-			println!("winning nonces: {found:?}");
+			if complete {
+				println!("winning nonces: {found:?}");
+			} else {
+				println!(
+					"winning nonces of the subjobs verified while watching (the job had started): {found:?}"
+				);
+			}
 			return Ok(());
 		}
 		if events

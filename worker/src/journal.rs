@@ -12,9 +12,11 @@
 //! - `subjob-<id>.digests`: the chunk digests, 32 bytes each, in chunk order;
 //! - `ledger.jsonl`: one [`LedgerEntry`] per reward, bonus or penalty seen on chain.
 //!
-//! Records are per chain (the directory is named after the genesis hash), so a restarted dev
-//! chain never sees the salts of an old one. Records of subjobs that are settled on chain are
-//! deleted.
+//! Records are per chain (the directory is named after the genesis hash), and each names its
+//! job and nonce range: a record that does not match the subjob on chain (a `--dev` chain
+//! started afresh has the same genesis and reuses subjob ids) is discarded, never committed or
+//! revealed. Records of subjobs that are settled on finalized chain state are deleted. Files
+//! are readable by their owner only (salts are secret until revealed).
 
 use std::{
 	fs,
@@ -77,6 +79,12 @@ impl Journal {
 	pub fn open(base: &Path, genesis: &[u8]) -> Result<Self, WorkerError> {
 		let dir = base.join("chains").join(hex::encode(genesis));
 		fs::create_dir_all(&dir).map_err(|e| io_error(&dir, e))?;
+		#[cfg(unix)]
+		{
+			use std::os::unix::fs::PermissionsExt;
+			fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
+				.map_err(|e| io_error(&dir, e))?;
+		}
 		Ok(Self { dir })
 	}
 
@@ -114,6 +122,28 @@ impl Journal {
 		serde_json::from_slice(&json).map(Some).map_err(|e| io_error(&path, e))
 	}
 
+	/// The number of stored chunk digests of `subjob` and a reader that returns them one by
+	/// one, in order, so that they need not all be in memory.
+	pub fn digest_reader(
+		&self,
+		subjob: u64,
+	) -> Result<(usize, impl FnMut() -> Result<Bytes32, WorkerError>), WorkerError> {
+		let path = self.digests_path(subjob);
+		let file = fs::File::open(&path).map_err(|e| io_error(&path, e))?;
+		let len = file.metadata().map_err(|e| io_error(&path, e))?.len();
+		if len % 32 != 0 {
+			return Err(io_error(&path, "length is not a multiple of 32"));
+		}
+		let count = usize::try_from(len / 32).map_err(|e| io_error(&path, e))?;
+		let mut reader = std::io::BufReader::new(file);
+		let next = move || {
+			let mut digest = [0u8; 32];
+			reader.read_exact(&mut digest).map_err(|e| io_error(&path, e))?;
+			Ok(digest)
+		};
+		Ok((count, next))
+	}
+
 	/// The stored chunk digests of `subjob`. A missing file or one of the wrong length is an
 	/// error: the worker cannot answer spot checks without them.
 	pub fn load_digests(&self, subjob: u64) -> Result<Vec<Bytes32>, WorkerError> {
@@ -135,26 +165,32 @@ impl Journal {
 		Ok(digests)
 	}
 
-	/// The subjobs with a stored result.
+	/// The subjobs with anything stored: a record, digests, or a temporary file a crash
+	/// left behind.
 	pub fn subjobs(&self) -> Result<Vec<u64>, WorkerError> {
 		let mut ids = Vec::new();
 		for entry in fs::read_dir(&self.dir).map_err(|e| io_error(&self.dir, e))? {
 			let entry = entry.map_err(|e| io_error(&self.dir, e))?;
 			let name = entry.file_name();
 			let name = name.to_string_lossy();
-			if let Some(id) = name.strip_prefix("subjob-").and_then(|n| n.strip_suffix(".json")) {
-				if let Ok(id) = id.parse() {
-					ids.push(id);
-				}
+			let id = name
+				.strip_prefix("subjob-")
+				.and_then(|rest| rest.split('.').next())
+				.and_then(|id| id.parse().ok());
+			if let Some(id) = id {
+				ids.push(id);
 			}
 		}
 		ids.sort_unstable();
+		ids.dedup();
 		Ok(ids)
 	}
 
 	/// Deletes the result of a settled subjob.
 	pub fn forget(&self, subjob: u64) -> Result<(), WorkerError> {
-		for path in [self.record_path(subjob), self.digests_path(subjob)] {
+		let record = self.record_path(subjob);
+		let digests = self.digests_path(subjob);
+		for path in [temp_path(&record), temp_path(&digests), record, digests] {
 			match fs::remove_file(&path) {
 				Ok(()) => {},
 				Err(e) if e.kind() == std::io::ErrorKind::NotFound => {},
@@ -164,16 +200,34 @@ impl Journal {
 		Ok(())
 	}
 
+	/// The last finalized block whose payments are in the ledger, if any.
+	pub fn ledger_cursor(&self) -> Result<Option<u64>, WorkerError> {
+		let path = self.dir.join("ledger.cursor");
+		match fs::read_to_string(&path) {
+			Ok(text) => text.trim().parse().map(Some).map_err(|e| io_error(&path, e)),
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+			Err(e) => Err(io_error(&path, e)),
+		}
+	}
+
+	/// Remembers that the ledger has every payment up to finalized block `block`.
+	pub fn set_ledger_cursor(&self, block: u64) -> Result<(), WorkerError> {
+		write_atomically(&self.dir.join("ledger.cursor"), |out| write!(out, "{block}"))
+	}
+
 	/// Appends a ledger entry (synced).
 	pub fn append_ledger(&self, entry: &LedgerEntry) -> Result<(), WorkerError> {
 		let path = self.dir.join("ledger.jsonl");
 		let mut line = serde_json::to_vec(entry).map_err(|e| io_error(&path, e))?;
 		line.push(b'\n');
-		let mut file = fs::OpenOptions::new()
-			.create(true)
-			.append(true)
-			.open(&path)
-			.map_err(|e| io_error(&path, e))?;
+		let mut options = fs::OpenOptions::new();
+		options.create(true).append(true);
+		#[cfg(unix)]
+		{
+			use std::os::unix::fs::OpenOptionsExt;
+			options.mode(0o600);
+		}
+		let mut file = options.open(&path).map_err(|e| io_error(&path, e))?;
 		file.write_all(&line).and_then(|()| file.sync_data()).map_err(|e| io_error(&path, e))
 	}
 
@@ -198,8 +252,8 @@ fn write_atomically(
 	path: &Path,
 	write: impl FnOnce(&mut std::io::BufWriter<fs::File>) -> std::io::Result<()>,
 ) -> Result<(), WorkerError> {
-	let tmp = path.with_extension("tmp");
-	let file = fs::File::create(&tmp).map_err(|e| io_error(&tmp, e))?;
+	let tmp = temp_path(path);
+	let file = private_file(&tmp).map_err(|e| io_error(&tmp, e))?;
 	let mut out = std::io::BufWriter::new(file);
 	write(&mut out)
 		.and_then(|()| out.into_inner().map_err(|e| e.into_error()))
@@ -210,6 +264,25 @@ fn write_atomically(
 		fs::File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, e))?;
 	}
 	Ok(())
+}
+
+/// `<path>.tmp`: each file has its own temporary file.
+fn temp_path(path: &Path) -> PathBuf {
+	let mut name = path.as_os_str().to_os_string();
+	name.push(".tmp");
+	PathBuf::from(name)
+}
+
+/// Creates (truncating) a file only its owner can read: it may hold a secret salt.
+fn private_file(path: &Path) -> std::io::Result<fs::File> {
+	let mut options = fs::OpenOptions::new();
+	options.write(true).create(true).truncate(true);
+	#[cfg(unix)]
+	{
+		use std::os::unix::fs::OpenOptionsExt;
+		options.mode(0o600);
+	}
+	options.open(path)
 }
 
 fn io_error(path: &Path, e: impl std::fmt::Display) -> WorkerError {
@@ -268,7 +341,28 @@ mod tests {
 		// Another chain does not see it.
 		assert_eq!(Journal::open(&base, &[8u8; 32]).unwrap().subjobs().unwrap(), Vec::<u64>::new());
 
+		let (count, mut next) = reopened.load_digests(5).map(|d| (d.len(), d.into_iter())).unwrap();
+		let (streamed_count, mut read) = reopened.digest_reader(5).unwrap();
+		assert_eq!(streamed_count, count);
+		for _ in 0..count {
+			assert_eq!(read().unwrap(), next.next().unwrap());
+		}
+		assert!(read().is_err(), "reading past the digests fails");
+		#[cfg(unix)]
+		{
+			use std::os::unix::fs::PermissionsExt;
+			for name in ["subjob-5.json", "subjob-5.digests"] {
+				let mode = fs::metadata(reopened.dir().join(name)).unwrap().permissions().mode();
+				assert_eq!(mode & 0o777, 0o600, "{name}");
+			}
+		}
+
+		// A crash may leave a temporary file: it is listed and forgotten with the rest.
+		fs::write(reopened.dir().join("subjob-9.digests.tmp"), [0u8; 5]).unwrap();
+		assert_eq!(reopened.subjobs().unwrap(), vec![5, 9]);
+		reopened.forget(9).unwrap();
 		reopened.forget(5).unwrap();
+		assert_eq!(reopened.subjobs().unwrap(), Vec::<u64>::new());
 		assert_eq!(reopened.load(5).unwrap(), None);
 		reopened.forget(5).unwrap();
 		fs::remove_dir_all(&base).unwrap();
@@ -298,6 +392,10 @@ mod tests {
 	fn ledger_appends_in_order() {
 		let (base, journal) = temp_journal("ledger");
 		assert!(journal.ledger().unwrap().is_empty());
+		assert_eq!(journal.ledger_cursor().unwrap(), None);
+		journal.set_ledger_cursor(41).unwrap();
+		journal.set_ledger_cursor(42).unwrap();
+		assert_eq!(journal.ledger_cursor().unwrap(), Some(42));
 		for (i, kind) in ["reward", "bonus", "penalty"].into_iter().enumerate() {
 			let entry = LedgerEntry {
 				block: i as u64,

@@ -18,13 +18,22 @@ use crate::error::WorkerError;
 /// The environment variable holding a secret URI.
 pub const SURI_ENV: &str = "APPCHAIN_SURI";
 
-/// Where a key comes from.
-#[derive(Debug, Clone)]
+/// Where a key comes from. Its `Debug` never shows the secret.
+#[derive(Clone)]
 pub enum KeySource {
 	/// The `APPCHAIN_SURI` environment variable.
 	Env(String),
 	/// A keystore file.
 	File(std::path::PathBuf),
+}
+
+impl std::fmt::Debug for KeySource {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self {
+			KeySource::Env(_) => write!(f, "Env(${SURI_ENV}, redacted)"),
+			KeySource::File(path) => write!(f, "File({})", path.display()),
+		}
+	}
 }
 
 impl KeySource {
@@ -160,6 +169,12 @@ mod tests {
 		assert!(!err.is_empty());
 		assert!(!err.contains("curtain"), "{err}");
 		assert!(keypair_from_suri("not a phrase at all").is_err());
+	}
+
+	#[test]
+	fn debug_never_shows_the_secret() {
+		let shown = format!("{:?}", KeySource::Env("//Alice".into()));
+		assert!(!shown.contains("Alice"), "{shown}");
 	}
 
 	#[test]

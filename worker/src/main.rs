@@ -121,7 +121,7 @@ struct PostArgs {
 	text: Option<String>,
 	/// Mine a Bitcoin block header: --payload is the 76-byte header prefix, the nonce 4 bytes,
 	/// the target its compact `bits`.
-	#[arg(long)]
+	#[arg(long, conflicts_with_all = ["single", "zeros", "target", "text"])]
 	bitcoin_header: bool,
 	/// Single SHA-256 instead of double.
 	#[arg(long)]
@@ -179,8 +179,12 @@ fn key_source(cli: &Cli) -> KeySource {
 }
 
 fn threads(requested: Option<usize>) -> Result<usize, WorkerError> {
+	let most = engine::available_threads().saturating_mul(4);
 	match requested {
 		Some(0) => Err(WorkerError::Usage("--threads must be at least 1".into())),
+		Some(n) if n > most => Err(WorkerError::Usage(format!(
+			"--threads {n} is more than 4 per hardware thread ({most} here)"
+		))),
 		Some(n) => Ok(n),
 		None => Ok(engine::available_threads()),
 	}
@@ -195,6 +199,12 @@ async fn dispatch(cli: Cli) -> Result<(), WorkerError> {
 	match &cli.command {
 		Command::Key(KeyCommand::Generate) => {
 			let path = cli.keystore.clone().unwrap_or_else(|| base_path(&cli).join("key"));
+			if matches!(key_source(&cli), KeySource::Env(_)) {
+				eprintln!(
+					"warning: ${} is set, so the other commands use it, not the new key",
+					keys::SURI_ENV
+				);
+			}
 			let pair = keys::generate(&path)?;
 			let account = Account::new(pair);
 			println!("new key written to {} (mode 0600); back it up", path.display());
@@ -235,8 +245,10 @@ async fn dispatch(cli: Cli) -> Result<(), WorkerError> {
 			client::register(&chain, &mut account, collateral, rate).await.map(|_| ())
 		},
 		Command::Bench { seconds, threads: list } => {
-			if !(seconds.is_finite() && *seconds > 0.0) {
-				return Err(WorkerError::Usage("--seconds must be positive".into()));
+			if !(seconds.is_finite() && *seconds > 0.0 && *seconds <= 3600.0) {
+				return Err(WorkerError::Usage(
+					"--seconds must be above 0 and at most 3600".into(),
+				));
 			}
 			let list = if list.is_empty() {
 				let all = engine::available_threads();
@@ -248,8 +260,8 @@ async fn dispatch(cli: Cli) -> Result<(), WorkerError> {
 			} else {
 				list.clone()
 			};
-			if list.contains(&0) {
-				return Err(WorkerError::Usage("thread counts must be at least 1".into()));
+			for &count in &list {
+				threads(Some(count))?;
 			}
 			let duration = std::time::Duration::from_secs_f64(*seconds);
 			let report =

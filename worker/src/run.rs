@@ -3,28 +3,35 @@
 //! The worker is a loop over new best blocks. At each block it reads the chain and decides
 //! what to do from the chain state alone, plus its journal:
 //!
-//! 1. heartbeat when one is due, so the node stays *serving*;
-//! 2. for each of its own subjobs, by state:
+//! 1. for each of its own subjobs, by state:
 //!    - `Claimed`, no result yet: hash it (in the background, on all cores);
 //!    - `Claimed`, result journaled: submit the commitment;
 //!    - `Committed`: reveal the journaled root, salt and nonces;
 //!    - `Revealed` and its challenge seed exists: answer the spot checks from the journaled
 //!      chunk digests;
-//! 3. `reclaim` other workers' subjobs whose deadline or answer window has passed, so that
-//!    their ranges go back to the job;
-//! 4. claim a new subjob when it is not hashing and the node may hold another claim.
+//! 2. heartbeat when one is due, so the node stays *serving*;
+//! 3. `reclaim` subjobs (its own included) whose deadline or answer window has passed, so
+//!    that their ranges go back to their jobs;
+//! 4. claim a new subjob when it is not hashing and the node may hold another claim;
+//! 5. record the payments and penalties of newly finalized blocks in its ledger.
+//!
+//! Each of these is tried on its own: an error is logged and does not keep the others from
+//! running. Every transaction is timed so that it lands in the next block: a commitment at
+//! least one block before the deadline (so the reveal still fits), a reveal by the deadline,
+//! answers within the answer window.
 //!
 //! Because every decision is taken from chain state, a restarted worker simply carries on:
 //! what it already submitted shows up on chain, and what it committed to is in the journal.
-//! A transaction in flight is not submitted twice (the `pending` set, cleared when the
-//! transaction is finalized or lost); after a restart the worker first waits until the
-//! transactions it left in the node's pool have been included or have expired.
+//! A transaction in flight is not submitted twice (the `pending` map, cleared when the
+//! transaction is in a block, lost, or has expired); after a restart or a reconnection the
+//! worker first waits until the transactions it left in the node's pool have been included
+//! or have expired.
 //!
-//! SIGINT or SIGTERM stops the loop between blocks and interrupts hashing; nothing is lost, as
-//! the journal is written before every commitment.
+//! SIGINT or SIGTERM stops the loop, also in the middle of a step, and interrupts hashing;
+//! nothing is lost, as the journal is written before every commitment.
 
 use std::{
-	collections::{BTreeMap, HashSet},
+	collections::{BTreeMap, HashMap},
 	path::PathBuf,
 	sync::Arc,
 	time::{Duration, Instant},
@@ -78,26 +85,24 @@ impl std::fmt::Display for Action {
 	}
 }
 
+/// A transaction in flight: the block it was signed at (it expires [`chain::MORTALITY`]
+/// blocks later).
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+	signed_at: u64,
+}
+
 /// What the hashing task returns: the result and the time it took.
 type HashingResult = (Result<SubjobOutput, engine::EngineError>, Duration);
 
 /// A subjob being hashed in the background.
 struct Hashing {
 	subjob: u64,
-	job: u64,
 	start: u64,
 	end: u64,
 	progress: Arc<Progress>,
 	started: Instant,
 	task: tokio::task::JoinHandle<HashingResult>,
-}
-
-/// A subjob whose hashing has finished.
-struct Finished {
-	job: u64,
-	start: u64,
-	end: u64,
-	took: Duration,
 }
 
 /// Chain constants the loop uses.
@@ -110,6 +115,13 @@ struct Constants {
 	heartbeat_timeout: u64,
 	max_open_subjobs: u32,
 	min_collateral: u128,
+	slash_penalty: u128,
+}
+
+/// How the worker loop ended.
+enum Ended {
+	/// SIGINT or SIGTERM.
+	Stopped,
 }
 
 /// The running worker.
@@ -120,18 +132,17 @@ struct Worker {
 	journal: Journal,
 	threads: usize,
 	consts: Constants,
-	pending: HashSet<Action>,
-	outcomes_tx: mpsc::UnboundedSender<(Action, Outcome)>,
-	outcomes: mpsc::UnboundedReceiver<(Action, Outcome)>,
+	pending: HashMap<Action, Pending>,
+	generation: u64,
+	outcomes_tx: mpsc::UnboundedSender<(Action, u64, Outcome)>,
+	outcomes: mpsc::UnboundedReceiver<(Action, u64, Outcome)>,
 	hashing: Option<Hashing>,
-	/// Subjobs of ours seen open, to notice when they settle.
-	open: BTreeMap<u64, ()>,
 	last_block: u64,
 }
 
 /// Runs the worker until SIGINT/SIGTERM.
 pub async fn run(url: &str, account: Account, options: RunOptions) -> Result<(), WorkerError> {
-	let chain = Chain::connect(url, 5).await?;
+	let chain = Chain::connect(url, 6).await?;
 	let at = chain.finalized().await?;
 	let node = own_hashing_node(&at, &account, options.node).await?;
 	let journal = Journal::open(&options.base_path, chain.api.genesis_hash().as_ref())?;
@@ -150,62 +161,24 @@ pub async fn run(url: &str, account: Account, options: RunOptions) -> Result<(),
 		journal,
 		threads: options.threads.max(1),
 		consts,
-		pending: HashSet::new(),
+		pending: HashMap::new(),
+		generation: 0,
 		outcomes_tx,
 		outcomes,
 		hashing: None,
-		open: BTreeMap::new(),
-		last_block: 0,
+		// Blocks up to the finalized one at start are history.
+		last_block: at.block_number(),
 	};
 
-	// Blocks up to the finalized one at start are history.
-	worker.last_block = at.block_number();
 	let stop = stop_signal();
 	tokio::pin!(stop);
-	worker.wait_for_own_pool_transactions(&mut stop).await?;
-
-	loop {
-		let mut blocks = match worker.chain.api.stream_best_blocks().await {
-			Ok(blocks) => blocks,
-			Err(e) => {
-				log(&format!("cannot follow blocks ({e}); reconnecting"));
-				worker.reconnect(&mut stop).await?;
-				continue;
-			},
-		};
-		loop {
-			tokio::select! {
-				_ = &mut stop => return worker.shut_down().await,
-				next = blocks.next() => match next {
-					Some(Ok(block)) => {
-						let number = block.number();
-						if number <= worker.last_block {
-							continue;
-						}
-						match block.at().await {
-							Ok(at) => {
-								if let Err(e) = worker.step(&at).await {
-									log(&format!("block {number}: {e}"));
-								}
-								worker.last_block = number;
-							},
-							Err(e) => log(&format!("block {number}: cannot read it ({e})")),
-						}
-					},
-					Some(Err(e)) => {
-						log(&format!("block stream error ({e}); reconnecting"));
-						break;
-					},
-					None => {
-						log("block stream ended; reconnecting");
-						break;
-					},
-				},
-			}
-		}
-		worker.reconnect(&mut stop).await?;
-	}
+	let mut stop: Stop<'_> = stop;
+	let Ended::Stopped = worker.serve(&mut stop).await?;
+	worker.shut_down().await;
+	Ok(())
 }
+
+type Stop<'a> = std::pin::Pin<&'a mut (dyn std::future::Future<Output = ()> + Send)>;
 
 /// Resolves on SIGINT or SIGTERM.
 async fn stop_signal() {
@@ -230,43 +203,22 @@ async fn stop_signal() {
 	}
 }
 
-/// The account's hashing node: `wanted`, or its only one.
+/// The account's registered hashing node: `wanted`, or its only one.
 pub async fn own_hashing_node(
 	at: &AtBlock,
 	account: &Account,
 	wanted: Option<u64>,
 ) -> Result<u64, WorkerError> {
 	let who = crate::keys::ss58(&account.id);
-	let owned = at
-		.storage()
-		.fetch(runtime::storage().registry().nodes_by_owner(), (account.id,))
-		.await
-		.map_err(chain::chain_error)?
-		.decode()
-		.map_err(chain::chain_error)?
-		.0;
-	let mut hashing = Vec::new();
-	for id in owned {
-		let node = at
-			.storage()
-			.try_fetch(runtime::storage().registry().nodes(), (id,))
-			.await
-			.map_err(chain::chain_error)?;
-		if let Some(node) = node {
-			let node = node.decode().map_err(chain::chain_error)?;
-			if matches!(node.kind, chain::NodeKind::Hashing { .. }) {
-				hashing.push(id);
-			}
-		}
-	}
+	let hashing = chain::hashing_nodes(at, &account.id).await?;
 	match (wanted, hashing.as_slice()) {
 		(Some(id), _) if hashing.contains(&id) => Ok(id),
 		(Some(id), _) => {
-			Err(WorkerError::NoNode(format!("node {id} is not a hashing node of {who}")))
+			Err(WorkerError::NoNode(format!("node {id} is not a registered hashing node of {who}")))
 		},
 		(None, [only]) => Ok(*only),
 		(None, []) => Err(WorkerError::NoNode(format!(
-			"{who} has no hashing node; run `appchain-worker register` first"
+			"{who} has no registered hashing node; run `appchain-worker register` first"
 		))),
 		(None, many) => Err(WorkerError::NoNode(format!(
 			"{who} has several hashing nodes ({many:?}); pick one with --node"
@@ -282,63 +234,127 @@ fn constants(at: &AtBlock) -> Result<Constants, WorkerError> {
 	Ok(Constants {
 		chunk_size: u64::from(c.entry(hj.chunk_size()).map_err(get)?),
 		challenge_count: c.entry(hj.challenge_count()).map_err(get)?,
-		max_nonces: c.entry(hj.max_nonces_per_result()).map_err(get)? as usize,
+		max_nonces: usize::try_from(c.entry(hj.max_nonces_per_result()).map_err(get)?)
+			.unwrap_or(usize::MAX),
 		answer_window: u64::from(c.entry(hj.answer_window()).map_err(get)?),
 		heartbeat_interval: u64::from(c.entry(reg.heartbeat_interval()).map_err(get)?),
 		heartbeat_timeout: u64::from(c.entry(reg.heartbeat_timeout()).map_err(get)?),
 		max_open_subjobs: c.entry(hj.max_open_subjobs()).map_err(get)?,
 		min_collateral: c.entry(reg.min_collateral()).map_err(get)?,
+		slash_penalty: c.entry(hj.slash_penalty()).map_err(get)?,
 	})
 }
 
+/// Logs a failed part of a step and carries on.
+fn logged(what: &str, result: Result<(), WorkerError>) {
+	if let Err(e) = result {
+		log(&format!("{what}: {e}"));
+	}
+}
+
 impl Worker {
-	/// Reconnects with backoff until it works or the worker is stopped.
-	async fn reconnect(
-		&mut self,
-		stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
-	) -> Result<(), WorkerError> {
+	/// Follows the best blocks, stepping at each, and reconnects when the connection drops;
+	/// returns when stopped.
+	async fn serve(&mut self, stop: &mut Stop<'_>) -> Result<Ended, WorkerError> {
+		if self.wait_for_own_pool_transactions(stop).await? {
+			return Ok(Ended::Stopped);
+		}
+		loop {
+			let mut blocks = match self.chain.api.stream_best_blocks().await {
+				Ok(blocks) => blocks,
+				Err(e) => {
+					log(&format!("cannot follow blocks ({e}); reconnecting"));
+					if self.reconnect(stop).await? {
+						return Ok(Ended::Stopped);
+					}
+					continue;
+				},
+			};
+			loop {
+				let next = tokio::select! {
+					_ = stop.as_mut() => return Ok(Ended::Stopped),
+					next = blocks.next() => next,
+				};
+				let block = match next {
+					Some(Ok(block)) => block,
+					Some(Err(e)) => {
+						log(&format!("block stream error ({e}); reconnecting"));
+						break;
+					},
+					None => {
+						log("block stream ended; reconnecting");
+						break;
+					},
+				};
+				let number = block.number();
+				if number <= self.last_block {
+					continue;
+				}
+				let stepped = tokio::select! {
+					_ = stop.as_mut() => return Ok(Ended::Stopped),
+					stepped = async {
+						let at = block.at().await.map_err(chain::chain_error)?;
+						self.step(&at).await
+					} => stepped,
+				};
+				match stepped {
+					Ok(()) => self.last_block = number,
+					Err(e) => log(&format!("block {number}: {e}")),
+				}
+			}
+			if self.reconnect(stop).await? {
+				return Ok(Ended::Stopped);
+			}
+		}
+	}
+
+	/// Reconnects with backoff until it works (`Ok(false)`) or the worker is stopped
+	/// (`Ok(true)`).
+	async fn reconnect(&mut self, stop: &mut Stop<'_>) -> Result<bool, WorkerError> {
 		let url = self.chain.url.clone();
 		tokio::select! {
-			_ = stop => {
-				self.shut_down().await?;
-				Err(WorkerError::Usage("stopped while reconnecting".into()))
-			},
+			_ = stop.as_mut() => Ok(true),
 			chain = Chain::connect(&url, u32::MAX) => {
 				self.chain = chain?;
 				self.account.reset_nonce();
+				// Outcomes of the old connection's transactions no longer count.
 				self.pending.clear();
+				self.generation = self.generation.saturating_add(1);
 				log(&format!("reconnected to {url}"));
-				Ok(())
+				self.wait_for_own_pool_transactions(stop).await
 			},
 		}
 	}
 
-	/// After a restart: transactions this account left in the node's pool are either
-	/// included soon or expire (they are mortal). Wait for that instead of submitting the
-	/// same steps twice.
+	/// After a restart or a reconnection: transactions this account left in the node's pool
+	/// are either included soon or expire (they are mortal). Wait for that, at most
+	/// [`chain::MORTALITY`] blocks, instead of submitting the same steps twice. `Ok(true)` if
+	/// stopped meanwhile.
 	async fn wait_for_own_pool_transactions(
 		&mut self,
-		stop: &mut std::pin::Pin<&mut impl std::future::Future<Output = ()>>,
-	) -> Result<(), WorkerError> {
-		let deadline = Instant::now() + Duration::from_secs(chain::MORTALITY.saturating_mul(6));
+		stop: &mut Stop<'_>,
+	) -> Result<bool, WorkerError> {
+		let mut first_block = None;
 		loop {
+			let best = self.chain.best().await?;
+			let first = *first_block.get_or_insert(best.block_number());
 			let pool = self.chain.next_nonce(&self.account.id).await?;
-			let done = self.chain.finalized_nonce(&self.account.id).await?;
-			if pool <= done || Instant::now() > deadline {
-				return Ok(());
+			let done = self.chain.nonce_at(&best, &self.account.id).await?;
+			if pool <= done || best.block_number() > first.saturating_add(chain::MORTALITY) {
+				return Ok(false);
 			}
 			log(&format!(
-				"{} transaction(s) from before the restart still pending; waiting for them",
+				"{} transaction(s) submitted before are still in the node's pool; waiting for them",
 				pool.saturating_sub(done)
 			));
 			tokio::select! {
-				_ = &mut *stop => return Err(WorkerError::Usage("stopped".into())),
+				_ = stop.as_mut() => return Ok(true),
 				_ = tokio::time::sleep(Duration::from_secs(3)) => {},
 			}
 		}
 	}
 
-	async fn shut_down(&mut self) -> Result<(), WorkerError> {
+	async fn shut_down(&mut self) {
 		if let Some(hashing) = self.hashing.take() {
 			hashing.progress.stop();
 			let _ = hashing.task.await;
@@ -348,120 +364,131 @@ impl Worker {
 			));
 		}
 		log("stopped; every committed result is in the journal");
-		Ok(())
 	}
 
-	/// Submits `call` for `action` unless one is already in flight; its outcome comes back
-	/// through the outcomes channel.
+	/// Submits `call` for `action`, signed at block `at`, unless one is already in flight;
+	/// its outcome comes back through the outcomes channel.
 	async fn submit<Call: subxt::tx::Payload>(
 		&mut self,
+		at: &AtBlock,
 		action: Action,
 		call: Call,
 	) -> Result<(), WorkerError> {
-		if self.pending.contains(&action) {
+		if self.pending.contains_key(&action) {
 			return Ok(());
 		}
-		let done = self.account.submit(&self.chain, &call).await?;
+		let done = self.account.submit(&self.chain, at, &call).await?;
 		if action != Action::Heartbeat {
 			log(&format!("{action} submitted"));
 		}
-		self.pending.insert(action);
+		let generation = self.generation;
+		self.pending.insert(action, Pending { signed_at: at.block_number() });
 		let tx = self.outcomes_tx.clone();
 		tokio::spawn(async move {
 			let outcome = done.await;
-			let _ = tx.send((action, outcome));
+			let _ = tx.send((action, generation, outcome));
 		});
 		Ok(())
 	}
 
-	fn collect_outcomes(&mut self) {
-		while let Ok((action, outcome)) = self.outcomes.try_recv() {
+	/// Clears the pending actions that are in a block, lost, or too old to still be valid.
+	fn collect_outcomes(&mut self, now: u64) {
+		while let Ok((action, generation, outcome)) = self.outcomes.try_recv() {
+			if generation != self.generation {
+				continue;
+			}
 			self.pending.remove(&action);
 			match outcome {
 				Outcome::Success => {},
-				Outcome::Failed(e) => log(&format!("{action:?} failed: {e}")),
+				Outcome::Failed(e) => log(&format!("{action} failed: {e}")),
 				Outcome::Lost(e) => {
-					log(&format!("{action:?} was not included ({e}); will retry"));
+					log(&format!("{action} was not included ({e}); will retry"));
 					self.account.reset_nonce();
 				},
 			}
 		}
+		self.pending.retain(|_, pending| now <= pending.signed_at.saturating_add(chain::MORTALITY));
 	}
 
 	/// One block's worth of decisions.
 	async fn step(&mut self, at: &AtBlock) -> Result<(), WorkerError> {
-		self.collect_outcomes();
 		let now = at.block_number();
-		self.record_payments(at, now).await?;
+		self.collect_outcomes(now);
+		let node = chain::node(at, self.node)
+			.await?
+			.ok_or_else(|| WorkerError::NoNode(format!("node {} is gone", self.node)))?;
+		let subjobs = chain::subjobs(at).await?;
+		let ours: BTreeMap<u64, SubjobOf> =
+			subjobs.iter().filter(|(_, s)| s.node == self.node).cloned().collect();
+		self.drop_stale_hashing(&ours, now);
 
-		// 1. Heartbeat.
-		let node = at
-			.storage()
-			.try_fetch(runtime::storage().registry().nodes(), (self.node,))
-			.await
-			.map_err(chain::chain_error)?
-			.ok_or_else(|| WorkerError::NoNode(format!("node {} is gone", self.node)))?
-			.decode()
-			.map_err(chain::chain_error)?;
+		// 1. Our subjobs first: they are what can be slashed.
+		let mut busy = false;
+		for (id, subjob) in &ours {
+			match self.advance(at, now, *id, subjob).await {
+				Ok(needs_hashing) => busy |= needs_hashing,
+				Err(e) => log(&format!("subjob {id}: {e}")),
+			}
+		}
+
+		// 2. Heartbeat.
 		let registered = matches!(node.status, NodeStatus::Registered);
-		if registered
-			&& now >= u64::from(node.last_heartbeat).saturating_add(self.consts.heartbeat_interval)
-		{
-			self.submit(Action::Heartbeat, runtime::transactions().registry().heartbeat(self.node))
-				.await?;
+		let last_heartbeat = u64::from(node.last_heartbeat);
+		if registered && now >= last_heartbeat.saturating_add(self.consts.heartbeat_interval) {
+			let call = runtime::transactions().registry().heartbeat(self.node);
+			logged("heartbeat", self.submit(at, Action::Heartbeat, call).await);
 		}
 		let serving = registered
 			&& node.collateral >= self.consts.min_collateral
-			&& now.saturating_sub(u64::from(node.last_heartbeat)) <= self.consts.heartbeat_timeout;
+			&& now.saturating_sub(last_heartbeat) <= self.consts.heartbeat_timeout;
 
-		// 2 and 3. Subjobs: ours by state; others' if expired.
-		let mut ours = BTreeMap::new();
-		for (id, subjob) in chain::subjobs(at).await? {
-			if subjob.node == self.node {
-				ours.insert(id, subjob);
-			} else if self.expired(&subjob, now) {
-				self.submit(Action::Reclaim(id), runtime::transactions().hash_jobs().reclaim(id))
-					.await?;
+		// 3. Reclaim expired subjobs, ours included: the penalty is the same whoever asks,
+		//    and the range goes back to the job.
+		for (id, subjob) in &subjobs {
+			if self.expired(subjob, now) {
+				let call = runtime::transactions().hash_jobs().reclaim(*id);
+				logged("reclaim", self.submit(at, Action::Reclaim(*id), call).await);
 			}
 		}
-		let mut busy = false;
-		for (id, subjob) in &ours {
-			busy |= self.advance(at, now, *id, subjob).await?;
-		}
-		self.forget_settled(&ours)?;
 
 		// 4. Claim.
 		if serving && !busy && self.hashing.is_none() {
-			let claims = at
-				.storage()
-				.fetch(runtime::storage().hash_jobs().claims_of(), (self.node,))
-				.await
-				.map_err(chain::chain_error)?
-				.decode()
-				.map_err(chain::chain_error)?;
-			let limit = node.collateral / runtime_penalty(at)?.max(1);
-			if u128::from(claims) < limit {
-				if let Some(job) = self.claimable_job(at).await? {
-					self.submit(
-						Action::Claim,
-						runtime::transactions().hash_jobs().claim(job, self.node),
-					)
-					.await?;
-				}
-			}
+			logged("claim", self.claim(at, &node).await);
 		}
+
+		// 5. Housekeeping from finalized blocks.
+		logged("journal", self.forget_settled(&ours).await);
+		logged("ledger", self.record_payments().await);
 		Ok(())
 	}
 
-	/// Whether anyone may `reclaim` the subjob now: its deadline passed without a reveal, or
-	/// its answer window closed without an answer.
+	/// Stops hashing a subjob that is no longer ours to commit: settled, reclaimed, already
+	/// committed, or too close to its deadline for a commitment to land in time.
+	fn drop_stale_hashing(&mut self, ours: &BTreeMap<u64, SubjobOf>, now: u64) {
+		let Some(hashing) = &self.hashing else { return };
+		let still_useful = ours.get(&hashing.subjob).is_some_and(|s| {
+			matches!(s.state, SubjobState::Claimed) && commit_lands_in_time(now, s.deadline)
+		});
+		if !still_useful {
+			log(&format!(
+				"subjob {}: no longer committable (deadline passed or settled); dropping its hashing",
+				hashing.subjob
+			));
+			hashing.progress.stop();
+			self.hashing = None;
+		}
+	}
+
+	/// Whether anyone may `reclaim` the subjob in the next block: its deadline passed without
+	/// a reveal, or its answer window closed without an answer.
 	fn expired(&self, subjob: &SubjobOf, now: u64) -> bool {
+		let next = now.saturating_add(1);
 		match &subjob.state {
 			SubjobState::Claimed | SubjobState::Committed { .. } => {
-				now > u64::from(subjob.deadline)
+				next > u64::from(subjob.deadline)
 			},
 			SubjobState::Revealed { challenge_at, .. } => {
-				now > u64::from(*challenge_at).saturating_add(self.consts.answer_window)
+				next > u64::from(*challenge_at).saturating_add(self.consts.answer_window)
 			},
 		}
 	}
@@ -475,57 +502,59 @@ impl Worker {
 		id: u64,
 		subjob: &SubjobOf,
 	) -> Result<bool, WorkerError> {
-		self.open.insert(id, ());
 		let deadline = u64::from(subjob.deadline);
+		// A transaction submitted now lands in block `now + 1` at the earliest.
+		let next = now.saturating_add(1);
 		match &subjob.state {
 			SubjobState::Claimed => {
-				if now >= deadline {
-					log(&format!("subjob {id}: too late to commit (deadline {deadline})"));
-					return Ok(false);
-				}
-				if let Some(record) = self.journal.load(id)? {
-					self.submit(
-						Action::Commit(id),
-						runtime::transactions().hash_jobs().commit(id, record.commitment),
-					)
-					.await?;
-					return Ok(true);
-				}
-				self.hash(at, id, subjob).await?;
-				Ok(true)
-			},
-			SubjobState::Committed { at: committed, .. } => {
-				if now > deadline {
+				if !commit_lands_in_time(now, subjob.deadline) {
 					return Ok(false);
 				}
 				match self.journal.load(id)? {
-					Some(record) if now >= u64::from(*committed) => {
-						let nonces = chain::Bounded(record.nonces.clone());
-						self.submit(
-							Action::Reveal(id),
-							runtime::transactions().hash_jobs().reveal(
-								id,
-								record.root,
-								record.salt,
-								nonces,
-							),
-						)
-						.await?;
+					Some(record) if record_matches(&record, id, subjob) => {
+						let call =
+							runtime::transactions().hash_jobs().commit(id, record.commitment);
+						self.submit(at, Action::Commit(id), call).await?;
 					},
-					Some(_) => {},
+					Some(_) => {
+						log(&format!(
+							"subjob {id}: the journal holds a result for another range; hashing again"
+						));
+						self.journal.forget(id)?;
+					},
+					None => self.hash(at, id, subjob).await?,
+				}
+				Ok(true)
+			},
+			SubjobState::Committed { commitment, at: committed } => {
+				if next > deadline || next <= u64::from(*committed) {
+					return Ok(false);
+				}
+				match self.journal.load(id)? {
+					Some(record) if record.commitment == *commitment => {
+						let call = runtime::transactions().hash_jobs().reveal(
+							id,
+							record.root,
+							record.salt,
+							chain::Bounded(record.nonces),
+						);
+						self.submit(at, Action::Reveal(id), call).await?;
+					},
+					Some(_) => log(&format!(
+						"subjob {id}: the journaled result is not the one committed; cannot reveal"
+					)),
 					None => log(&format!(
 						"subjob {id} is committed but its journal record is missing: cannot reveal"
 					)),
 				}
 				Ok(false)
 			},
-			SubjobState::Revealed { challenge_at, root: revealed_root, .. } => {
+			SubjobState::Revealed { challenge_at, root, .. } => {
 				let challenge_at = u64::from(*challenge_at);
-				if self.pending.contains(&Action::Answer(id)) {
-					return Ok(false);
-				}
+				let closes = challenge_at.saturating_add(self.consts.answer_window);
 				if now < challenge_at
-					|| now > challenge_at.saturating_add(self.consts.answer_window)
+					|| next > closes
+					|| self.pending.contains_key(&Action::Answer(id))
 				{
 					return Ok(false);
 				}
@@ -533,7 +562,7 @@ impl Worker {
 					.storage()
 					.try_fetch(
 						runtime::storage().hash_jobs().challenge_seeds(),
-						(challenge_at as u32,),
+						(u32::try_from(challenge_at).unwrap_or(u32::MAX),),
 					)
 					.await
 					.map_err(chain::chain_error)?
@@ -541,7 +570,6 @@ impl Worker {
 					return Ok(false);
 				};
 				let seed = seed.decode().map_err(chain::chain_error)?;
-				let digests = self.journal.load_digests(id)?;
 				let chunks = subjob
 					.range
 					.end
@@ -549,31 +577,17 @@ impl Worker {
 					.div_ceil(self.consts.chunk_size);
 				let indices =
 					pow::challenge_indices::<Sha2>(&seed, id, chunks, self.consts.challenge_count);
-				let positions: Vec<usize> =
-					indices.iter().map(|&i| usize::try_from(i).unwrap_or(usize::MAX)).collect();
-				let (root, proofs) = engine::merkle::root_and_proofs(&digests, &positions);
-				if root != *revealed_root {
-					return Err(WorkerError::Engine(format!(
-						"subjob {id}: the journaled digests do not give the revealed root"
-					)));
-				}
-				let mut answers = Vec::with_capacity(positions.len());
-				for (index, proof) in positions.iter().zip(proofs) {
-					let Some(digest) = digests.get(*index) else {
-						return Err(WorkerError::Engine(format!(
-							"subjob {id}: chunk {index} missing from the journal"
-						)));
-					};
-					answers
-						.push(chain::ChunkAnswer { digest: *digest, proof: chain::Bounded(proof) });
-				}
-				self.submit(
-					Action::Answer(id),
-					runtime::transactions()
-						.hash_jobs()
-						.answer_challenge(id, chain::Bounded(answers)),
-				)
-				.await?;
+				let journal = self.journal.clone();
+				let revealed_root = *root;
+				let answers = tokio::task::spawn_blocking(move || {
+					answers_from_journal(&journal, id, &indices, &revealed_root)
+				})
+				.await
+				.map_err(|e| WorkerError::Engine(e.to_string()))??;
+				let call = runtime::transactions()
+					.hash_jobs()
+					.answer_challenge(id, chain::Bounded(answers));
+				self.submit(at, Action::Answer(id), call).await?;
 				Ok(false)
 			},
 		}
@@ -597,11 +611,12 @@ impl Worker {
 				return Ok(());
 			}
 			let Some(hashing) = self.hashing.take() else { return Ok(()) };
-			let Hashing { task, job, start, end, .. } = hashing;
-			let (output, took) = task.await.map_err(|e| WorkerError::Engine(e.to_string()))?;
+			let (output, took) =
+				hashing.task.await.map_err(|e| WorkerError::Engine(e.to_string()))?;
 			let output = output.map_err(|e| WorkerError::Engine(e.to_string()))?;
-			let finished = Finished { job, start, end, took };
-			return self.journal_and_commit(id, finished, output).await;
+			let record = self.journal_result(id, subjob, output, took).await?;
+			let call = runtime::transactions().hash_jobs().commit(id, record.commitment);
+			return self.submit(at, Action::Commit(id), call).await;
 		}
 		let job = chain::job(at, subjob.job).await?.ok_or_else(|| {
 			WorkerError::Chain(format!("job {} of subjob {id} is gone", subjob.job))
@@ -610,119 +625,165 @@ impl Worker {
 		let engine = Engine::new(&job.payload.0, &job.spec.0, start, end)
 			.map_err(|e| WorkerError::Engine(format!("job {}: {e:?}", subjob.job)))?;
 		let progress = Arc::new(Progress::new());
-		let (threads, chunk_size) = (self.threads, self.consts.chunk_size);
+		let (threads, chunk_size, keep) =
+			(self.threads, self.consts.chunk_size, self.consts.max_nonces);
 		let task_progress = progress.clone();
 		let task = tokio::task::spawn_blocking(move || {
 			let started = Instant::now();
-			let result =
-				engine::run_subjob(&engine, start, end, chunk_size, threads, &task_progress);
+			let result = engine::run_subjob_keeping(
+				&engine,
+				start,
+				end,
+				chunk_size,
+				threads,
+				keep,
+				&task_progress,
+			);
 			(result, started.elapsed())
 		});
 		log(&format!(
 			"subjob {id} of job {}: hashing nonces {start}..{end} on {threads} threads",
 			subjob.job
 		));
-		self.hashing = Some(Hashing {
-			subjob: id,
-			job: subjob.job,
-			start,
-			end,
-			progress,
-			started: Instant::now(),
-			task,
-		});
+		self.hashing =
+			Some(Hashing { subjob: id, start, end, progress, started: Instant::now(), task });
 		Ok(())
 	}
 
-	/// Journals the result with a fresh salt, then submits the commitment.
-	async fn journal_and_commit(
+	/// Journals a finished subjob's result with a fresh secret salt (synced to disk before the
+	/// commitment is submitted) and returns the record.
+	async fn journal_result(
 		&mut self,
 		id: u64,
-		hashing: Finished,
+		subjob: &SubjobOf,
 		output: SubjobOutput,
-	) -> Result<(), WorkerError> {
+		took: Duration,
+	) -> Result<SubjobRecord, WorkerError> {
 		let mut salt = [0u8; 32];
 		getrandom::getrandom(&mut salt)
 			.map_err(|e| WorkerError::Engine(format!("no randomness: {e}")))?;
-		let mut nonces = output.winners.clone();
-		nonces.truncate(self.consts.max_nonces);
+		let nonces = output.winners;
 		let commitment = pow::commitment::<Sha2>(id, &output.root, &salt, &nonces);
 		let record = SubjobRecord {
 			subjob: id,
-			job: hashing.job,
-			start: hashing.start,
-			end: hashing.end,
+			job: subjob.job,
+			start: subjob.range.start,
+			end: subjob.range.end,
 			root: output.root,
 			salt,
 			nonces,
 			commitment,
 		};
-		self.journal.record(&record, &output.digests)?;
-		let secs = hashing.took.as_secs_f64().max(1e-9);
-		log(&format!(
-			"subjob {id}: hashed {} nonces in {secs:.3} s ({:.2} MH/s), {} winning; journaled",
-			hashing.end.saturating_sub(hashing.start),
-			hashing.end.saturating_sub(hashing.start) as f64 / secs / 1e6,
-			output.winners.len()
-		));
-		self.submit(Action::Commit(id), runtime::transactions().hash_jobs().commit(id, commitment))
+		let journal = self.journal.clone();
+		let (to_write, digests) = (record.clone(), output.digests);
+		tokio::task::spawn_blocking(move || journal.record(&to_write, &digests))
 			.await
+			.map_err(|e| WorkerError::Engine(e.to_string()))??;
+		let len = record.end.saturating_sub(record.start);
+		let secs = took.as_secs_f64().max(1e-9);
+		log(&format!(
+			"subjob {id}: hashed {len} nonces in {secs:.3} s ({:.2} MH/s), {} winning; journaled",
+			len as f64 / secs / 1e6,
+			output.found
+		));
+		Ok(record)
 	}
 
-	/// Deletes journal records of our subjobs that are no longer on chain (settled).
-	fn forget_settled(&mut self, ours: &BTreeMap<u64, SubjobOf>) -> Result<(), WorkerError> {
-		for id in self.journal.subjobs()? {
-			if !ours.contains_key(&id) {
-				self.journal.forget(id)?;
-			}
+	/// Claims a subjob of the first job with nonces left, if the node's collateral covers
+	/// another claim.
+	async fn claim(&mut self, at: &AtBlock, node: &chain::NodeOf) -> Result<(), WorkerError> {
+		let claims = at
+			.storage()
+			.fetch(runtime::storage().hash_jobs().claims_of(), (self.node,))
+			.await
+			.map_err(chain::chain_error)?
+			.decode()
+			.map_err(chain::chain_error)?;
+		let limit = node.collateral / self.consts.slash_penalty.max(1);
+		if u128::from(claims) >= limit {
+			return Ok(());
 		}
-		self.open.retain(|id, _| ours.contains_key(id));
-		Ok(())
-	}
-
-	/// The first job with nonces left to hand out.
-	async fn claimable_job(&self, at: &AtBlock) -> Result<Option<u64>, WorkerError> {
 		let claimable = chain::jobs(at).await?.into_iter().filter(|(_, job)| {
 			let open = job.open_subjobs.saturating_add(job.returned.0.len() as u32);
 			!job.returned.0.is_empty()
 				|| (job.next < job.range.end && open < self.consts.max_open_subjobs)
 		});
-		Ok(claimable.map(|(id, _)| id).min())
+		if let Some(job) = claimable.map(|(id, _)| id).min() {
+			let call = runtime::transactions().hash_jobs().claim(job, self.node);
+			self.submit(at, Action::Claim, call).await?;
+		}
+		Ok(())
 	}
 
-	/// Records the rewards, bonuses and penalties of this block that concern our node.
-	async fn record_payments(&mut self, at: &AtBlock, now: u64) -> Result<(), WorkerError> {
-		let events = at.events().fetch().await.map_err(chain::chain_error)?;
-		for event in events.find::<runtime::hash_jobs::events::SubjobVerified>() {
-			let e = event.map_err(chain::chain_error)?;
-			if e.node == self.node {
-				log(&format!("subjob {} verified: paid {}", e.subjob, format_amount(e.reward)));
-				self.ledger(now, e.subjob, "reward", e.reward)?;
+	/// Deletes the journal records of our subjobs that are settled: gone from the finalized
+	/// state, so that a reorganisation cannot bring them back.
+	async fn forget_settled(&mut self, ours: &BTreeMap<u64, SubjobOf>) -> Result<(), WorkerError> {
+		let candidates: Vec<u64> =
+			self.journal.subjobs()?.into_iter().filter(|id| !ours.contains_key(id)).collect();
+		if candidates.is_empty() {
+			return Ok(());
+		}
+		let finalized = self.chain.finalized().await?;
+		for id in candidates {
+			let open = finalized
+				.storage()
+				.try_fetch(runtime::storage().hash_jobs().subjobs(), (id,))
+				.await
+				.map_err(chain::chain_error)?;
+			if open.is_none() {
+				self.journal.forget(id)?;
 			}
 		}
-		for event in events.find::<runtime::hash_jobs::events::FinderRewarded>() {
-			let e = event.map_err(chain::chain_error)?;
-			if e.to == self.account.id {
-				log(&format!(
-					"subjob {}: finder's bonus of {} for nonce {}",
-					e.subjob,
-					format_amount(e.bonus),
-					e.nonce
-				));
-				self.ledger(now, e.subjob, "bonus", e.bonus)?;
+		Ok(())
+	}
+
+	/// Records the rewards, bonuses and penalties of our node in the blocks finalized since
+	/// the last call (at most 32 blocks per call), and remembers how far it got on disk.
+	async fn record_payments(&mut self) -> Result<(), WorkerError> {
+		let finalized = self.chain.finalized().await?.block_number();
+		let Some(cursor) = self.journal.ledger_cursor()? else {
+			// A new journal starts with the chain as it is now.
+			return self.journal.set_ledger_cursor(finalized);
+		};
+		for number in cursor.saturating_add(1)..=finalized.min(cursor.saturating_add(32)) {
+			let at = self.chain.api.at_block(number).await.map_err(chain::chain_error)?;
+			let events = at.events().fetch().await.map_err(chain::chain_error)?;
+			// The bonus event names the subjob, not the node: it is ours if the subjob's
+			// verification in the same block is.
+			let mut verified = Vec::new();
+			for event in events.find::<runtime::hash_jobs::events::SubjobVerified>() {
+				let e = event.map_err(chain::chain_error)?;
+				if e.node == self.node {
+					log(&format!("subjob {} verified: paid {}", e.subjob, format_amount(e.reward)));
+					self.ledger(number, e.subjob, "reward", e.reward)?;
+					verified.push(e.subjob);
+				}
 			}
-		}
-		for event in events.find::<runtime::hash_jobs::events::SubjobFailed>() {
-			let e = event.map_err(chain::chain_error)?;
-			if e.node == self.node {
-				log(&format!(
-					"subjob {} failed ({:?}): slashed {}",
-					e.subjob,
-					e.reason,
-					format_amount(e.penalty)
-				));
-				self.ledger(now, e.subjob, "penalty", e.penalty)?;
+			for event in events.find::<runtime::hash_jobs::events::FinderRewarded>() {
+				let e = event.map_err(chain::chain_error)?;
+				if verified.contains(&e.subjob) {
+					log(&format!(
+						"subjob {}: finder's bonus of {} for nonce {}",
+						e.subjob,
+						format_amount(e.bonus),
+						e.nonce
+					));
+					self.ledger(number, e.subjob, "bonus", e.bonus)?;
+				}
 			}
+			for event in events.find::<runtime::hash_jobs::events::SubjobFailed>() {
+				let e = event.map_err(chain::chain_error)?;
+				if e.node == self.node {
+					log(&format!(
+						"subjob {} failed ({:?}): slashed {}",
+						e.subjob,
+						e.reason,
+						format_amount(e.penalty)
+					));
+					self.ledger(number, e.subjob, "penalty", e.penalty)?;
+				}
+			}
+			self.journal.set_ledger_cursor(number)?;
 		}
 		Ok(())
 	}
@@ -737,8 +798,100 @@ impl Worker {
 	}
 }
 
-fn runtime_penalty(at: &AtBlock) -> Result<u128, WorkerError> {
-	at.constants()
-		.entry(runtime::constants().hash_jobs().slash_penalty())
-		.map_err(chain::chain_error)
+/// Whether a commitment submitted after block `now` lands before `deadline` with a block to
+/// spare for the reveal (commit at most `deadline - 1`, reveal at most `deadline`).
+fn commit_lands_in_time(now: u64, deadline: u32) -> bool {
+	now.saturating_add(2) <= u64::from(deadline)
+}
+
+/// Whether a journaled record is the result of this very subjob.
+fn record_matches(record: &SubjobRecord, id: u64, subjob: &SubjobOf) -> bool {
+	record.subjob == id
+		&& record.job == subjob.job
+		&& record.start == subjob.range.start
+		&& record.end == subjob.range.end
+}
+
+/// The spot-check answers for the challenged chunk `indices` of subjob `id`, streamed from its
+/// journaled digests (at most half of them in memory), checked against the revealed root.
+fn answers_from_journal(
+	journal: &Journal,
+	id: u64,
+	indices: &[u64],
+	revealed_root: &[u8; 32],
+) -> Result<Vec<chain::ChunkAnswer<chain::Bounded<[u8; 32]>>>, WorkerError> {
+	let positions: Vec<usize> =
+		indices.iter().map(|&i| usize::try_from(i).unwrap_or(usize::MAX)).collect();
+	let (count, mut next) = journal.digest_reader(id)?;
+	if positions.iter().any(|&p| p >= count) {
+		return Err(WorkerError::Engine(format!(
+			"subjob {id}: a challenged chunk is missing from the journal"
+		)));
+	}
+	let proven = engine::merkle::root_and_proofs_streamed(count, &positions, &mut next)?;
+	if proven.root != *revealed_root {
+		return Err(WorkerError::Engine(format!(
+			"subjob {id}: the journaled digests do not give the revealed root"
+		)));
+	}
+	Ok(proven
+		.leaves
+		.into_iter()
+		.zip(proven.proofs)
+		.map(|(digest, proof)| chain::ChunkAnswer { digest, proof: chain::Bounded(proof) })
+		.collect())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use appchain_primitives::pow::{merkle_root, verify_merkle_proof};
+
+	#[test]
+	fn spot_check_answers_stream_from_the_journal_and_verify() {
+		let base = std::env::temp_dir().join(format!("appchain-answers-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&base);
+		let journal = Journal::open(&base, &[1u8; 32]).unwrap();
+		let digests: Vec<[u8; 32]> =
+			(0u64..37).map(|i| <Sha2 as pow::Sha256>::hash(&i.to_le_bytes())).collect();
+		let root = merkle_root::<Sha2>(&digests);
+		let record = SubjobRecord {
+			subjob: 3,
+			job: 0,
+			start: 0,
+			end: 37 * 64,
+			root,
+			salt: [0; 32],
+			nonces: vec![],
+			commitment: [0; 32],
+		};
+		journal.record(&record, &digests).unwrap();
+
+		let indices = [0u64, 36, 17, 17, 5];
+		let answers = answers_from_journal(&journal, 3, &indices, &root).unwrap();
+		assert_eq!(answers.len(), indices.len());
+		for (index, answer) in indices.iter().zip(&answers) {
+			assert_eq!(answer.digest, digests[*index as usize]);
+			assert!(verify_merkle_proof::<Sha2>(
+				&root,
+				&answer.digest,
+				*index,
+				37,
+				&answer.proof.0
+			));
+		}
+		// A root that is not the journaled one, or a chunk past the end, is refused.
+		assert!(answers_from_journal(&journal, 3, &[1], &[9; 32]).is_err());
+		assert!(answers_from_journal(&journal, 3, &[37], &root).is_err());
+		std::fs::remove_dir_all(&base).unwrap();
+	}
+
+	#[test]
+	fn a_commitment_is_sent_only_when_it_and_the_reveal_still_fit() {
+		// The commitment lands at `now + 1` and must leave the deadline block for the reveal.
+		assert!(commit_lands_in_time(18, 20));
+		assert!(!commit_lands_in_time(19, 20));
+		assert!(!commit_lands_in_time(20, 20));
+		assert!(!commit_lands_in_time(u64::MAX, 20));
+	}
 }

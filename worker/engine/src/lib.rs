@@ -239,8 +239,11 @@ pub struct SubjobOutput {
 	pub digests: Vec<Hash256>,
 	/// Merkle root of `digests`.
 	pub root: Hash256,
-	/// All winning nonces, ascending.
+	/// The winning nonces, ascending: all of them, or the first `max_winners` for
+	/// [`run_subjob_keeping`].
 	pub winners: Vec<u64>,
+	/// How many winning nonces the range has in all.
+	pub found: u64,
 }
 
 /// Why a run did not complete.
@@ -299,6 +302,22 @@ pub fn run_subjob(
 	threads: usize,
 	progress: &Progress,
 ) -> Result<SubjobOutput, EngineError> {
+	run_subjob_keeping(engine, start, end, chunk_size, threads, usize::MAX, progress)
+}
+
+/// [`run_subjob`] keeping only the first `max_winners` winning nonces (and counting the rest):
+/// a job with a very easy target cannot make the worker store one nonce per hash. Each thread
+/// takes its batches in ascending order, so the first `max_winners` of all are among the first
+/// `max_winners` of each thread.
+pub fn run_subjob_keeping(
+	engine: &Engine,
+	start: u64,
+	end: u64,
+	chunk_size: u64,
+	threads: usize,
+	max_winners: usize,
+	progress: &Progress,
+) -> Result<SubjobOutput, EngineError> {
 	engine.check_range(start, end)?;
 	if chunk_size == 0 {
 		return Err(EngineError::BadChunkSize);
@@ -322,10 +341,12 @@ pub fn run_subjob(
 	// The queue hands out batches of digest slots to the threads.
 	let queue = Mutex::new(digests.chunks_mut(batch as usize).enumerate());
 
+	let found = AtomicU64::new(0);
 	let work = || -> Result<Vec<u64>, EngineError> {
 		let mut lane = engine.lane.clone();
 		let mut digest = ChunkDigest::new();
 		let mut winners = Vec::new();
+		let mut extra = 0u64;
 		let mut meter = Meter::new(progress);
 		loop {
 			meter.stopped()?;
@@ -340,7 +361,11 @@ pub fn run_subjob(
 					hash_range(&mut lane, nonce, step_end, |n, state| {
 						digest.push(state);
 						if engine.state_wins(state) {
-							winners.push(n);
+							if winners.len() < max_winners {
+								winners.push(n);
+							} else {
+								extra += 1;
+							}
 						}
 					});
 					meter.tick(step_end - nonce)?;
@@ -350,12 +375,14 @@ pub fn run_subjob(
 				first = chunk_end;
 			}
 		}
+		found.fetch_add(extra + winners.len() as u64, Ordering::Relaxed);
 		Ok(winners)
 	};
 
-	let winners = run_threads(threads.min(batches as usize), &work)?;
+	let mut winners = run_threads(threads.min(batches as usize), &work)?;
+	winners.truncate(max_winners);
 	let root = merkle::root(&digests);
-	Ok(SubjobOutput { digests, root, winners })
+	Ok(SubjobOutput { digests, root, winners, found: found.into_inner() })
 }
 
 /// The same search as [`run_subjob`] without chunk digests: hashes `[start, end)` on

@@ -18,18 +18,6 @@ fn node(left: &Hash256, right: &Hash256) -> Hash256 {
 	Sha256::digest(block).into()
 }
 
-/// The next level of `level`: adjacent pairs hashed, an odd last node moved up unchanged.
-fn next_level(level: &[Hash256]) -> Vec<Hash256> {
-	level
-		.chunks(2)
-		.map(|pair| match pair {
-			[left, right] => node(left, right),
-			[single] => *single,
-			_ => [0u8; 32],
-		})
-		.collect()
-}
-
 /// Reduces `level` to its next level in place.
 fn reduce_in_place(level: &mut Vec<Hash256>) {
 	let pairs = level.len() / 2;
@@ -53,29 +41,71 @@ pub fn root(leaves: &[Hash256]) -> Hash256 {
 /// bottom up, levels without one skipped), equal to `pow::merkle_proof`. An index past the
 /// leaves gets the siblings it would have, which no verifier accepts.
 pub fn root_and_proofs(leaves: &[Hash256], indices: &[usize]) -> (Hash256, Vec<Vec<Hash256>>) {
-	let mut proofs = vec![Vec::new(); indices.len()];
-	match leaves {
-		[] => return ([0u8; 32], proofs),
-		[only] => return (*only, proofs),
-		_ => {},
+	let mut next = leaves.iter().copied();
+	let streamed = root_and_proofs_streamed(leaves.len(), indices, || {
+		Ok::<_, core::convert::Infallible>(next.next().unwrap_or([0u8; 32]))
+	});
+	match streamed {
+		Ok(tree) => (tree.root, tree.proofs),
+		Err(never) => match never {},
 	}
-	let mut positions: Vec<usize> = indices.to_vec();
-	let mut collect = |level: &[Hash256], positions: &mut [usize]| {
+}
+
+/// What [`root_and_proofs_streamed`] returns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Proven {
+	/// The Merkle root.
+	pub root: Hash256,
+	/// The leaf at each of the requested indices (zeros past the end).
+	pub leaves: Vec<Hash256>,
+	/// The proof of each requested leaf.
+	pub proofs: Vec<Vec<Hash256>>,
+}
+
+/// [`root_and_proofs`] over `count` leaves read one by one from `next_leaf` (for example from
+/// a file), so the leaves never need to be in memory at once: the cost is one buffer of half
+/// of them. Also returns the requested leaves themselves.
+pub fn root_and_proofs_streamed<E>(
+	count: usize,
+	indices: &[usize],
+	mut next_leaf: impl FnMut() -> Result<Hash256, E>,
+) -> Result<Proven, E> {
+	let mut proofs = vec![Vec::new(); indices.len()];
+	let mut chosen = vec![[0u8; 32]; indices.len()];
+	// Level 0, streamed: note the chosen leaves and their siblings, pair the rest up.
+	let mut level = Vec::with_capacity(count.div_ceil(2));
+	let mut pending: Option<Hash256> = None;
+	for position in 0..count {
+		let leaf = next_leaf()?;
+		for (k, &index) in indices.iter().enumerate() {
+			if index == position {
+				chosen[k] = leaf;
+			}
+			if index ^ 1 == position {
+				proofs[k].push(leaf);
+			}
+		}
+		match pending.take() {
+			Some(left) => level.push(node(&left, &leaf)),
+			None => pending = Some(leaf),
+		}
+	}
+	if count == 1 {
+		return Ok(Proven { root: pending.unwrap_or([0u8; 32]), leaves: chosen, proofs });
+	}
+	level.extend(pending);
+	let mut positions: Vec<usize> = indices.iter().map(|i| i / 2).collect();
+	while level.len() > 1 {
 		for (proof, position) in proofs.iter_mut().zip(positions.iter_mut()) {
 			if let Some(sibling) = level.get(*position ^ 1) {
 				proof.push(*sibling);
 			}
 			*position /= 2;
 		}
-	};
-	collect(leaves, &mut positions);
-	let mut level = next_level(leaves);
-	while level.len() > 1 {
-		collect(&level, &mut positions);
 		reduce_in_place(&mut level);
 	}
 	let root = level.first().copied().unwrap_or([0u8; 32]);
-	(root, proofs)
+	Ok(Proven { root, leaves: chosen, proofs })
 }
 
 #[cfg(test)]
@@ -95,6 +125,12 @@ mod tests {
 			for (i, proof) in proofs.iter().enumerate() {
 				assert_eq!(proof, &merkle_proof::<Sha2>(&leaves, i), "proof of leaf {i} of {n}");
 			}
+			let mut read = leaves.iter().copied();
+			let streamed =
+				root_and_proofs_streamed(n, &indices, || read.next().ok_or("read past the leaves"))
+					.unwrap();
+			assert_eq!((streamed.root, &streamed.proofs), (root, &proofs), "streamed, {n} leaves");
+			assert_eq!(streamed.leaves, leaves);
 		}
 	}
 }

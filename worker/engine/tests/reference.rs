@@ -4,8 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use appchain_hash_engine::{
-	run_subjob, search, Engine, EngineError, Hash256, PowCheck, PowSpec, Progress, SpecError,
-	SubjobOutput, MAX_CHUNKS,
+	run_subjob, run_subjob_keeping, search, Engine, EngineError, Hash256, PowCheck, PowSpec,
+	Progress, SpecError, SubjobOutput, MAX_CHUNKS,
 };
 use appchain_primitives::pow::{merkle_root, Difficulty, HashFunction, Sha2};
 use proptest::prelude::*;
@@ -29,7 +29,7 @@ fn reference(
 		first = last;
 	}
 	let root = merkle_root::<Sha2>(&digests);
-	SubjobOutput { digests, root, winners }
+	SubjobOutput { digests, root, found: winners.len() as u64, winners }
 }
 
 fn generic(double: bool, zeros: u16) -> PowSpec {
@@ -298,4 +298,18 @@ fn whole_range_winners_at_difficulty_zero_are_every_nonce() {
 	assert_eq!(output.winners, (0..1000).collect::<Vec<_>>());
 	let root: Hash256 = merkle_root::<Sha2>(&output.digests);
 	assert_eq!(output.root, root);
+}
+
+#[test]
+fn keeping_the_first_winners_bounds_memory_and_counts_the_rest() {
+	// Every nonce wins: the worker must not store one nonce per hash.
+	let engine = Engine::new(b"easy", &generic(true, 0), 1_000, 11_000).unwrap();
+	let full = run_subjob(&engine, 1_000, 11_000, 64, 1, &Progress::new()).unwrap();
+	for threads in 1..=3 {
+		let kept =
+			run_subjob_keeping(&engine, 1_000, 11_000, 64, threads, 32, &Progress::new()).unwrap();
+		assert_eq!(kept.winners, (1_000..1_032).collect::<Vec<u64>>(), "{threads} threads");
+		assert_eq!(kept.found, 10_000);
+		assert_eq!((kept.digests.as_slice(), kept.root), (full.digests.as_slice(), full.root));
+	}
 }
