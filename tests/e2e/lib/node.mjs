@@ -11,14 +11,16 @@ import { ApiPromise, WsProvider } from '@polkadot/api';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** The node binary, as agreed: ${NODE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/appchain-target}/release/appchain-node} */
-export const NODE_BIN =
-  process.env.NODE_BIN ||
-  path.join(
-    process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'appchain-target'),
-    'release',
-    'appchain-node',
+/** A release binary of ours: ${<envVar>:-${CARGO_TARGET_DIR:-$HOME/.cache/appchain-target}/release/<name>} */
+export function releaseBin(envVar, name) {
+  return (
+    process.env[envVar] ||
+    path.join(process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'appchain-target'), 'release', name)
   );
+}
+
+/** The node binary, as agreed: ${NODE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/appchain-target}/release/appchain-node} */
+export const NODE_BIN = releaseBin('NODE_BIN', 'appchain-node');
 
 export function assertNodeBin() {
   if (!existsSync(NODE_BIN)) {

@@ -1,19 +1,11 @@
 // Helpers to drive the real `appchain-worker` binary from the end-to-end tests.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
-import { runCommand, waitFor } from './node.mjs';
+import { releaseBin, runCommand, waitFor } from './node.mjs';
 
 /** ${WORKER_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/appchain-target}/release/appchain-worker} */
-export const WORKER_BIN =
-  process.env.WORKER_BIN ||
-  path.join(
-    process.env.CARGO_TARGET_DIR || path.join(os.homedir(), '.cache', 'appchain-target'),
-    'release',
-    'appchain-worker',
-  );
+export const WORKER_BIN = releaseBin('WORKER_BIN', 'appchain-worker');
 
 export function assertWorkerBin() {
   if (!existsSync(WORKER_BIN)) {
