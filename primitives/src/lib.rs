@@ -6,6 +6,7 @@
 //! - [`layers`]: model layers, half-open layer ranges and how they map onto layer shards;
 //! - [`routing`]: the cheapest route through the layer DAG of a model (P2P-LLM §3.1) and the
 //!   Pareto frontier of (total price, total cost) routes (P2P-LLM §3.2);
+//! - [`token`]: the token's symbol, decimals and SS58 prefix, and parsing/printing amounts;
 //! - [`pow`]: SHA-256 nonce search (generic and Bitcoin-header), chunk digests, their Merkle
 //!   tree, spot-check challenges and result commitments.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -15,6 +16,7 @@ extern crate alloc;
 pub mod layers;
 pub mod pow;
 pub mod routing;
+pub mod token;
 
 pub use layers::{Layer, LayerRange, ShardIndex};
 

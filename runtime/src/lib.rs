@@ -52,12 +52,13 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	system_version: 1,
 };
 
-/// The token: symbol, decimals and SS58 address prefix, as put in the chain properties.
-pub const TOKEN_SYMBOL: &str = "CPU";
+/// The token: symbol, decimals and SS58 address prefix, as put in the chain properties
+/// (defined once in [`appchain_primitives::token`], shared with the worker).
+pub const TOKEN_SYMBOL: &str = appchain_primitives::token::SYMBOL;
 /// Number of decimals of [`TOKEN_SYMBOL`]: one token is `10^TOKEN_DECIMALS` plancks.
-pub const TOKEN_DECIMALS: u8 = 12;
+pub const TOKEN_DECIMALS: u8 = appchain_primitives::token::DECIMALS;
 /// The SS58 address prefix of this chain.
-pub const SS58_PREFIX: u16 = 4242;
+pub const SS58_PREFIX: u16 = appchain_primitives::token::SS58_PREFIX;
 
 /// Alias to 512-bit hash when used in the context of a transaction signature on the chain.
 pub type Signature = MultiSignature;
@@ -88,7 +89,7 @@ pub type BlockId = generic::BlockId<Block>;
 pub mod currency {
 	use super::Balance;
 	/// One whole token (`CPU`).
-	pub const UNITS: Balance = 1_000_000_000_000;
+	pub const UNITS: Balance = appchain_primitives::token::UNITS;
 	/// A thousandth of a token.
 	pub const MILLI_UNITS: Balance = UNITS / 1_000;
 	/// A millionth of a token.

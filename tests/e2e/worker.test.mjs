@@ -155,17 +155,21 @@ describe('the appchain-worker binary', { timeout: 900_000 }, () => {
       const watch = new WorkerProcess('job watch', args('job', 'watch', String(job)));
 
       // Dave claims the first subjob and is killed for good before committing.
-      const dave = new WorkerProcess('dave', args('--base-path', path.join(base, 'Dave'), 'run'), { suri: '//Dave' });
-      const daveSubjob = Number((await dave.waitForLine(new RegExp(`subjob (\\d+) of job ${job}: hashing`)))[1]);
+      const dave = new WorkerProcess('dave', args('--base-path', path.join(base, 'Dave'), '--log-format', 'json', 'run'), { suri: '//Dave' });
+      const daveSubjob = (await dave.waitForEvent({ event: 'hashing_started', job })).subjob;
       await dave.kill('SIGKILL');
 
       // Bob and Charlie serve the job.
-      const bobArgs = args('--base-path', path.join(base, 'Bob'), 'run');
+      const bobArgs = args('--base-path', path.join(base, 'Bob'), '--log-format', 'json', 'run');
       let bob = new WorkerProcess('bob', bobArgs, { suri: '//Bob' });
-      const charlie = new WorkerProcess('charlie', args('--base-path', path.join(base, 'Charlie'), 'run'), { suri: '//Charlie' });
+      // Charlie logs at debug level: the planner's decisions are visible.
+      const charlie = new WorkerProcess('charlie', args('--base-path', path.join(base, 'Charlie'), '--log-format', 'json', 'run'), {
+        suri: '//Charlie',
+        env: { RUST_LOG: 'debug' },
+      });
 
       // Bob is killed right after his first commitment went to the node, before revealing.
-      const bobSubjob = Number((await bob.waitForLine(/commitment for subjob (\d+) submitted/))[1]);
+      const bobSubjob = (await bob.waitForEvent({ event: 'tx_submitted', tx: 'commit' })).id;
       await bob.kill('SIGKILL');
       const genesis = (await api.rpc.chain.getBlockHash(0)).toHex().slice(2);
       assert.ok(existsSync(path.join(base, 'Bob', 'chains', genesis, `subjob-${bobSubjob}.json`)), 'the result was journaled before the commitment');
@@ -175,14 +179,17 @@ describe('the appchain-worker binary', { timeout: 900_000 }, () => {
       });
       assert.ok((await api.query.hashJobs.subjobs(bobSubjob)).unwrap().state.isCommitted, 'killed between commit and reveal');
       bob = new WorkerProcess('bob (restarted)', bobArgs, { suri: '//Bob' });
-      await bob.waitForLine(new RegExp(`reveal of subjob ${bobSubjob} \\(from the journal\\) submitted`), { timeout: 90_000 });
+      await bob.waitForEvent({ event: 'tx_submitted', tx: 'reveal', id: bobSubjob }, { timeout: 90_000 });
 
       // The watcher sees the job through to the end.
       await watch.waitForLine(/winning nonces: \[.*\]/, { timeout: 420_000 });
       assert.equal((await watch.exitPromise).code, 0);
       const found = JSON.parse(/winning nonces: (\[.*\])/.exec(watch.stdout)[1]);
       assert.deepEqual(found, winners, 'the verified winning nonces are exactly the known ones');
-      assert.doesNotMatch(bob.stderr, new RegExp(`subjob ${bobSubjob} of job ${job}: hashing`), 'no re-hashing after the restart');
+      assert.ok(!bob.events().some((e) => e.event === 'hashing_started' && e.subjob === bobSubjob), 'no re-hashing after the restart');
+      const plans = charlie.events().filter((e) => e.event === 'plan');
+      assert.ok(plans.length > 0 && plans.every((e) => typeof e.block === 'number'), 'RUST_LOG=debug shows the planner at every block');
+      assert.ok(plans.some((e) => /StartHashing/.test(e.actions)) && plans.some((e) => /Claim/.test(e.actions)), 'the plans name their actions');
 
       // Chain events from the post to now.
       const endHash = await api.rpc.chain.getFinalizedHead();
@@ -216,6 +223,10 @@ describe('the appchain-worker binary', { timeout: 900_000 }, () => {
       const [bobExit, charlieExit] = await Promise.all([bob.kill('SIGINT'), charlie.kill('SIGTERM')]);
       assert.deepEqual(bobExit, { code: 0, signal: null }, bob.stderr.slice(-2000));
       assert.deepEqual(charlieExit, { code: 0, signal: null }, charlie.stderr.slice(-2000));
+      for (const w of [bob, charlie]) {
+        const stops = w.events().filter((e) => e.event === 'hash_jobs_stopped' || e.event === 'stopped').map((e) => e.event);
+        assert.deepEqual(stops, ['hash_jobs_stopped', 'stopped'], `${w.name}: every committed result is in the journal`);
+      }
       assert.match(bob.stderr, /stopped; every committed result is in the journal/);
     }, dumpWorkerLogs),
   );
@@ -233,15 +244,19 @@ describe('the appchain-worker binary', { timeout: 900_000 }, () => {
         });
         assert.equal(r.code, 0, r.stderr);
         const nodeId = Number(/registered hashing node (\d+)/.exec(r.stdout)[1]);
-        const ferdie = new WorkerProcess('ferdie', [...url, '--base-path', path.join(base, 'Ferdie'), 'run'], { suri: '//Ferdie' });
-        await ferdie.waitForLine(/serving hash jobs as node/);
+        const ferdie = new WorkerProcess('ferdie', [...url, '--base-path', path.join(base, 'Ferdie'), '--log-format', 'json', 'run'], {
+          suri: '//Ferdie',
+        });
+        assert.equal((await ferdie.waitForEvent({ event: 'serving' })).node, nodeId);
 
         await first.stop();
-        await ferdie.waitForLine(/reconnecting/, { timeout: 60_000 });
-        await ferdie.waitForLine(/cannot reach .* retrying in/, { timeout: 60_000 });
+        await ferdie.waitForEvent({ event: 'reconnecting' }, { timeout: 60_000 });
+        const retry = await ferdie.waitForEvent({ event: 'connect_retry' }, { timeout: 60_000 });
+        assert.equal(retry.url, first.wsUrl);
+        assert.ok(retry.retry_in_s > 0);
         second = new TestNode({ name: 'restarted', args: first.args, rpcPort: first.rpcPort, p2pPort: first.p2pPort });
         await second.waitForRpc(90_000);
-        await ferdie.waitForLine(/reconnected to ws:/, { timeout: 90_000 });
+        await ferdie.waitForEvent({ event: 'reconnected', url: first.wsUrl }, { timeout: 90_000 });
 
         const api2 = await connectApi(second.wsUrl);
         const restartedAt = (await api2.rpc.chain.getHeader()).number.toNumber();

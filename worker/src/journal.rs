@@ -285,8 +285,13 @@ fn private_file(path: &Path) -> std::io::Result<fs::File> {
 	options.open(path)
 }
 
-fn io_error(path: &Path, e: impl std::fmt::Display) -> WorkerError {
-	WorkerError::Journal { path: path.display().to_string(), reason: e.to_string() }
+/// A journal error at `path`: an I/O error as it is, anything else as invalid data.
+fn io_error(path: &Path, e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> WorkerError {
+	let source = match e.into().downcast::<std::io::Error>() {
+		Ok(io) => *io,
+		Err(other) => std::io::Error::new(std::io::ErrorKind::InvalidData, other),
+	};
+	WorkerError::journal(path, source)
 }
 
 /// Serde for 32-byte values as hex strings.

@@ -120,7 +120,7 @@ pub fn generate(path: &Path) -> Result<Keypair, WorkerError> {
 
 /// The SS58 address of `account` in the chain's format (prefix 4242).
 pub fn ss58(account: &AccountId32) -> String {
-	ss58_with_prefix(account.as_ref(), crate::chain::SS58_PREFIX)
+	ss58_with_prefix(account.as_ref(), appchain_primitives::token::SS58_PREFIX)
 }
 
 /// SS58: base58 of `prefix ‖ public key ‖ blake2b-512("SS58PRE" ‖ prefix ‖ key)[..2]`, with

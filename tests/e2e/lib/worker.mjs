@@ -27,7 +27,7 @@ const everyProcess = [];
 
 /** A long-running `appchain-worker` process (run, job watch) whose output is collected. */
 export class WorkerProcess {
-  constructor(name, args, { suri } = {}) {
+  constructor(name, args, { suri, env = {} } = {}) {
     assertWorkerBin();
     this.name = name;
     this.stdout = '';
@@ -35,7 +35,7 @@ export class WorkerProcess {
     this.exited = null;
     this.child = spawn(WORKER_BIN, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...(suri === undefined ? {} : { APPCHAIN_SURI: suri }) },
+      env: { ...process.env, ...(suri === undefined ? {} : { APPCHAIN_SURI: suri }), ...env },
     });
     processes.add(this);
     everyProcess.push(this);
@@ -70,6 +70,46 @@ export class WorkerProcess {
       throw new Error(`${e.message}\n---- ${this.name} ----\n${this.stderr.slice(-4000)}\n${this.stdout.slice(-2000)}`);
     });
     return match;
+  }
+
+  /**
+   * The JSON log events written so far (a worker started with `--log-format json`): every
+   * stderr line that parses as an object with an `event` field.
+   */
+  events() {
+    const out = [];
+    for (const line of this.stderr.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      try {
+        const parsed = JSON.parse(line);
+        if (typeof parsed.event === 'string') out.push(parsed);
+      } catch {
+        // A line still being written.
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Waits for a JSON log event whose fields include all of `fields` (e.g.
+   * `{ event: 'tx_submitted', tx: 'commit' }`); returns the event.
+   */
+  async waitForEvent(fields, { timeout = 120_000 } = {}) {
+    const matches = (e) => Object.entries(fields).every(([k, v]) => e[k] === v);
+    let found = null;
+    await waitFor(
+      () => {
+        found = this.events().find(matches) ?? null;
+        if (!found && this.exited) {
+          throw Object.assign(new Error(`${this.name} exited (${JSON.stringify(this.exited)}) before ${JSON.stringify(fields)}`), { fatal: true });
+        }
+        return found !== null;
+      },
+      { timeout, interval: 100, what: `${this.name}: ${JSON.stringify(fields)}` },
+    ).catch((e) => {
+      throw new Error(`${e.message}\n---- ${this.name} ----\n${this.stderr.slice(-4000)}\n${this.stdout.slice(-2000)}`);
+    });
+    return found;
   }
 
   /** Peak resident memory so far (VmHWM), in bytes. */

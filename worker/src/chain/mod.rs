@@ -1,0 +1,610 @@
+//! All of the worker's chain access: one thin, typed layer over subxt.
+//!
+//! - The call, storage, constant and event types are generated at compile time from our
+//!   runtime's metadata, committed as `worker/metadata/appchain.scale`; no pallet or call name
+//!   appears as a string. The runtime crate's test `worker_metadata_is_current` fails when that
+//!   file drifts from the runtime (regenerate it with `scripts/update-worker-metadata.sh`).
+//! - Every storage, constant and event read of the worker is one of the typed readers below;
+//!   the rest of the crate never builds a storage address or decodes an event itself.
+//! - [`signer`]: one [`Signer`] per account, shared by every duty: local nonces, mortal
+//!   transactions, in-flight tracking, resynchronisation after a reconnection.
+//! - [`follower`]: one block follower (best and finalized heads, reconnects with backoff)
+//!   that the daemon's duties read.
+//! - [`Chain::connect`] retries with exponential backoff (0.5 s doubling, at most 30 s).
+//!
+//! Log events: `connect_retry` (the node is unreachable, retrying).
+
+pub mod follower;
+pub mod signer;
+
+use std::time::Duration;
+
+use subxt::{
+	config::RpcConfigFor,
+	rpcs::{methods::legacy::LegacyRpcMethods, RpcClient},
+	utils::AccountId32,
+	OnlineClient, PolkadotConfig,
+};
+
+pub use follower::{Follower, Head};
+pub use signer::{Outcome, Signer, Submitted, Tag};
+
+use crate::error::WorkerError;
+
+/// The runtime's interface, generated from its metadata.
+#[subxt::subxt(
+	runtime_metadata_path = "metadata/appchain.scale",
+	substitute_type(
+		path = "appchain_primitives::pow::PowSpec",
+		with = "::subxt::utils::Static<::appchain_primitives::pow::PowSpec>"
+	),
+	derive_for_all_types = "Clone"
+)]
+pub mod runtime {}
+
+pub use runtime::runtime_types::{
+	pallet_compute_registry::types::{ComputeNode, NodeKind, NodeStatus},
+	pallet_hash_jobs::types::{ChunkAnswer, Job, NonceRange, Subjob, SubjobState},
+};
+
+/// Our chain's configuration: Polkadot's signed extensions, `MultiAddress<AccountId32, ()>`.
+pub type AppchainConfig = PolkadotConfig;
+
+/// A client pinned to one block.
+pub type AtBlock = subxt::client::ClientAtBlock<
+	AppchainConfig,
+	subxt::client::OnlineClientAtBlockImpl<AppchainConfig>,
+>;
+
+/// The events of one included transaction.
+pub type TxEvents = subxt::extrinsics::ExtrinsicEvents<AppchainConfig>;
+
+/// Blocks a transaction stays valid for after the block it was signed at.
+pub const MORTALITY: u64 = 64;
+
+/// A connection to a node.
+#[derive(Clone)]
+pub struct Chain {
+	/// The subxt client.
+	pub api: OnlineClient<AppchainConfig>,
+	rpc: LegacyRpcMethods<RpcConfigFor<AppchainConfig>>,
+	/// The node's URL.
+	pub url: String,
+}
+
+impl Chain {
+	/// Connects to `url`, trying `attempts` times with exponential backoff (0.5 s doubling,
+	/// at most 30 s between tries). Retries are logged only when `attempts` is above 3: a
+	/// one-shot command retries quietly and reports once, a daemon says why it waits.
+	pub async fn connect(url: &str, attempts: u32) -> Result<Self, WorkerError> {
+		let mut delay = Duration::from_millis(500);
+		let mut tried = 0u32;
+		loop {
+			tried = tried.saturating_add(1);
+			match Self::connect_once(url).await {
+				Ok(chain) => return Ok(chain),
+				Err(reason) if tried >= attempts => {
+					return Err(WorkerError::Connect { url: url.to_string(), reason })
+				},
+				Err(reason) => {
+					if attempts > 3 {
+						tracing::info!(
+							event = "connect_retry",
+							url,
+							reason,
+							retry_in_s = delay.as_secs_f64(),
+							"cannot reach {url} ({reason}); retrying in {:.1} s",
+							delay.as_secs_f64()
+						);
+					}
+					tokio::time::sleep(delay).await;
+					delay = (delay.saturating_mul(2)).min(Duration::from_secs(30));
+				},
+			}
+		}
+	}
+
+	async fn connect_once(url: &str) -> Result<Self, String> {
+		let rpc = tokio::time::timeout(Duration::from_secs(10), RpcClient::from_insecure_url(url))
+			.await
+			.map_err(|_| "timed out".to_string())?
+			.map_err(|e| innermost(&e.to_string()))?;
+		let api = tokio::time::timeout(
+			Duration::from_secs(30),
+			OnlineClient::<AppchainConfig>::from_rpc_client(rpc.clone()),
+		)
+		.await
+		.map_err(|_| "timed out".to_string())?
+		.map_err(|e| e.to_string())?;
+		Ok(Self { api, rpc: LegacyRpcMethods::new(rpc), url: url.to_string() })
+	}
+
+	/// The chain's genesis hash (names the journal's directory).
+	pub fn genesis_hash(&self) -> [u8; 32] {
+		self.api.genesis_hash().0
+	}
+
+	/// A client at the latest finalized block.
+	pub async fn finalized(&self) -> Result<AtBlock, WorkerError> {
+		Ok(self.api.at_current_block().await?)
+	}
+
+	/// A client at block `number` of the finalized chain.
+	pub async fn at_number(&self, number: u64) -> Result<AtBlock, WorkerError> {
+		Ok(self.api.at_block(number).await?)
+	}
+
+	/// A client at the node's best block.
+	pub async fn best(&self) -> Result<AtBlock, WorkerError> {
+		let hash = self
+			.rpc
+			.chain_get_block_hash(None)
+			.await?
+			.ok_or_else(|| WorkerError::Missing("the node has no best block".into()))?;
+		Ok(self.api.at_block(hash).await?)
+	}
+
+	/// The finalized blocks from now on (starting with a few already finalized).
+	pub async fn finalized_blocks(&self) -> Result<FinalizedBlocks, WorkerError> {
+		Ok(FinalizedBlocks(self.api.stream_blocks().await?))
+	}
+
+	/// The next nonce of `account`, counting transactions in the node's pool.
+	pub async fn next_nonce(&self, account: &AccountId32) -> Result<u64, WorkerError> {
+		Ok(self.rpc.system_account_next_index(account).await?)
+	}
+}
+
+/// A subscription to finalized blocks.
+pub struct FinalizedBlocks(subxt::client::Blocks<AppchainConfig>);
+
+impl FinalizedBlocks {
+	/// The next finalized block; `None` when the subscription ended.
+	pub async fn next(&mut self) -> Option<Result<AtBlock, WorkerError>> {
+		let block = match self.0.next().await? {
+			Ok(block) => block,
+			Err(e) => return Some(Err(e.into())),
+		};
+		Some(block.at().await.map_err(Into::into))
+	}
+}
+
+/// The last part of a nested error text (`RPC error: client error: ...: Connection refused`).
+fn innermost(error: &str) -> String {
+	error.rsplit(": ").next().unwrap_or(error).to_string()
+}
+
+/// A bounded vector as the chain encodes it.
+pub use runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec as Bounded;
+
+/// A subjob as the chain stores it.
+pub type SubjobOf = Subjob<AccountId32, u32, Bounded<u64>>;
+
+/// A job as the chain stores it.
+pub type JobOf = Job<AccountId32, u128, Bounded<u8>, Bounded<NonceRange>>;
+
+/// A compute node as the chain stores it.
+pub type NodeOf = ComputeNode<AccountId32, u128, u32>;
+
+/// A spot-check answer as the chain takes it.
+pub type ChunkAnswerOf = ChunkAnswer<Bounded<[u8; 32]>>;
+
+// ---------------------------------------------------------------------------------------
+// Storage readers.
+// ---------------------------------------------------------------------------------------
+
+/// The nonce of `account` in the state of `at`: its transactions executed up to there.
+pub async fn nonce_at(at: &AtBlock, account: &AccountId32) -> Result<u64, WorkerError> {
+	Ok(u64::from(account_info(at, account).await?.nonce))
+}
+
+/// An account's balances at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Balances {
+	/// Transferable (before freezes).
+	pub free: u128,
+	/// Held by pallets (collateral, escrows, deposits).
+	pub held: u128,
+	/// Transactions executed.
+	pub nonce: u32,
+}
+
+/// `account`'s balances at `at`.
+pub async fn account_info(at: &AtBlock, account: &AccountId32) -> Result<Balances, WorkerError> {
+	let info =
+		at.storage().fetch(runtime::storage().system().account(), (*account,)).await?.decode()?;
+	Ok(Balances { free: info.data.free, held: info.data.reserved, nonce: info.nonce })
+}
+
+/// Node `id` at `at`, if registered.
+pub async fn node(at: &AtBlock, id: u64) -> Result<Option<NodeOf>, WorkerError> {
+	match at.storage().try_fetch(runtime::storage().registry().nodes(), (id,)).await? {
+		Some(value) => Ok(Some(value.decode()?)),
+		None => Ok(None),
+	}
+}
+
+/// The registered (not unbonding) hashing nodes of `owner`, ascending.
+pub async fn hashing_nodes(at: &AtBlock, owner: &AccountId32) -> Result<Vec<u64>, WorkerError> {
+	let owned = at
+		.storage()
+		.fetch(runtime::storage().registry().nodes_by_owner(), (*owner,))
+		.await?
+		.decode()?
+		.0;
+	let mut hashing = Vec::new();
+	for id in owned {
+		if let Some(info) = node(at, id).await? {
+			if matches!(info.kind, NodeKind::Hashing { .. })
+				&& matches!(info.status, NodeStatus::Registered)
+			{
+				hashing.push(id);
+			}
+		}
+	}
+	Ok(hashing)
+}
+
+/// The account's registered hashing node: `wanted`, or its only one.
+pub async fn own_hashing_node(
+	at: &AtBlock,
+	owner: &AccountId32,
+	wanted: Option<u64>,
+) -> Result<u64, WorkerError> {
+	let who = crate::keys::ss58(owner);
+	let hashing = hashing_nodes(at, owner).await?;
+	match (wanted, hashing.as_slice()) {
+		(Some(id), _) if hashing.contains(&id) => Ok(id),
+		(Some(id), _) => {
+			Err(WorkerError::NoNode(format!("node {id} is not a registered hashing node of {who}")))
+		},
+		(None, [only]) => Ok(*only),
+		(None, []) => Err(WorkerError::NoNode(format!(
+			"{who} has no registered hashing node; run `appchain-worker register` first"
+		))),
+		(None, many) => Err(WorkerError::NoNode(format!(
+			"{who} has several hashing nodes ({many:?}); pick one with --node"
+		))),
+	}
+}
+
+/// Every open subjob at `at`, by id.
+pub async fn subjobs(at: &AtBlock) -> Result<Vec<(u64, SubjobOf)>, WorkerError> {
+	let mut out = Vec::new();
+	let mut entries = at.storage().iter(runtime::storage().hash_jobs().subjobs(), ()).await?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry?;
+		let (id,) = entry.key()?.decode()?;
+		out.push((id, entry.value().decode()?));
+	}
+	Ok(out)
+}
+
+/// Whether subjob `id` is open at `at`.
+pub async fn subjob_is_open(at: &AtBlock, id: u64) -> Result<bool, WorkerError> {
+	Ok(at.storage().try_fetch(runtime::storage().hash_jobs().subjobs(), (id,)).await?.is_some())
+}
+
+/// Every open job at `at`, by id.
+pub async fn jobs(at: &AtBlock) -> Result<Vec<(u64, JobOf)>, WorkerError> {
+	let mut out = Vec::new();
+	let mut entries = at.storage().iter(runtime::storage().hash_jobs().jobs(), ()).await?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry?;
+		let (id,) = entry.key()?.decode()?;
+		out.push((id, entry.value().decode()?));
+	}
+	Ok(out)
+}
+
+/// Job `id` at `at`, if it is open.
+pub async fn job(at: &AtBlock, id: u64) -> Result<Option<JobOf>, WorkerError> {
+	match at.storage().try_fetch(runtime::storage().hash_jobs().jobs(), (id,)).await? {
+		Some(value) => Ok(Some(value.decode()?)),
+		None => Ok(None),
+	}
+}
+
+/// How many subjobs node `id` holds at `at`.
+pub async fn claims_of(at: &AtBlock, id: u64) -> Result<u32, WorkerError> {
+	Ok(at.storage().fetch(runtime::storage().hash_jobs().claims_of(), (id,)).await?.decode()?)
+}
+
+/// The spot-check seed of the subjobs challenged at block `block`, once it exists.
+pub async fn challenge_seed(at: &AtBlock, block: u64) -> Result<Option<[u8; 32]>, WorkerError> {
+	let key = u32::try_from(block).unwrap_or(u32::MAX);
+	match at.storage().try_fetch(runtime::storage().hash_jobs().challenge_seeds(), (key,)).await? {
+		Some(value) => Ok(Some(value.decode()?)),
+		None => Ok(None),
+	}
+}
+
+// ---------------------------------------------------------------------------------------
+// Constants.
+// ---------------------------------------------------------------------------------------
+
+/// The registry's constants the worker uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistryConstants {
+	/// Blocks between heartbeats.
+	pub heartbeat_interval: u64,
+	/// Blocks without a heartbeat after which a node is not serving.
+	pub heartbeat_timeout: u64,
+	/// Collateral below which a node is not serving.
+	pub min_collateral: u128,
+}
+
+/// The registry's constants at `at`.
+pub fn registry_constants(at: &AtBlock) -> Result<RegistryConstants, WorkerError> {
+	let c = at.constants();
+	let reg = runtime::constants().registry();
+	Ok(RegistryConstants {
+		heartbeat_interval: u64::from(c.entry(reg.heartbeat_interval())?),
+		heartbeat_timeout: u64::from(c.entry(reg.heartbeat_timeout())?),
+		min_collateral: c.entry(reg.min_collateral())?,
+	})
+}
+
+/// The hash-jobs pallet's constants the worker uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashJobConstants {
+	/// Nonces per chunk.
+	pub chunk_size: u64,
+	/// Chunks spot-checked per subjob.
+	pub challenge_count: u32,
+	/// Winning nonces a result may list.
+	pub max_nonces: u32,
+	/// Blocks to answer the spot checks in.
+	pub answer_window: u64,
+	/// Open plus returned subjobs a job may have.
+	pub max_open_subjobs: u32,
+	/// What a failed subjob costs its node.
+	pub slash_penalty: u128,
+	/// The largest payload a job may carry.
+	pub max_payload_len: u32,
+	/// The smallest budget of a job.
+	pub min_budget: u128,
+}
+
+/// The hash-jobs pallet's constants at `at`.
+pub fn hash_job_constants(at: &AtBlock) -> Result<HashJobConstants, WorkerError> {
+	let c = at.constants();
+	let hj = runtime::constants().hash_jobs();
+	Ok(HashJobConstants {
+		chunk_size: u64::from(c.entry(hj.chunk_size())?),
+		challenge_count: c.entry(hj.challenge_count())?,
+		max_nonces: c.entry(hj.max_nonces_per_result())?,
+		answer_window: u64::from(c.entry(hj.answer_window())?),
+		max_open_subjobs: c.entry(hj.max_open_subjobs())?,
+		slash_penalty: c.entry(hj.slash_penalty())?,
+		max_payload_len: c.entry(hj.max_payload_len())?,
+		min_budget: c.entry(hj.min_budget())?,
+	})
+}
+
+// ---------------------------------------------------------------------------------------
+// Events.
+// ---------------------------------------------------------------------------------------
+
+/// The hash-jobs events the worker follows, decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashJobEvent {
+	/// A node claimed nonces `start..end` of a job.
+	SubjobClaimed {
+		/// The job.
+		job: u64,
+		/// The new subjob.
+		subjob: u64,
+		/// The claimer.
+		node: u64,
+		/// First nonce.
+		start: u64,
+		/// One past the last nonce.
+		end: u64,
+	},
+	/// A subjob's result was revealed.
+	ResultRevealed {
+		/// The subjob.
+		subjob: u64,
+		/// Its winning nonces.
+		nonces: Vec<u64>,
+	},
+	/// A subjob passed its spot checks and its node was paid.
+	SubjobVerified {
+		/// The job.
+		job: u64,
+		/// The subjob.
+		subjob: u64,
+		/// Its node.
+		node: u64,
+		/// Nonces it covered.
+		hashed: u64,
+		/// What the node was paid.
+		reward: u128,
+	},
+	/// The first verified winner's bonus.
+	FinderRewarded {
+		/// The subjob with the winner.
+		subjob: u64,
+		/// The winning nonce.
+		nonce: u64,
+		/// The bonus.
+		bonus: u128,
+	},
+	/// A subjob failed and its node was slashed.
+	SubjobFailed {
+		/// The job.
+		job: u64,
+		/// The subjob.
+		subjob: u64,
+		/// Its node.
+		node: u64,
+		/// Why, as the runtime names it.
+		reason: String,
+		/// The penalty taken from the node's collateral.
+		penalty: u128,
+	},
+	/// A job completed.
+	JobCompleted {
+		/// The job.
+		job: u64,
+		/// Nonces verified.
+		hashed: u64,
+		/// Winning nonces found.
+		found: u32,
+		/// Budget returned to the client.
+		refunded: u128,
+	},
+	/// A job was cancelled.
+	JobCancelled {
+		/// The job.
+		job: u64,
+	},
+}
+
+/// The hash-jobs events of block `at`, grouped by kind in the order of [`HashJobEvent`]'s
+/// variants, each group in block order.
+pub async fn hash_job_events(at: &AtBlock) -> Result<Vec<HashJobEvent>, WorkerError> {
+	use runtime::hash_jobs::events as ev;
+	let events = at.events().fetch().await?;
+	let mut out = Vec::new();
+	for e in events.find::<ev::SubjobClaimed>() {
+		let e = e?;
+		out.push(HashJobEvent::SubjobClaimed {
+			job: e.job,
+			subjob: e.subjob,
+			node: e.node,
+			start: e.start,
+			end: e.end,
+		});
+	}
+	for e in events.find::<ev::ResultRevealed>() {
+		let e = e?;
+		out.push(HashJobEvent::ResultRevealed { subjob: e.subjob, nonces: e.nonces.0 });
+	}
+	for e in events.find::<ev::SubjobVerified>() {
+		let e = e?;
+		out.push(HashJobEvent::SubjobVerified {
+			job: e.job,
+			subjob: e.subjob,
+			node: e.node,
+			hashed: e.hashed,
+			reward: e.reward,
+		});
+	}
+	for e in events.find::<ev::FinderRewarded>() {
+		let e = e?;
+		out.push(HashJobEvent::FinderRewarded { subjob: e.subjob, nonce: e.nonce, bonus: e.bonus });
+	}
+	for e in events.find::<ev::SubjobFailed>() {
+		let e = e?;
+		out.push(HashJobEvent::SubjobFailed {
+			job: e.job,
+			subjob: e.subjob,
+			node: e.node,
+			reason: format!("{:?}", e.reason),
+			penalty: e.penalty,
+		});
+	}
+	for e in events.find::<ev::JobCompleted>() {
+		let e = e?;
+		out.push(HashJobEvent::JobCompleted {
+			job: e.job,
+			hashed: e.hashed,
+			found: e.found,
+			refunded: e.refunded,
+		});
+	}
+	for e in events.find::<ev::JobCancelled>() {
+		out.push(HashJobEvent::JobCancelled { job: e?.job });
+	}
+	Ok(out)
+}
+
+/// The node id of the `HashingNodeRegistered` event among a transaction's events.
+pub fn registered_hashing_node(events: &TxEvents) -> Result<u64, WorkerError> {
+	let registered = events
+		.find_first::<runtime::registry::events::HashingNodeRegistered>()
+		.ok_or_else(|| WorkerError::Missing("no HashingNodeRegistered event".into()))??;
+	Ok(registered.node)
+}
+
+/// A posted job: `(job, start, end, budget)` from the `JobPosted` event of a transaction.
+pub fn posted_job(events: &TxEvents) -> Result<(u64, u64, u64, u128), WorkerError> {
+	let posted = events
+		.find_first::<runtime::hash_jobs::events::JobPosted>()
+		.ok_or_else(|| WorkerError::Missing("no JobPosted event".into()))??;
+	Ok((posted.job, posted.start, posted.end, posted.budget))
+}
+
+// ---------------------------------------------------------------------------------------
+// Calls.
+// ---------------------------------------------------------------------------------------
+
+/// The calls the worker makes, built from the generated interface.
+pub mod calls {
+	use super::{runtime, Bounded, ChunkAnswerOf};
+	use appchain_primitives::pow::PowSpec;
+
+	pub use subxt::tx::Payload;
+
+	/// `Registry::heartbeat(node)`.
+	pub fn heartbeat(node: u64) -> impl Payload + Send + Sync {
+		runtime::transactions().registry().heartbeat(node)
+	}
+
+	/// `Registry::register_hashing_node(hash_rate, collateral)`.
+	pub fn register_hashing_node(hash_rate: u64, collateral: u128) -> impl Payload + Send + Sync {
+		runtime::transactions().registry().register_hashing_node(hash_rate, collateral)
+	}
+
+	/// `HashJobs::post_job(payload, spec, start, end, budget)`.
+	pub fn post_job(
+		payload: Vec<u8>,
+		spec: PowSpec,
+		start: u64,
+		end: u64,
+		budget: u128,
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().hash_jobs().post_job(
+			Bounded(payload),
+			subxt::utils::Static(spec),
+			start,
+			end,
+			budget,
+		)
+	}
+
+	/// `HashJobs::claim(job, node)`.
+	pub fn claim(job: u64, node: u64) -> impl Payload + Send + Sync {
+		runtime::transactions().hash_jobs().claim(job, node)
+	}
+
+	/// `HashJobs::commit(subjob, commitment)`.
+	pub fn commit(subjob: u64, commitment: [u8; 32]) -> impl Payload + Send + Sync {
+		runtime::transactions().hash_jobs().commit(subjob, commitment)
+	}
+
+	/// `HashJobs::reveal(subjob, root, salt, nonces)`.
+	pub fn reveal(
+		subjob: u64,
+		root: [u8; 32],
+		salt: [u8; 32],
+		nonces: Vec<u64>,
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().hash_jobs().reveal(subjob, root, salt, Bounded(nonces))
+	}
+
+	/// `HashJobs::answer_challenge(subjob, answers)`.
+	pub fn answer_challenge(
+		subjob: u64,
+		answers: Vec<ChunkAnswerOf>,
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().hash_jobs().answer_challenge(subjob, Bounded(answers))
+	}
+
+	/// `HashJobs::reclaim(subjob)`.
+	pub fn reclaim(subjob: u64) -> impl Payload + Send + Sync {
+		runtime::transactions().hash_jobs().reclaim(subjob)
+	}
+}

@@ -1,0 +1,92 @@
+//! The daemon: follows the chain and runs the worker's duties at each new best block.
+//!
+//! 1. One [`Follower`] publishes new best blocks (with the latest finalized one) and
+//!    reconnects with backoff when the connection drops.
+//! 2. On the first head of every connection, the signer resynchronises: it forgets the old
+//!    connection's nonce and in-flight transactions and waits for what this account left in
+//!    the node's pool ([`Signer::resync`]).
+//! 3. At each later head every duty runs in turn; a failing duty is logged (`duty_failed`)
+//!    and the others still run. A duty still busy when a newer block arrives simply sees the
+//!    newest one next.
+//! 4. The shutdown token (SIGINT/SIGTERM) interrupts any step; each duty then shuts down
+//!    and the daemon logs `stopped`.
+
+use crate::{
+	chain::{Chain, Follower, Signer},
+	duty::{BlockContext, Duty},
+	error::{ErrorKind, WorkerError},
+	shutdown::Shutdown,
+};
+
+/// A worker process: a connection, a signer and its duties.
+pub struct Daemon {
+	chain: Chain,
+	signer: Signer,
+	duties: Vec<Box<dyn Duty>>,
+	shutdown: Shutdown,
+}
+
+impl Daemon {
+	/// A daemon over `chain`, signing with `signer`, stopped by `shutdown`.
+	pub fn new(chain: Chain, signer: Signer, shutdown: Shutdown) -> Self {
+		Self { chain, signer, duties: Vec::new(), shutdown }
+	}
+
+	/// Adds a duty; duties run in the order they were added.
+	pub fn with(mut self, duty: impl Duty + 'static) -> Self {
+		self.duties.push(Box::new(duty));
+		self
+	}
+
+	/// Runs until the shutdown token fires.
+	pub async fn run(mut self) -> Result<(), WorkerError> {
+		let start = self.chain.finalized().await?.block_number();
+		let mut follower = Follower::start(self.chain.clone(), start, self.shutdown.clone());
+		let mut synced_connection = None;
+		while let Some(Some(head)) = self.shutdown.run_until(follower.next()).await {
+			if synced_connection != Some(head.connection) {
+				match self.signer.resync(&head.chain, &self.shutdown).await {
+					Ok(true) => break,
+					Ok(false) => synced_connection = Some(head.connection),
+					Err(e) => {
+						tracing::warn!(event = "resync_failed", error = %e, "cannot check the node's pool: {e}")
+					},
+				}
+				// Act on a fresh head, not one that waited.
+				continue;
+			}
+			let ctx = BlockContext { head, signer: self.signer.clone() };
+			let number = ctx.head.number();
+			for duty in &mut self.duties {
+				let name = duty.name();
+				match self.shutdown.run_until(duty.on_block(&ctx)).await {
+					None => break,
+					Some(Ok(())) => {},
+					Some(Err(e)) => {
+						let kind = e.kind();
+						tracing::warn!(
+							event = "duty_failed",
+							duty = name,
+							block = number,
+							kind = ?kind,
+							error = %e,
+							"{name} at block {number}: {e}"
+						);
+						if kind == ErrorKind::Decode {
+							tracing::warn!(
+								event = "decode_failed",
+								"the node's data did not decode: is this worker built for the chain's runtime?"
+							);
+						}
+					},
+				}
+			}
+		}
+		follower.stop();
+		for duty in &mut self.duties {
+			duty.shut_down().await;
+		}
+		tracing::info!(event = "stopped", "stopped");
+		Ok(())
+	}
+}
