@@ -49,7 +49,18 @@ impl SubstrateCli for Cli {
 }
 
 /// Parses the command line and runs the node or the requested subcommand.
+/// Makes the chain's own SS58 format (4242) the process default, so that every RPC and
+/// subcommand that parses an address (`system_accountNextIndex`, `key inspect`, …) accepts it.
+/// Addresses in the registered formats, the generic 42 among them, are accepted as before:
+/// `sp_core` refuses only custom formats other than the default.
+pub fn set_chain_address_format() {
+	sp_core::crypto::set_default_ss58_version(sp_core::crypto::Ss58AddressFormat::custom(
+		appchain_runtime::SS58_PREFIX,
+	));
+}
+
 pub fn run() -> sc_cli::Result<()> {
+	set_chain_address_format();
 	let cli = Cli::from_args();
 
 	match &cli.subcommand {
@@ -191,5 +202,28 @@ fn run_benchmark(cmd: &BenchmarkCmd, config: sc_service::Configuration) -> sc_cl
 			)
 		}
 		BenchmarkCmd::Machine(cmd) => cmd.run(&config, SUBSTRATE_REFERENCE_HARDWARE.clone()),
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use sp_core::{
+		crypto::{AccountId32, Ss58AddressFormat, Ss58Codec},
+		Pair,
+	};
+
+	#[test]
+	fn the_chain_format_and_the_generic_one_both_parse() {
+		let alice = sp_core::sr25519::Pair::from_string("//Alice", None)
+			.map(|pair| AccountId32::from(pair.public()))
+			.unwrap();
+		let ours = alice.to_ss58check_with_version(Ss58AddressFormat::custom(4242));
+		let generic = alice.to_ss58check_with_version(Ss58AddressFormat::custom(42));
+		super::set_chain_address_format();
+		assert_eq!(AccountId32::from_ss58check(&ours).unwrap(), alice);
+		assert_eq!(AccountId32::from_ss58check(&generic).unwrap(), alice);
+		// Another custom format is still refused.
+		let other = alice.to_ss58check_with_version(Ss58AddressFormat::custom(4243));
+		assert!(AccountId32::from_ss58check(&other).is_err());
 	}
 }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
-import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
+import { cryptoWaitReady, encodeAddress, mnemonicGenerate } from '@polkadot/util-crypto';
 
 import {
   bestNumber,
@@ -80,6 +80,27 @@ describe('dev node', { timeout: 600_000 }, () => {
       assert.equal(api.registry.chainSS58, 4242);
       const chainType = await api.rpc.system.chainType();
       assert.ok(chainType.isDevelopment, `chain type is ${chainType.type}`);
+    }),
+  );
+
+  test(
+    "RPC takes addresses in the chain's own SS58 format (4242) and in the generic one (42)",
+    { timeout: 60_000 },
+    withLogs(async () => {
+      await cryptoWaitReady();
+      const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+      const ours = encodeAddress(alice.publicKey, 4242);
+      const generic = encodeAddress(alice.publicKey, 42);
+      assert.notEqual(ours, generic);
+      const [byOurs, byGeneric] = await Promise.all([
+        rpc(node.httpUrl, 'system_accountNextIndex', [ours]),
+        rpc(node.httpUrl, 'system_accountNextIndex', [generic]),
+      ]);
+      assert.equal(typeof byOurs, 'number');
+      assert.equal(byOurs, byGeneric, 'the same account in both formats');
+      // Another custom format is refused with a clear error.
+      const other = await rpcRaw(node.httpUrl, 'system_accountNextIndex', [encodeAddress(alice.publicKey, 4243)]);
+      assert.ok(other.error, `expected an error, got ${JSON.stringify(other)}`);
     }),
   );
 
