@@ -30,7 +30,7 @@ impl core::fmt::Display for AmountError {
 	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
 		match self {
 			AmountError::Malformed => {
-				write!(f, "not a decimal amount of {SYMBOL} (e.g. 100 or 2.5)")
+				write!(f, "expected digits with at most one `.` (e.g. 100 or 2.5)")
 			},
 			AmountError::TooPrecise => write!(f, "more than {DECIMALS} decimals"),
 			AmountError::Overflow => write!(f, "too large"),

@@ -162,10 +162,10 @@ describe('the appchain-worker binary', { timeout: 900_000 }, () => {
       // Bob and Charlie serve the job.
       const bobArgs = args('--base-path', path.join(base, 'Bob'), '--log-format', 'json', 'run');
       let bob = new WorkerProcess('bob', bobArgs, { suri: '//Bob' });
-      // Charlie logs at debug level: the planner's decisions are visible.
+      // Charlie logs the worker's debug events: the planner's decisions are visible.
       const charlie = new WorkerProcess('charlie', args('--base-path', path.join(base, 'Charlie'), '--log-format', 'json', 'run'), {
         suri: '//Charlie',
-        env: { RUST_LOG: 'debug' },
+        env: { RUST_LOG: 'info,appchain_worker=debug' },
       });
 
       // Bob is killed right after his first commitment went to the node, before revealing.

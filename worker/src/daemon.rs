@@ -4,7 +4,8 @@
 //!    reconnects with backoff when the connection drops.
 //! 2. On the first head of every connection, the signer resynchronises: it forgets the old
 //!    connection's nonce and in-flight transactions and waits for what this account left in
-//!    the node's pool ([`Signer::resync`]).
+//!    the node's pool ([`Signer::resync`]); if it had to wait, the duties start at the next
+//!    head, otherwise at this one.
 //! 3. At each later head every duty runs in turn; a failing duty is logged (`duty_failed`)
 //!    and the others still run. A duty still busy when a newer block arrives simply sees the
 //!    newest one next.
@@ -12,7 +13,7 @@
 //!    and the daemon logs `stopped`.
 
 use crate::{
-	chain::{Chain, Follower, Signer},
+	chain::{Chain, Follower, Resync, Signer},
 	duty::{BlockContext, Duty},
 	error::{ErrorKind, WorkerError},
 	shutdown::Shutdown,
@@ -38,29 +39,43 @@ impl Daemon {
 		self
 	}
 
-	/// Runs until the shutdown token fires.
+	/// Runs until the shutdown token fires. Ends with an error if the block follower stops
+	/// by itself (it only stops on shutdown).
 	pub async fn run(mut self) -> Result<(), WorkerError> {
 		let start = self.chain.finalized().await?.block_number();
 		let mut follower = Follower::start(self.chain.clone(), start, self.shutdown.clone());
 		let mut synced_connection = None;
-		while let Some(Some(head)) = self.shutdown.run_until(follower.next()).await {
+		let mut ended = Ok(());
+		'heads: loop {
+			let head = match self.shutdown.run_until(follower.next()).await {
+				None => break,
+				Some(Some(head)) => head,
+				Some(None) => {
+					ended = Err(WorkerError::Missing("the block follower stopped".into()));
+					break;
+				},
+			};
 			if synced_connection != Some(head.connection) {
 				match self.signer.resync(&head.chain, &self.shutdown).await {
-					Ok(true) => break,
-					Ok(false) => synced_connection = Some(head.connection),
+					Ok(Resync::Stopped) => break,
+					Ok(Resync::Ready) => synced_connection = Some(head.connection),
+					Ok(Resync::Waited) => {
+						// Act on a fresh head, not one that waited.
+						synced_connection = Some(head.connection);
+						continue;
+					},
 					Err(e) => {
-						tracing::warn!(event = "resync_failed", error = %e, "cannot check the node's pool: {e}")
+						tracing::warn!(event = "resync_failed", error = %e, "cannot check the node's pool: {e}");
+						continue;
 					},
 				}
-				// Act on a fresh head, not one that waited.
-				continue;
 			}
 			let ctx = BlockContext { head, signer: self.signer.clone() };
 			let number = ctx.head.number();
 			for duty in &mut self.duties {
 				let name = duty.name();
 				match self.shutdown.run_until(duty.on_block(&ctx)).await {
-					None => break,
+					None => break 'heads,
 					Some(Ok(())) => {},
 					Some(Err(e)) => {
 						let kind = e.kind();
@@ -87,6 +102,6 @@ impl Daemon {
 			duty.shut_down().await;
 		}
 		tracing::info!(event = "stopped", "stopped");
-		Ok(())
+		ended
 	}
 }

@@ -2,8 +2,8 @@
 //!
 //! Each prints as one line that says what went wrong and, where it helps, what to do; `main`
 //! prints it after `error: ` and exits non-zero. [`WorkerError::kind`] tells a dropped
-//! connection from a decoding failure or a refused transaction, so that the daemon reconnects
-//! on the first and reports the others.
+//! connection from a decoding failure or a refused transaction, for logs (`duty_failed` carries
+//! it) and for whoever decides what to do next.
 
 use std::path::PathBuf;
 
@@ -39,7 +39,7 @@ pub enum WorkerError {
 	#[error("invalid job: {0}")]
 	Job(String),
 	/// A token amount that does not parse.
-	#[error("`{text}` is not an amount: {source}")]
+	#[error("`{text}` is not an amount of {}: {source}", appchain_primitives::token::SYMBOL)]
 	Amount {
 		/// What was given.
 		text: String,

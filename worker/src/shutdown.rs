@@ -33,9 +33,10 @@ impl Shutdown {
 		self.token.cancelled().await
 	}
 
-	/// Runs `work` unless the signal fires first (then `None`).
+	/// Runs `work` unless the signal fires first (then `None`; a fired signal always wins).
 	pub async fn run_until<F: std::future::Future>(&self, work: F) -> Option<F::Output> {
 		tokio::select! {
+			biased;
 			_ = self.token.cancelled() => None,
 			output = work => Some(output),
 		}

@@ -63,6 +63,11 @@ impl Follower {
 	}
 }
 
+/// The shortest and longest pause before reconnecting after a connection that delivered no
+/// block.
+const MIN_PAUSE: std::time::Duration = std::time::Duration::from_millis(500);
+const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Why a connection's streams ended.
 enum Ended {
 	Stopped,
@@ -76,7 +81,9 @@ async fn follow(
 	shutdown: Shutdown,
 ) {
 	let mut connection = 0u64;
+	let mut pause = MIN_PAUSE;
 	loop {
+		let before = last;
 		match follow_connection(&chain, connection, &mut last, &publish, &shutdown).await {
 			Ended::Stopped => return,
 			Ended::Lost(reason) => tracing::info!(
@@ -84,6 +91,17 @@ async fn follow(
 				%reason,
 				"cannot follow blocks ({reason}); reconnecting"
 			),
+		}
+		// A connection that delivered blocks was healthy: reconnect at once. One that failed
+		// before its first block waits longer each time, so a node that accepts connections
+		// but cannot serve them is not hammered.
+		if last > before {
+			pause = MIN_PAUSE;
+		} else {
+			if shutdown.run_until(tokio::time::sleep(pause)).await.is_none() {
+				return;
+			}
+			pause = pause.saturating_mul(2).min(MAX_PAUSE);
 		}
 		let url = chain.url.clone();
 		match shutdown.run_until(Chain::connect(&url, u32::MAX)).await {

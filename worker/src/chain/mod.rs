@@ -27,7 +27,7 @@ use subxt::{
 };
 
 pub use follower::{Follower, Head};
-pub use signer::{Outcome, Signer, Submitted, Tag};
+pub use signer::{Outcome, Resync, Signer, Submitted, Tag};
 
 use crate::error::WorkerError;
 

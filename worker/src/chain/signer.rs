@@ -72,6 +72,17 @@ pub enum Submitted {
 	AlreadyInFlight,
 }
 
+/// How [`Signer::resync`] ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resync {
+	/// Nothing of ours was in the pool: carry on at once.
+	Ready,
+	/// It waited for transactions of ours in the pool: act on a fresh block.
+	Waited,
+	/// The worker is stopping.
+	Stopped,
+}
+
 /// How a submitted transaction ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -95,6 +106,8 @@ struct InFlight {
 #[derive(Debug, Default)]
 struct State {
 	next_nonce: Option<u64>,
+	/// Counts nonce resets, so that a submission racing with a reset does not undo it.
+	resets: u64,
 	in_flight: HashMap<Tag, InFlight>,
 	connection: u64,
 }
@@ -135,6 +148,13 @@ impl Signer {
 	fn state(&self) -> MutexGuard<'_, State> {
 		// No code panics while holding the lock; a poisoned lock still has consistent state.
 		self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+	}
+
+	/// Forgets the local nonce: the next submission asks the node.
+	fn reset_nonce(&self) {
+		let mut state = self.state();
+		state.next_nonce = None;
+		state.resets = state.resets.wrapping_add(1);
 	}
 
 	/// The tags in flight at block `now` (expired ones are dropped first).
@@ -209,6 +229,7 @@ impl Signer {
 			},
 			Outcome::Lost(reason) => {
 				state.next_nonce = None;
+				state.resets = state.resets.wrapping_add(1);
 				tracing::warn!(
 					event = "tx_lost",
 					tx = tag.kind,
@@ -230,7 +251,10 @@ impl Signer {
 	) -> Result<Progress, WorkerError> {
 		let mut retried = false;
 		loop {
-			let known = self.state().next_nonce;
+			let (known, resets) = {
+				let state = self.state();
+				(state.next_nonce, state.resets)
+			};
 			let nonce = match known {
 				Some(n) => n,
 				None => chain.next_nonce(&self.inner.id).await?,
@@ -246,7 +270,12 @@ impl Signer {
 			};
 			match submitted {
 				Ok(progress) => {
-					self.state().next_nonce = Some(nonce.saturating_add(1));
+					let mut state = self.state();
+					// A reset meanwhile (a lost transaction) wins: the next submission asks the
+					// node again.
+					if state.resets == resets {
+						state.next_nonce = Some(nonce.saturating_add(1));
+					}
 					return Ok(progress);
 				},
 				Err(e) if !retried => {
@@ -255,11 +284,11 @@ impl Signer {
 						error = %e,
 						"transaction rejected ({e}); asking the node for the nonce"
 					);
-					self.state().next_nonce = None;
+					self.reset_nonce();
 					retried = true;
 				},
 				Err(e) => {
-					self.state().next_nonce = None;
+					self.reset_nonce();
 					return Err(WorkerError::rejected(e));
 				},
 			}
@@ -284,14 +313,16 @@ impl Signer {
 
 	/// After a (re)connection: forgets the nonce and what was in flight on the old connection,
 	/// then waits (at most [`MORTALITY`] blocks) until the transactions this account left in
-	/// the node's pool are included or expired. `Ok(true)` if stopped meanwhile.
-	pub async fn resync(&self, chain: &Chain, shutdown: &Shutdown) -> Result<bool, WorkerError> {
+	/// the node's pool are included or expired.
+	pub async fn resync(&self, chain: &Chain, shutdown: &Shutdown) -> Result<Resync, WorkerError> {
 		{
 			let mut state = self.state();
 			state.next_nonce = None;
+			state.resets = state.resets.wrapping_add(1);
 			state.in_flight.clear();
 			state.connection = state.connection.saturating_add(1);
 		}
+		let mut waited = false;
 		let mut first_block = None;
 		loop {
 			let best = chain.best().await?;
@@ -299,8 +330,9 @@ impl Signer {
 			let pool = chain.next_nonce(&self.inner.id).await?;
 			let done = nonce_at(&best, &self.inner.id).await?;
 			if pool <= done || best.block_number() > first.saturating_add(MORTALITY) {
-				return Ok(false);
+				return Ok(if waited { Resync::Waited } else { Resync::Ready });
 			}
+			waited = true;
 			let waiting = pool.saturating_sub(done);
 			tracing::info!(
 				event = "waiting_for_pool",
@@ -308,7 +340,7 @@ impl Signer {
 				"{waiting} transaction(s) submitted before are still in the node's pool; waiting for them"
 			);
 			if shutdown.run_until(tokio::time::sleep(Duration::from_secs(3))).await.is_none() {
-				return Ok(true);
+				return Ok(Resync::Stopped);
 			}
 		}
 	}

@@ -23,8 +23,8 @@ pub fn run(global: &Global, command: KeyCommand) -> Result<(), WorkerError> {
 		KeyCommand::Generate => {
 			let path = global.keystore();
 			if matches!(global.key_source(), KeySource::Env(_)) {
-				tracing::warn!(
-					"${} is set, so the other commands use it, not the new key",
+				eprintln!(
+					"warning: ${} is set, so the other commands use it, not the new key",
 					keys::SURI_ENV
 				);
 			}

@@ -1,7 +1,8 @@
 //! `run`: the daemon, with the duties of a hashing node.
 //!
-//! Duties, in the order they run at each block: [`HashJobs`] (own subjobs first, then
-//! reclaims, then a claim), [`Heartbeat`], [`Ledger`]. See [`crate::daemon`] for the loop.
+//! Duties, in the order they run at each block: [`Heartbeat`] (first, so that a claim in the
+//! same block finds the node serving), [`HashJobs`] (own subjobs first, then reclaims, then a
+//! claim), [`Ledger`]. See [`crate::daemon`] for the loop.
 
 use crate::{
 	chain::{self, Chain},
@@ -51,8 +52,8 @@ pub async fn run(global: &Global, args: RunArgs) -> Result<(), WorkerError> {
 		journal.dir().display()
 	);
 	Daemon::new(chain, signer, shutdown)
-		.with(HashJobs::new(node, journal.clone(), threads, hash_jobs, registry))
 		.with(Heartbeat::new(node, registry))
+		.with(HashJobs::new(node, journal.clone(), threads, hash_jobs, registry))
 		.with(Ledger::new(node, journal))
 		.run()
 		.await

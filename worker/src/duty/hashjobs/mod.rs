@@ -65,6 +65,7 @@ impl HashJobs {
 	async fn chain_view(
 		&self,
 		at: &AtBlock,
+		in_flight: &HashSet<chain::Tag>,
 	) -> Result<(ChainView, BTreeMap<u64, SubjobOf>), WorkerError> {
 		let now = at.block_number();
 		let node = match chain::node(at, self.node).await? {
@@ -86,7 +87,13 @@ impl HashJobs {
 				},
 				chain::SubjobState::Revealed { challenge_at, root, .. } => {
 					let challenge_at = u64::from(*challenge_at);
-					if s.node == self.node && now >= challenge_at {
+					// Only the seeds an answer could use now: ours, inside the answer window,
+					// with no answer in flight.
+					let window_open = now >= challenge_at
+						&& now.saturating_add(1)
+							<= challenge_at.saturating_add(self.rules.answer_window);
+					if s.node == self.node && window_open && !in_flight.contains(&tags::answer(id))
+					{
 						if let Some(seed) = chain::challenge_seed(at, challenge_at).await? {
 							view.seeds.insert(challenge_at, seed);
 						}
@@ -120,43 +127,52 @@ impl HashJobs {
 		Ok((view, on_chain))
 	}
 
-	/// What the worker knows itself, for our subjobs on chain.
-	fn local_view(
-		&self,
-		ours: impl Iterator<Item = u64>,
-		in_flight: HashSet<chain::Tag>,
-	) -> Result<LocalView, WorkerError> {
+	/// What the worker knows itself, for our subjobs on chain. A journal record that cannot
+	/// be read is logged and its subjob left out of this block's plan (so one bad file does
+	/// not stop the others); the unreadable ids are returned.
+	fn local_view(&self, ours: &[u64], in_flight: HashSet<chain::Tag>) -> (LocalView, Vec<u64>) {
 		let mut journal = BTreeMap::new();
-		for id in ours {
-			if let Some(r) = self.journal.load(id)? {
-				journal.insert(
-					id,
-					planner::RecordView {
+		let mut unreadable = Vec::new();
+		for &id in ours {
+			match self.journal.load(id) {
+				Ok(Some(r)) => {
+					let record = planner::RecordView {
+						subjob: r.subjob,
 						job: r.job,
 						start: r.start,
 						end: r.end,
 						commitment: r.commitment,
-					},
-				);
+					};
+					journal.insert(id, record);
+				},
+				Ok(None) => {},
+				Err(e) => {
+					tracing::warn!(event = "action_failed", subjob = id, error = %e, "subjob {id}: {e}");
+					unreadable.push(id);
+				},
 			}
 		}
 		let hashing = self
 			.hashing
 			.as_ref()
 			.map(|h| planner::HashingView { subjob: h.subjob, finished: h.is_finished() });
-		Ok(LocalView { journal, hashing, in_flight })
+		(LocalView { journal, hashing, in_flight }, unreadable)
 	}
 
 	async fn step(&mut self, ctx: &BlockContext) -> Result<(), WorkerError> {
 		let at = &ctx.head.best;
 		let now = at.block_number();
-		let (view, on_chain) = self.chain_view(at).await?;
+		let in_flight = ctx.signer.in_flight(now);
+		let (mut view, on_chain) = self.chain_view(at, &in_flight).await?;
 		if view.node.is_none() {
 			return Err(WorkerError::NoNode(format!("node {} is gone", self.node)));
 		}
 		let ours: Vec<u64> =
 			on_chain.iter().filter(|(_, s)| s.node == self.node).map(|(id, _)| *id).collect();
-		let local = self.local_view(ours.iter().copied(), ctx.signer.in_flight(now))?;
+		let (local, unreadable) = self.local_view(&ours, in_flight);
+		for id in unreadable {
+			view.subjobs.remove(&id);
+		}
 		let plan = planner::plan(&view, &local, &self.rules);
 		tracing::debug!(event = "plan", block = now, actions = ?plan, "block {now}: plan {plan:?}");
 		for action in plan {

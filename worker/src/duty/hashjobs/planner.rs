@@ -21,7 +21,10 @@
 //! 4. **A claim**, on the lowest job id with nonces left, when the node is serving, not busy,
 //!    not hashing, and its collateral covers another claim (`collateral / penalty`).
 //!
-//! A transaction whose tag is in flight is never planned again.
+//! A transaction whose tag is in flight is never planned again. Busyness is decided when
+//! planning: an action of ours that then fails (a rejected commitment, a job gone while
+//! starting to hash) still holds back the claim for that block, so a worker in trouble with
+//! its own subjobs does not take on more.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -156,6 +159,8 @@ pub struct ChainView {
 /// A journaled result: what it is the result of, and its commitment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordView {
+	/// The subjob it names.
+	pub subjob: u64,
 	/// Its job.
 	pub job: u64,
 	/// First nonce.
@@ -328,7 +333,8 @@ pub fn plan(chain: &ChainView, local: &LocalView, rules: &Rules) -> Vec<Action> 
 				busy = true;
 				match local.journal.get(&id) {
 					Some(record)
-						if record.job == subjob.job
+						if record.subjob == id
+							&& record.job == subjob.job
 							&& record.start == subjob.start
 							&& record.end == subjob.end =>
 					{
@@ -432,7 +438,7 @@ mod tests {
 	}
 
 	fn record(commitment: u8) -> RecordView {
-		RecordView { job: 1, start: 0, end: 640, commitment: [commitment; 32] }
+		RecordView { subjob: 7, job: 1, start: 0, end: 640, commitment: [commitment; 32] }
 	}
 
 	fn fresh_job() -> JobView {
@@ -554,6 +560,11 @@ mod tests {
 		let other_job = RecordView { job: 2, ..record(1) };
 		assert_eq!(
 			plan(&chain, &journal(&[(7, other_job)]), &RULES),
+			vec![Action::ForgetRecord { subjob: 7 }]
+		);
+		let other_subjob = RecordView { subjob: 8, ..record(1) };
+		assert_eq!(
+			plan(&chain, &journal(&[(7, other_subjob)]), &RULES),
 			vec![Action::ForgetRecord { subjob: 7 }]
 		);
 	}
