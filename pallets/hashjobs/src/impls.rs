@@ -3,8 +3,8 @@
 use crate::{
 	funds, quorum, AccountIdOf, AnswersOf, BalanceOf, BlockNumberOf, ChallengeSeeds, ClaimsOf,
 	Config, Error, Event, FailReason, Job, JobId, JobOf, Jobs, NativeSha256, NextJobId,
-	NextSubjobId, NonceRange, Pallet, QuorumOutcome, Subjob, SubjobId, SubjobOf, SubjobState,
-	Subjobs,
+	NextSubjobId, NonceRange, Pallet, QuorumOutcome, ReturnedOf, Subjob, SubjobId, SubjobOf,
+	SubjobState, Subjobs,
 };
 use appchain_primitives::{
 	pow::{self, Hash256, PowCheck, PowSpec, SpecError},
@@ -166,6 +166,15 @@ impl<T: Config> Pallet<T> {
 			Some(returned) => {
 				let cut = returned.start.saturating_add(size);
 				if cut < returned.end {
+					// Cutting tracks one range more (the rest stays returned, a subjob opens).
+					// `open + returned` must stay within `MaxOpenSubjobs`, so that a failing
+					// subjob can always return its range: a claimer too small for the whole
+					// range waits until a range is settled or merged.
+					let tracked = info
+						.open_subjobs
+						.saturating_add(info.returned.len() as u32)
+						.saturating_add(1);
+					ensure!(tracked < T::MaxOpenSubjobs::get(), Error::<T>::TooManyOpenSubjobs);
 					let rest = NonceRange { start: cut, end: returned.end };
 					info.returned.try_push(rest).map_err(|_| Error::<T>::Overflow)?;
 					NonceRange { start: returned.start, end: cut }
@@ -383,6 +392,26 @@ impl<T: Config> Pallet<T> {
 		Self::fail(id, subjob, job, reason)
 	}
 
+	/// Puts a failed subjob's range back among the job's returned ranges, merged with the
+	/// returned ranges it touches. Returned ranges are disjoint, so at most one ends where it
+	/// starts and one starts where it ends; merging never adds a range, and adding one keeps
+	/// `open + returned` unchanged (the subjob closes), so the push cannot overflow.
+	pub(crate) fn return_range(returned: &mut ReturnedOf<T>, range: NonceRange) -> DispatchResult {
+		let before = returned.iter().position(|r| r.end == range.start);
+		let after = returned.iter().position(|r| r.start == range.end);
+		match (before, after) {
+			(Some(b), Some(a)) => {
+				let end = returned.get(a).map(|r| r.end).ok_or(Error::<T>::Overflow)?;
+				returned.get_mut(b).ok_or(Error::<T>::Overflow)?.end = end;
+				returned.remove(a);
+			},
+			(Some(b), None) => returned.get_mut(b).ok_or(Error::<T>::Overflow)?.end = range.end,
+			(None, Some(a)) => returned.get_mut(a).ok_or(Error::<T>::Overflow)?.start = range.start,
+			(None, None) => returned.try_push(range).map_err(|_| Error::<T>::Overflow)?,
+		}
+		Ok(())
+	}
+
 	/// Fails a subjob: slashes its node to the client, counts a failure, and returns its range
 	/// to the job.
 	fn fail(
@@ -391,7 +420,7 @@ impl<T: Config> Pallet<T> {
 		mut job: JobOf<T>,
 		reason: FailReason,
 	) -> DispatchResult {
-		job.returned.try_push(subjob.range).map_err(|_| Error::<T>::Overflow)?;
+		Self::return_range(&mut job.returned, subjob.range)?;
 		job.open_subjobs = job.open_subjobs.saturating_sub(1);
 		let penalty = funds::slash::<T>(
 			subjob.node,

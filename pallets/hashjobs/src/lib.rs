@@ -16,6 +16,13 @@
 //! - **Subjobs.** A serving hashing node `claim`s the next part of a job, sized from its declared
 //!   hash rate to take about [`Config::TargetSubjobSecs`] seconds, in whole chunks of
 //!   [`Config::ChunkSize`] nonces. Ranges of failed subjobs are handed out again first.
+//!   A job tracks at most [`Config::MaxOpenSubjobs`] ranges (open subjobs plus returned
+//!   ranges) on every path, so a failing subjob can always give its range back and no job can
+//!   be locked: a failed range merges with the returned ranges it touches, and a returned
+//!   range is cut for a smaller claimer only while there is room for one more range (otherwise
+//!   that claimer waits; a claimer of the range's size takes it whole). Design choice: refusing
+//!   the small claimer, rather than handing it more than it can hash in time, keeps every
+//!   deadline fair to the node that accepts it.
 //! - **Results, commit-reveal.** The worker `commit`s `pow::commitment(subjob, root, salt,
 //!   nonces)`, then in a later block `reveal`s the winning nonces, the Merkle root of its chunk
 //!   digests and the salt. Every revealed nonce is checked exactly; one that misses the target
@@ -474,13 +481,10 @@ pub type BlockNumberOf<T> = frame_system::pallet_prelude::BlockNumberFor<T>;
 pub type PayloadOf<T> = frame_support::BoundedVec<u8, <T as Config>::MaxPayloadLen>;
 /// A result's winning nonces.
 pub type NoncesOf<T> = frame_support::BoundedVec<u64, <T as Config>::MaxNoncesPerResult>;
+/// A job's returned ranges, waiting to be handed out again.
+pub type ReturnedOf<T> = frame_support::BoundedVec<NonceRange, <T as Config>::MaxOpenSubjobs>;
 /// A job of the runtime.
-pub type JobOf<T> = Job<
-	AccountIdOf<T>,
-	BalanceOf<T>,
-	PayloadOf<T>,
-	frame_support::BoundedVec<NonceRange, <T as Config>::MaxOpenSubjobs>,
->;
+pub type JobOf<T> = Job<AccountIdOf<T>, BalanceOf<T>, PayloadOf<T>, ReturnedOf<T>>;
 /// A subjob of the runtime.
 pub type SubjobOf<T> = Subjob<AccountIdOf<T>, BlockNumberOf<T>, NoncesOf<T>>;
 /// An answer to one challenge.

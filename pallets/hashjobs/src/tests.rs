@@ -605,12 +605,13 @@ fn silence_and_missed_deadlines_are_reclaimed_by_anyone() {
 			}
 			.into(),
 		);
+		// The two adjacent ranges come back merged into one.
 		let returned = Jobs::<Test>::get(job).unwrap().returned.into_inner();
-		assert_eq!(returned, vec![first, second]);
-		// Both ranges are handed out again, the last returned first, and the job completes.
+		assert_eq!(returned, vec![NonceRange { start: first.start, end: second.end }]);
+		// It is handed out again, cut to the claimer's size, and the job completes.
 		let c = hashing_node(CLIENT, RATE);
 		let (again, range) = claim(CLIENT, job, c);
-		assert_eq!(range, second);
+		assert_eq!(range, first);
 		let work = compute(job, range);
 		commit_and_reveal(CLIENT, again, &work);
 		run_to_block(challenge_block(again));
@@ -813,5 +814,79 @@ fn a_full_list_of_nonces_is_not_blamed_for_winners_it_had_no_room_for() {
 		System::assert_last_event(
 			Event::JobCompleted { job, hashed: 16, found: 8, refunded: 0 }.into(),
 		);
+	});
+}
+
+// ---- returned ranges: the bound on tracked ranges holds on every path
+
+/// Sends a heartbeat for `node` when one is due, so that it stays serving in long tests.
+fn keep_serving(owner: AccountId, node: NodeId) {
+	let _ = pallet_compute_registry::Pallet::<Test>::heartbeat(signed(owner), node);
+}
+
+#[test]
+fn failed_ranges_merge_with_the_returned_ranges_they_touch() {
+	test(|| {
+		let mut returned: ReturnedOf<Test> = Default::default();
+		let r = |start, end| NonceRange { start, end };
+		assert_ok!(HashJobs::return_range(&mut returned, r(8, 12)));
+		assert_ok!(HashJobs::return_range(&mut returned, r(0, 4)));
+		assert_eq!(returned.to_vec(), vec![r(8, 12), r(0, 4)]);
+		// Touching both: the three become one.
+		assert_ok!(HashJobs::return_range(&mut returned, r(4, 8)));
+		assert_eq!(returned.to_vec(), vec![r(0, 12)]);
+		// Touching one end only.
+		assert_ok!(HashJobs::return_range(&mut returned, r(12, 16)));
+		assert_ok!(HashJobs::return_range(&mut returned, r(20, 24)));
+		assert_ok!(HashJobs::return_range(&mut returned, r(16, 20)));
+		assert_eq!(returned.to_vec(), vec![r(0, 24)]);
+	});
+}
+
+/// The attack of issue 12, item 1: fill a job's returned ranges up to `MaxOpenSubjobs` with
+/// ranges that do not touch, then have a small claimer cut one and fail. Before the fix the cut
+/// went through, the failure could not return its range, and `reclaim` reverted for ever,
+/// locking the client's budget.
+#[test]
+fn a_small_claimer_cannot_push_a_job_past_its_bound_of_tracked_ranges() {
+	test(|| {
+		let size = 16; // RATE 8 over TARGET_SECS 2
+		let job = post(HARD, 0, 2 * size * u64::from(MAX_OPEN), 1_000);
+		let honest_node = hashing_node(WORKER_B, RATE);
+		let vanishing = [hashing_node(WORKER_A, RATE), hashing_node(WORKER_A, RATE)];
+		// Every other range is claimed by a node that vanishes; the ones between are verified.
+		let mut vanished = Vec::new();
+		for i in 0..MAX_OPEN as usize {
+			honest(WORKER_B, job, honest_node);
+			keep_serving(WORKER_B, honest_node);
+			vanished.push(claim(WORKER_A, job, vanishing[i / 2]).0);
+		}
+		run_to_block(System::block_number() + CLAIM_TIMEOUT + 1);
+		for subjob in vanished {
+			assert_ok!(HashJobs::reclaim(signed(CLIENT), subjob));
+		}
+		let info = Jobs::<Test>::get(job).unwrap();
+		assert_eq!((info.open_subjobs, info.returned.len() as u32), (0, MAX_OPEN), "at the bound");
+
+		// The small claimer would cut a range and track one more: refused, nothing changes.
+		let small = hashing_node(CLIENT, 1);
+		assert_noop!(
+			HashJobs::claim(signed(CLIENT), job, small),
+			Error::<Test>::TooManyOpenSubjobs
+		);
+		// A claimer of the range's size takes it whole; if it fails, the range comes back.
+		let whole = hashing_node(WORKER_B, RATE);
+		let (lost, range) = claim(WORKER_B, job, whole);
+		assert_eq!(range.end - range.start, size);
+		run_to_block(System::block_number() + CLAIM_TIMEOUT + 1);
+		assert_ok!(HashJobs::reclaim(signed(CLIENT), lost));
+		assert_eq!(Jobs::<Test>::get(job).unwrap().returned.len() as u32, MAX_OPEN);
+
+		// Honest claimers finish the job: nothing is locked, the budget is settled.
+		while Jobs::<Test>::get(job).is_some() {
+			keep_serving(WORKER_B, honest_node);
+			honest(WORKER_B, job, honest_node);
+		}
+		assert_eq!(budget_held(CLIENT), 0);
 	});
 }
