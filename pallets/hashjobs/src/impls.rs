@@ -530,23 +530,34 @@ impl<T: Config> Pallet<T> {
 	/// from every node of the minority, to `beneficiary` (burnt when `None`). Without a strict
 	/// majority nobody is slashed. For pallets that run the same work on several nodes; the
 	/// caller bounds `results`.
+	///
+	/// Every result must come from a registered node of a distinct owner (one vote per owner,
+	/// so Sybil nodes cannot outvote an honest owner), and the slashes are all or nothing.
 	pub fn settle_quorum(
 		results: &[(NodeId, Hash256)],
 		penalty: BalanceOf<T>,
 		beneficiary: Option<&AccountIdOf<T>>,
 	) -> Result<QuorumOutcome<Hash256>, DispatchError> {
-		let distinct: alloc::collections::BTreeSet<NodeId> =
-			results.iter().map(|(n, _)| *n).collect();
-		ensure!(distinct.len() == results.len(), Error::<T>::DuplicateResult);
+		// One vote per owner: an owner running several nodes could otherwise outvote honest
+		// owners with Sybil nodes. Every voter must be a registered node.
+		let mut nodes = alloc::collections::BTreeSet::new();
+		let mut owners = alloc::collections::BTreeSet::new();
+		for (node, _) in results {
+			ensure!(nodes.insert(*node), Error::<T>::DuplicateResult);
+			let owner = T::Nodes::owner(*node).ok_or(Error::<T>::UnknownNode)?;
+			ensure!(owners.insert(owner), Error::<T>::DuplicateOwner);
+		}
 		let outcome = quorum::decide(results);
-		for &node in &outcome.minority {
-			if T::Nodes::owner(node).is_some() {
+		// All or nothing: a slash that fails undoes the ones before it, whatever the caller.
+		frame_support::storage::with_storage_layer(|| -> DispatchResult {
+			for &node in &outcome.minority {
 				if !penalty.is_zero() {
 					T::Nodes::slash(node, penalty, beneficiary, SlashReason::InvalidWork)?;
 				}
 				T::Nodes::record_work(node, WorkOutcome::Failed)?;
 			}
-		}
+			Ok(())
+		})?;
 		Self::deposit_event(Event::QuorumSettled {
 			result: outcome.result,
 			majority: outcome.majority.len() as u32,

@@ -43,7 +43,9 @@
 //!   [`Config::FinderBonus`] of the budget. When every nonce is verified the job completes and
 //!   what is left of the budget returns to the client.
 //! - **Quorum.** [`Pallet::settle_quorum`] decides redundant results by majority and slashes the
-//!   minority, for the pallets that run the same work on several nodes.
+//!   minority, for the pallets that run the same work on several nodes. It counts owners, not
+//!   nodes (two nodes of one owner are refused, so Sybil nodes cannot outvote an honest owner),
+//!   and its slashes are all or nothing.
 //!
 //! ## Invariants
 //!
@@ -348,6 +350,10 @@ pub mod pallet {
 		DuplicateResult,
 		/// A balance or block number overflowed.
 		Overflow,
+		/// Two nodes of one owner appear among the results of a quorum: an owner has one vote.
+		DuplicateOwner,
+		/// A result of a quorum is from a node that is not registered.
+		UnknownNode,
 	}
 
 	#[pallet::hooks]

@@ -748,6 +748,28 @@ fn a_quorum_slashes_the_minority() {
 	});
 }
 
+/// Issue 12, item 9: an owner with two nodes used to cast two votes, so one owner could
+/// outvote an honest one and have it slashed.
+#[test]
+fn a_quorum_counts_owners_not_nodes() {
+	test(|| {
+		let honest = hashing_node(WORKER_B, RATE);
+		let sybils = [hashing_node(WORKER_A, RATE), hashing_node(WORKER_A, RATE)];
+		let (right, wrong) = ([1u8; 32], [2u8; 32]);
+		let attack = [(honest, right), (sybils[0], wrong), (sybils[1], wrong)];
+		assert_noop!(
+			HashJobs::settle_quorum(&attack, 40, Some(&WORKER_A)),
+			Error::<Test>::DuplicateOwner
+		);
+		assert_eq!(collateral(honest), MIN_COLLATERAL, "the honest node keeps its collateral");
+		// A result from a node that is not registered is refused.
+		assert_noop!(
+			HashJobs::settle_quorum(&[(honest, right), (99, wrong)], 40, None),
+			Error::<Test>::UnknownNode
+		);
+	});
+}
+
 // ---- challenge seeds and invariants
 
 #[test]
