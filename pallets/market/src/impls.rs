@@ -241,10 +241,18 @@ impl<T: Config> Pallet<T> {
 		let deadline = Self::deadline_of(&terms)?;
 		let work = Self::work_of(&info.commodity)?;
 
-		// Listings of nodes that stopped serving take no part and are dropped.
+		// Listings of nodes that stopped serving take no part and are dropped. Listings of the
+		// buyer and of the market's owner take no part in this sale and stay listed: the buyer's
+		// could set the price it pays (a second-lowest ask of its own), the owner's its own
+		// payoff.
 		let (serving, stale): (Vec<_>, Vec<_>) =
 			Listings::<T>::get(market).into_iter().partition(|l| T::Nodes::is_serving(l.node));
-		let asks: Vec<BalanceOf<T>> = serving.iter().map(|l| l.ask).collect();
+		let eligible: Vec<_> = serving
+			.iter()
+			.filter(|l| T::Nodes::owner(l.node).is_some_and(|o| o != who && o != info.owner))
+			.copied()
+			.collect();
+		let asks: Vec<BalanceOf<T>> = eligible.iter().map(|l| l.ask).collect();
 		let sale = match info.policy {
 			ListingPolicy::FixedFee { .. } => {
 				auction::settle_second_price(&asks, max_price_per_unit)
@@ -257,7 +265,7 @@ impl<T: Config> Pallet<T> {
 			),
 		}
 		.map_err(Error::<T>::from)?;
-		let winner = *serving.get(sale.winner).ok_or(Error::<T>::NoSellers)?;
+		let winner = *eligible.get(sale.winner).ok_or(Error::<T>::NoSellers)?;
 		let provider_owner = T::Nodes::owner(winner.node).ok_or(Error::<T>::NodeNotServing)?;
 		ensure!(provider_owner != who, Error::<T>::BuyerIsSeller);
 		let escrow = Self::escrow_of(sale.price_per_unit, &terms)?;

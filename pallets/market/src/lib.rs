@@ -17,7 +17,12 @@
 //!   its marginal cost per unit and the most listing fee it accepts, and may de-list it at any
 //!   time; anyone may de-list a node that stopped serving. A market holds at most
 //!   [`Config::MaxListings`] listings, in listing order. The owner changes the listing policy
-//!   only while the market has no listings.
+//!   only while the market has no listings. The buyer's listings and the market owner's take
+//!   no part in a sale (they stay listed for other buyers): a buyer's own ask just above the
+//!   lowest would set the second price it pays, and an owner's asks would set its own payoff.
+//!   Design choice: excluding them outright, rather than letting them win without pricing,
+//!   keeps every sale a plain second-price auction over the other sellers, so asking one's
+//!   true cost stays the best strategy.
 //! - **Sales.** `buy` settles the market among its serving listings (listings of nodes that
 //!   stopped serving are dropped on the way), opens an agreement with the winner at the sale
 //!   price and de-lists the winner; it may list again.

@@ -516,9 +516,10 @@ fn buy_rejects_what_cannot_be_sold() {
 			Market::buy(signed(CLIENT), market, 10, terms(1, MAX_DURATION + 1, 0)),
 			Error::<Test>::InvalidDuration
 		);
+		// The buyer's own listing takes no part in its purchase.
 		assert_noop!(
 			Market::buy(signed(SELLER_A), market, 10, terms(1, 10, 0)),
-			Error::<Test>::BuyerIsSeller
+			Error::<Test>::NoSellers
 		);
 		assert_noop!(
 			Market::buy(signed(PAUPER), market, 10, terms(1, 10, 0)),
@@ -1056,4 +1057,33 @@ proptest::proptest! {
 		lied[seller] = lie;
 		proptest::prop_assert!(profit(&costs) >= profit(&lied));
 	}
+}
+
+/// Issue 12, item 5: a buyer listing a node of its own just above the lowest ask used to set
+/// the second price, so the winner was paid the buyer's made-up ask instead of the next honest
+/// one; the market's owner could likewise price its own sales.
+#[test]
+fn the_buyers_and_the_owners_listings_do_not_price_a_sale() {
+	test(|| {
+		let (market, [a, _, _]) = market_5_7_9();
+		// The buyer lists at 6: the second-lowest ask if it counted.
+		let own = inference_node(CLIENT, (0, 2));
+		assert_ok!(Market::list(signed(CLIENT), market, own, 6, MAX_FEE));
+		let agreement = NextAgreementId::<Test>::get();
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		let sold = Agreements::<Test>::get(agreement).unwrap();
+		assert_eq!((sold.provider, sold.price_per_unit), (a, 7), "paid the next honest ask");
+		// The buyer's listing is still there for other buyers.
+		assert!(Listings::<Test>::get(market).iter().any(|l| l.node == own));
+
+		// The owner's listing neither wins nor prices the owner's own market.
+		let owners = inference_node(OWNER, (0, 2));
+		assert_ok!(Market::list(signed(OWNER), market, owners, 1, MAX_FEE));
+		let next = NextAgreementId::<Test>::get();
+		assert_ok!(Market::buy(signed(SELLER_A), market, 10, terms(1, 10, 0)));
+		let sold = Agreements::<Test>::get(next).unwrap();
+		// Eligible for SELLER_A: B at 7, C at 9, the client's node at 6 (A's own node is sold).
+		assert_eq!(sold.price_per_unit, 7);
+		assert_ne!(sold.provider, owners);
+	});
 }
