@@ -201,6 +201,7 @@ pub mod pallet {
 	#[pallet::composite_enum]
 	pub enum HoldReason {
 		/// The unpaid budget of a client's job.
+		#[codec(index = 0)]
 		JobBudget,
 	}
 

@@ -157,8 +157,10 @@ pub mod pallet {
 	#[pallet::composite_enum]
 	pub enum HoldReason {
 		/// A market owner's deposit, while the market is open.
+		#[codec(index = 0)]
 		MarketDeposit,
 		/// A client's payment under an open agreement.
+		#[codec(index = 1)]
 		Escrow,
 	}
 
