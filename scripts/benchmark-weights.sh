@@ -38,10 +38,10 @@ for p in "${selected[@]}"; do
 done
 
 log "building the node with runtime benchmarks into $CARGO_TARGET_DIR"
-cargo build --locked --release --workspace --exclude appchain-worker --exclude appchain-hash-engine --features appchain-node/runtime-benchmarks
+cargo build --locked --release --workspace --features appchain-node/runtime-benchmarks
 
 log "running the benchmarks once on each pallet's mock runtime (impl_benchmark_test_suite)"
-cargo test --locked --release --workspace --exclude appchain-worker --exclude appchain-hash-engine --features appchain-node/runtime-benchmarks -- bench_
+cargo test --locked --release --workspace --features appchain-node/runtime-benchmarks -- bench_
 
 for pallet in "${selected[@]}"; do
   out="pallets/${PALLET_DIRS[$pallet]}/src/weights.rs"

@@ -41,7 +41,7 @@ EOF
 
 require_worker_bin() {
   [[ -x "$WORKER_BIN" ]] || die "worker binary not found: $WORKER_BIN
-  build it with:  cargo build --release -p appchain-worker"
+  build it with:  cargo build --release --manifest-path worker/Cargo.toml -p appchain-worker"
 }
 
 suri() { printf '//%s' "${1^}"; }

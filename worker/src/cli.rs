@@ -10,7 +10,10 @@ use crate::{
 
 /// Worker and client of the compute-marketplace appchain.
 ///
-/// A worker registers a hashing node with collateral and its measured hash rate, then `run`s:
+/// An inference worker `serve`s a range of a model's layers over HTTP; a client `infer`s text
+/// through the chain's route of such nodes.
+///
+/// A hashing worker registers a hashing node with collateral and its measured hash rate, then `run`s:
 /// it claims subjobs of posted hash jobs, hashes them on all cores, commits to and reveals
 /// the winning nonces, answers the chain's spot checks and is paid per verified subjob.
 /// Clients `job post` nonce-search jobs with an escrowed budget and `job watch` them.
@@ -51,6 +54,16 @@ pub enum Command {
 	/// Client side: post and follow hash jobs.
 	#[command(subcommand)]
 	Job(cmd::job::JobCommand),
+	/// Inspect model files, register models on chain, list them.
+	#[command(subcommand)]
+	Model(cmd::model::ModelCommand),
+	/// Serve a range of a model's layers until stopped: checks the file against the chain's
+	/// digest, registers the inference node with collateral, heartbeats, and serves the
+	/// activation API over HTTP.
+	Serve(cmd::serve::ServeArgs),
+	/// Generate text through the network: the chain's route for --alpha, the model's ends run
+	/// here, its layers on the route's nodes, with failover.
+	Infer(cmd::infer::InferArgs),
 }
 
 impl Cli {
@@ -64,6 +77,9 @@ impl Cli {
 			Command::Run(args) => cmd::run::run(&global, args).await,
 			Command::Status(args) => cmd::status::run(&global, args).await,
 			Command::Job(command) => cmd::job::run(&global, command).await,
+			Command::Model(command) => cmd::model::run(&global, command).await,
+			Command::Serve(args) => cmd::serve::run(&global, args).await,
+			Command::Infer(args) => cmd::infer::run(&global, args).await,
 		}
 	}
 }

@@ -23,6 +23,14 @@ pub enum WorkerError {
 	/// A chain query or subscription failed (connection, RPC, decoding).
 	#[error("chain: {0}")]
 	Chain(#[source] Box<subxt::Error>),
+	/// One of the node's own RPC methods failed (unknown model, no route, ...).
+	#[error("{method}: {reason}")]
+	Rpc {
+		/// The method.
+		method: String,
+		/// The node's answer.
+		reason: String,
+	},
 	/// Something the chain should hold is not there (a job of one of our subjobs, an event).
 	#[error("chain: {0}")]
 	Missing(String),
@@ -62,6 +70,12 @@ pub enum WorkerError {
 		#[source]
 		source: std::io::Error,
 	},
+	/// The inference engine refused a model file or a step.
+	#[error("inference engine: {0}")]
+	Inference(#[from] appchain_llm_engine::EngineError),
+	/// A hop of an inference route failed.
+	#[error("{0}")]
+	Hop(String),
 	/// The hashing engine failed or its task stopped.
 	#[error("hashing engine: {0}")]
 	Engine(String),
@@ -88,7 +102,8 @@ impl WorkerError {
 		match self {
 			WorkerError::Connect { .. } => ErrorKind::ConnectionLost,
 			WorkerError::Chain(e) => classify(e),
-			WorkerError::Missing(_) => ErrorKind::Chain,
+			WorkerError::Missing(_) | WorkerError::Rpc { .. } => ErrorKind::Chain,
+			WorkerError::Hop(_) => ErrorKind::Chain,
 			WorkerError::Rejected(_) | WorkerError::Dispatch(_) => ErrorKind::Transaction,
 			WorkerError::Key(_)
 			| WorkerError::Job(_)
@@ -96,7 +111,8 @@ impl WorkerError {
 			| WorkerError::Usage(_)
 			| WorkerError::NoNode(_)
 			| WorkerError::Journal { .. }
-			| WorkerError::Engine(_) => ErrorKind::Local,
+			| WorkerError::Engine(_)
+			| WorkerError::Inference(_) => ErrorKind::Local,
 		}
 	}
 

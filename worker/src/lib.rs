@@ -5,11 +5,14 @@
 //! the process down to the chain (each imports only modules listed after it, never before):
 //!
 //! - [`cli`]: the command line: the global options and the commands;
-//! - [`cmd`]: one module per command (`key`, `register`, `bench`, `run`, `status`, `job`)
+//! - [`cmd`]: one module per command (`key`, `register`, `bench`, `run`, `status`, `job`,
+//!   `model`, `serve`, `infer`)
 //!   and what commands share (global options, amounts, thread counts);
 //! - [`daemon`]: `run`'s loop: follows blocks and runs the duties at each new best block;
 //! - [`duty`]: what a running worker does: `heartbeat`, `hashjobs` (pure planner + executor),
 //!   `ledger`;
+//! - [`pipeline`]: text generation through a route of inference nodes, with failover;
+//! - [`node_api`]: the inference node's activation API over HTTP, server and client;
 //! - [`journal`]: results and salts on disk before they are committed, and the ledger;
 //! - [`chain`]: the only module that talks to the node: typed readers of storage, constants
 //!   and events, the calls, the shared [`chain::Signer`] and the block [`chain::Follower`];
@@ -18,7 +21,8 @@
 //! - [`logging`]: `tracing` to standard error, text or JSON lines, `RUST_LOG` filters;
 //! - [`error`]: [`WorkerError`], typed, with sources, and its [`error::ErrorKind`].
 //!
-//! The hashing engine is the `appchain-hash-engine` crate; amounts, the token symbol, its
+//! The hashing engine is the `appchain-hash-engine` crate, the inference engine
+//! `appchain-llm-engine`; amounts, the token symbol, its
 //! decimals and the SS58 prefix come from `appchain_primitives::token`, shared with the runtime.
 
 pub mod chain;
@@ -30,6 +34,8 @@ pub mod error;
 pub mod journal;
 pub mod keys;
 pub mod logging;
+pub mod node_api;
+pub mod pipeline;
 pub mod shutdown;
 
 pub use error::WorkerError;
@@ -37,8 +43,9 @@ pub use error::WorkerError;
 #[cfg(test)]
 mod layering {
 	/// The modules in the order of the crate docs: each may use only modules after it.
-	const LAYERS: [&str; 10] = [
-		"cli", "cmd", "daemon", "duty", "journal", "chain", "keys", "shutdown", "logging", "error",
+	const LAYERS: [&str; 12] = [
+		"cli", "cmd", "daemon", "duty", "pipeline", "node_api", "journal", "chain", "keys",
+		"shutdown", "logging", "error",
 	];
 
 	/// Every source file, with the top-level module it belongs to.
@@ -51,6 +58,13 @@ mod layering {
 		("cmd", include_str!("cmd/register.rs")),
 		("cmd", include_str!("cmd/run.rs")),
 		("cmd", include_str!("cmd/status.rs")),
+		("cmd", include_str!("cmd/model.rs")),
+		("cmd", include_str!("cmd/serve.rs")),
+		("cmd", include_str!("cmd/infer.rs")),
+		("pipeline", include_str!("pipeline.rs")),
+		("node_api", include_str!("node_api/mod.rs")),
+		("node_api", include_str!("node_api/server.rs")),
+		("node_api", include_str!("node_api/client.rs")),
 		("daemon", include_str!("daemon.rs")),
 		("duty", include_str!("duty/mod.rs")),
 		("duty", include_str!("duty/heartbeat.rs")),

@@ -1,5 +1,5 @@
 //! Benchmarks the hash engine on this machine:
-//! `cargo run --release -p appchain-hash-engine --example bench`.
+//! `cargo run --release --manifest-path worker/Cargo.toml -p appchain-hash-engine --example bench`.
 
 use std::time::Duration;
 

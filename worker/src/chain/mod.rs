@@ -43,6 +43,7 @@ use crate::error::WorkerError;
 pub mod runtime {}
 
 pub use runtime::runtime_types::{
+	appchain_primitives::layers::LayerRange,
 	pallet_compute_registry::types::{ComputeNode, NodeKind, NodeStatus},
 	pallet_hash_jobs::types::{ChunkAnswer, Job, NonceRange, Subjob, SubjobState},
 };
@@ -68,6 +69,7 @@ pub struct Chain {
 	/// The subxt client.
 	pub api: OnlineClient<AppchainConfig>,
 	rpc: LegacyRpcMethods<RpcConfigFor<AppchainConfig>>,
+	raw: RpcClient,
 	/// The node's URL.
 	pub url: String,
 }
@@ -116,7 +118,37 @@ impl Chain {
 		.await
 		.map_err(|_| "timed out".to_string())?
 		.map_err(|e| e.to_string())?;
-		Ok(Self { api, rpc: LegacyRpcMethods::new(rpc), url: url.to_string() })
+		Ok(Self { api, rpc: LegacyRpcMethods::new(rpc.clone()), raw: rpc, url: url.to_string() })
+	}
+
+	/// Calls one of the node's own JSON-RPC methods (`registry_*`), at the best block.
+	async fn call_rpc<R: serde::de::DeserializeOwned>(
+		&self,
+		method: &str,
+		params: Vec<serde_json::Value>,
+	) -> Result<R, WorkerError> {
+		let mut p = subxt::rpcs::client::RpcParams::new();
+		for v in params {
+			p.push(v).map_err(|e| WorkerError::Missing(format!("{method}: {e}")))?;
+		}
+		self.raw
+			.request(method, p)
+			.await
+			.map_err(|e| WorkerError::Rpc { method: method.to_string(), reason: e.to_string() })
+	}
+
+	/// `registry_route`: the chain's lightest route through `model` for `alpha`.
+	pub async fn route(&self, model: u32, alpha: f64) -> Result<RouteView, WorkerError> {
+		self.call_rpc("registry_route", vec![model.into(), alpha.into()]).await
+	}
+
+	/// `registry_shardNodes`: the inference nodes listed in shard `shard` of `model`.
+	pub async fn shard_nodes(
+		&self,
+		model: u32,
+		shard: u32,
+	) -> Result<Vec<ShardNodeView>, WorkerError> {
+		self.call_rpc("registry_shardNodes", vec![model.into(), shard.into()]).await
 	}
 
 	/// The chain's genesis hash (names the journal's directory).
@@ -189,6 +221,84 @@ pub type NodeOf = ComputeNode<AccountId32, u128, u32>;
 /// A spot-check answer as the chain takes it.
 pub type ChunkAnswerOf = ChunkAnswer<Bounded<[u8; 32]>>;
 
+/// A route as `registry_route` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteView {
+	/// Node ids in layer order.
+	pub nodes: Vec<u64>,
+	/// Sum of prices, decimal.
+	pub total_price: String,
+	/// Sum of costs in ms.
+	pub total_cost: u64,
+}
+
+/// Layers `[start, end)` as the node's RPC writes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct LayersView {
+	/// First layer.
+	pub start: u16,
+	/// One past the last.
+	pub end: u16,
+}
+
+/// An inference node as `registry_shardNodes` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShardNodeView {
+	/// Node id.
+	pub id: u64,
+	/// Owner, SS58.
+	pub owner: String,
+	/// Model.
+	pub model: u32,
+	/// Layers served.
+	pub layers: LayersView,
+	/// Milliseconds per forward pass.
+	pub cost_ms: u32,
+	/// Price per forward pass, decimal.
+	pub price: String,
+	/// Endpoint.
+	pub endpoint: String,
+	/// Whether the node is part of routing now.
+	pub serving: bool,
+}
+
+/// A registered model.
+pub type ModelOf = runtime::runtime_types::pallet_compute_registry::types::Model<AccountId32, u128>;
+
+/// Model `id` at `at`, if registered.
+pub async fn model(at: &AtBlock, id: u32) -> Result<Option<ModelOf>, WorkerError> {
+	match at.storage().try_fetch(runtime::storage().registry().models(), (id,)).await? {
+		Some(value) => Ok(Some(value.decode()?)),
+		None => Ok(None),
+	}
+}
+
+/// The id the next registered model will get (models are numbered from 0).
+pub async fn next_model_id(at: &AtBlock) -> Result<u32, WorkerError> {
+	Ok(at.storage().fetch(runtime::storage().registry().next_model_id(), ()).await?.decode()?)
+}
+
+/// The registered (not unbonding) inference nodes of `owner` for `model`, ascending.
+pub async fn inference_nodes(
+	at: &AtBlock,
+	owner: &AccountId32,
+	model: u32,
+) -> Result<Vec<(u64, NodeOf)>, WorkerError> {
+	let mut found = Vec::new();
+	for id in owned_nodes(at, owner).await? {
+		if let Some(info) = node(at, id).await? {
+			if matches!(info.kind, NodeKind::Inference { model: m, .. } if m == model)
+				&& matches!(info.status, NodeStatus::Registered)
+			{
+				found.push((id, info));
+			}
+		}
+	}
+	Ok(found)
+}
+
 // ---------------------------------------------------------------------------------------
 // Storage readers.
 // ---------------------------------------------------------------------------------------
@@ -224,16 +334,20 @@ pub async fn node(at: &AtBlock, id: u64) -> Result<Option<NodeOf>, WorkerError> 
 	}
 }
 
-/// The registered (not unbonding) hashing nodes of `owner`, ascending.
-pub async fn hashing_nodes(at: &AtBlock, owner: &AccountId32) -> Result<Vec<u64>, WorkerError> {
-	let owned = at
+/// Every node id `owner` has (registered or unbonding), ascending.
+pub async fn owned_nodes(at: &AtBlock, owner: &AccountId32) -> Result<Vec<u64>, WorkerError> {
+	Ok(at
 		.storage()
 		.fetch(runtime::storage().registry().nodes_by_owner(), (*owner,))
 		.await?
 		.decode()?
-		.0;
+		.0)
+}
+
+/// The registered (not unbonding) hashing nodes of `owner`, ascending.
+pub async fn hashing_nodes(at: &AtBlock, owner: &AccountId32) -> Result<Vec<u64>, WorkerError> {
 	let mut hashing = Vec::new();
-	for id in owned {
+	for id in owned_nodes(at, owner).await? {
 		if let Some(info) = node(at, id).await? {
 			if matches!(info.kind, NodeKind::Hashing { .. })
 				&& matches!(info.status, NodeStatus::Registered)
@@ -529,6 +643,23 @@ pub fn registered_hashing_node(events: &TxEvents) -> Result<u64, WorkerError> {
 	Ok(registered.node)
 }
 
+/// The model id of the `ModelRegistered` event among a transaction's events.
+pub fn registered_model(events: &TxEvents) -> Result<u32, WorkerError> {
+	let registered = events
+		.find_first::<runtime::registry::events::ModelRegistered>()
+		.ok_or_else(|| WorkerError::Missing("no ModelRegistered event".into()))??;
+	Ok(registered.model)
+}
+
+/// The node id of the `InferenceNodeRegistered` event among a transaction's events.
+pub fn registered_inference_node(events: &TxEvents) -> Result<u64, WorkerError> {
+	let registered =
+		events
+			.find_first::<runtime::registry::events::InferenceNodeRegistered>()
+			.ok_or_else(|| WorkerError::Missing("no InferenceNodeRegistered event".into()))??;
+	Ok(registered.node)
+}
+
 /// A posted job: `(job, start, end, budget)` from the `JobPosted` event of a transaction.
 pub fn posted_job(events: &TxEvents) -> Result<(u64, u64, u64, u128), WorkerError> {
 	let posted = events
@@ -551,6 +682,50 @@ pub mod calls {
 	/// `Registry::heartbeat(node)`.
 	pub fn heartbeat(node: u64) -> impl Payload + Send + Sync {
 		runtime::transactions().registry().heartbeat(node)
+	}
+
+	/// `Registry::register_model(name, layers, shard_size, weights_digest)`.
+	pub fn register_model(
+		name: Vec<u8>,
+		layers: u16,
+		shard_size: u16,
+		weights_digest: [u8; 32],
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().registry().register_model(
+			Bounded(name),
+			layers,
+			shard_size,
+			weights_digest,
+		)
+	}
+
+	/// `Registry::register_inference_node(model, layers, cost_ms, price, endpoint, collateral)`.
+	pub fn register_inference_node(
+		model: u32,
+		layers: (u16, u16),
+		cost_ms: u32,
+		price: u128,
+		endpoint: Vec<u8>,
+		collateral: u128,
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().registry().register_inference_node(
+			model,
+			super::LayerRange { start: layers.0, end: layers.1 },
+			cost_ms,
+			price,
+			Bounded(endpoint),
+			collateral,
+		)
+	}
+
+	/// `Registry::set_price(node, price)`.
+	pub fn set_price(node: u64, price: u128) -> impl Payload + Send + Sync {
+		runtime::transactions().registry().set_price(node, price)
+	}
+
+	/// `Registry::declare_cost(node, cost_ms)`.
+	pub fn declare_cost(node: u64, cost_ms: u32) -> impl Payload + Send + Sync {
+		runtime::transactions().registry().declare_cost(node, cost_ms)
 	}
 
 	/// `Registry::register_hashing_node(hash_rate, collateral)`.

@@ -6,13 +6,19 @@
 //! - [`bench`]: `bench` the hashing engine;
 //! - [`run`]: `run` the daemon with its duties;
 //! - [`status`]: `status` of the node, its subjobs and earnings;
-//! - [`job`]: `job post | watch`, the client side of hash jobs.
+//! - [`job`]: `job post | watch`, the client side of hash jobs;
+//! - [`model`]: `model inspect | register | list`;
+//! - [`serve`]: `serve` a range of a model's layers (the inference node);
+//! - [`infer`]: `infer`, text generation through the network.
 
 pub mod bench;
+pub mod infer;
 pub mod job;
 pub mod key;
+pub mod model;
 pub mod register;
 pub mod run;
+pub mod serve;
 pub mod status;
 
 use std::path::PathBuf;
@@ -22,6 +28,7 @@ use crate::{
 	error::WorkerError,
 	keys::KeySource,
 	logging::LogFormat,
+	shutdown::Shutdown,
 };
 
 /// Options every command takes.
@@ -70,6 +77,18 @@ impl Global {
 	/// The account's signer.
 	pub fn signer(&self) -> Result<Signer, WorkerError> {
 		Ok(Signer::new(self.key_source().load()?))
+	}
+
+	/// For a daemon: the signer, a shutdown token fired by SIGINT/SIGTERM, and a connection
+	/// (retried with backoff). `None` when a signal came before the connection.
+	pub async fn start_daemon(&self) -> Result<Option<(Signer, Shutdown, Chain)>, WorkerError> {
+		let signer = self.signer()?;
+		let shutdown = Shutdown::new();
+		shutdown.on_signals();
+		match shutdown.run_until(Chain::connect(&self.url, 6)).await {
+			None => Ok(None),
+			Some(chain) => Ok(Some((signer, shutdown, chain?))),
+		}
 	}
 
 	/// Connects for a one-shot command: a few quick silent tries, then one clear error.

@@ -5,14 +5,13 @@
 //! claim), [`Ledger`]. See [`crate::daemon`] for the loop.
 
 use crate::{
-	chain::{self, Chain},
+	chain,
 	cmd::{self, Global},
 	daemon::Daemon,
 	duty::{hashjobs::HashJobs, heartbeat::Heartbeat, ledger::Ledger},
 	error::WorkerError,
 	journal::Journal,
 	keys::ss58,
-	shutdown::Shutdown,
 };
 
 /// `run` arguments.
@@ -29,13 +28,9 @@ pub struct RunArgs {
 /// Runs the worker until SIGINT/SIGTERM.
 pub async fn run(global: &Global, args: RunArgs) -> Result<(), WorkerError> {
 	let threads = cmd::threads(args.threads)?;
-	let signer = global.signer()?;
-	let shutdown = Shutdown::new();
-	shutdown.on_signals();
-	let Some(chain) = shutdown.run_until(Chain::connect(&global.url, 6)).await else {
+	let Some((signer, shutdown, chain)) = global.start_daemon().await? else {
 		return Ok(());
 	};
-	let chain = chain?;
 	let at = chain.finalized().await?;
 	let node = chain::own_hashing_node(&at, signer.account(), args.node).await?;
 	let journal = Journal::open(&global.base_path(), &chain.genesis_hash())?;

@@ -1,0 +1,303 @@
+//! `infer`: generate text through the network. Finds the chain's route for `--alpha`, checks
+//! it covers every layer, runs the model's ends locally (embedding, final norm, LM head,
+//! tokenizer, sampling) and the layers on the route's nodes, streams the tokens, and prints
+//! the route, the price and per-token latency. When a node fails mid-generation it re-routes
+//! without it and replays the session to the replacement ([`crate::pipeline`]).
+
+use std::{io::Write, path::PathBuf, time::Instant};
+
+use appchain_llm_engine::{
+	chatml_prompt, digest, generate_local, ClientHead, Decoder, LayerShard, Sampler, Sampling,
+	TextTokenizer, WeightFile,
+};
+use appchain_primitives::{
+	routing::{best_route, RouteCandidate},
+	token::format_amount,
+	LayerRange,
+};
+use sp_arithmetic::Perbill;
+
+use crate::{
+	chain::{self, Chain},
+	cmd::Global,
+	error::WorkerError,
+	node_api::client::http_client,
+	pipeline::{Pipeline, PlannedHop, Planner, TokenEvent},
+};
+
+/// `infer` arguments.
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("input").required(true).args(["prompt", "chat"])))]
+pub struct InferArgs {
+	/// The model's id on chain.
+	#[arg(long)]
+	pub model: u32,
+	/// The model file (the client runs its embedding, final norm and LM head, and its
+	/// tokenizer); checked against the chain's digest.
+	#[arg(long)]
+	pub file: PathBuf,
+	/// Raw prompt text, tokenized as is.
+	#[arg(long)]
+	pub prompt: Option<String>,
+	/// A user message, wrapped in the model's chat template.
+	#[arg(long)]
+	pub chat: Option<String>,
+	/// System message for --chat [default: the model's].
+	#[arg(long, requires = "chat")]
+	pub system: Option<String>,
+	/// Most tokens to generate.
+	#[arg(long, default_value_t = 64)]
+	pub max_tokens: usize,
+	/// Route weight: alpha × price + (1 − alpha) × cost, alpha in [0, 1].
+	#[arg(long, default_value_t = 0.5)]
+	pub alpha: f64,
+	/// Sampling temperature; 0 is greedy.
+	#[arg(long, default_value_t = 0.0)]
+	pub temperature: f32,
+	/// Nucleus mass for sampling.
+	#[arg(long, default_value_t = 1.0)]
+	pub top_p: f32,
+	/// Seed of the sampler.
+	#[arg(long, default_value_t = 0)]
+	pub seed: u64,
+	/// Run every layer in this process instead of through the network (no chain needed).
+	#[arg(long)]
+	pub local: bool,
+	/// Print one JSON object with the tokens, text, route and timings instead of streaming.
+	#[arg(long)]
+	pub json: bool,
+	/// Seconds before a hop that does not answer counts as failed.
+	#[arg(long, default_value_t = 30)]
+	pub hop_timeout: u64,
+}
+
+/// Plans routes from the chain: the chain's own `registry_route` first, then, after a
+/// failure, the same algorithm over the serving nodes minus the failed ones.
+pub struct ChainPlanner {
+	chain: Chain,
+	model: u32,
+	layers: u16,
+	shard_size: u16,
+	alpha: f64,
+}
+
+fn parse_price(text: &str) -> u128 {
+	text.parse().unwrap_or(u128::MAX)
+}
+
+impl ChainPlanner {
+	async fn candidates(&self) -> Result<Vec<chain::ShardNodeView>, WorkerError> {
+		let mut nodes: Vec<chain::ShardNodeView> = Vec::new();
+		let shards = self.layers.div_ceil(self.shard_size.max(1));
+		for shard in 0..u32::from(shards) {
+			for n in self.chain.shard_nodes(self.model, shard).await? {
+				if !nodes.iter().any(|m| m.id == n.id) {
+					nodes.push(n);
+				}
+			}
+		}
+		Ok(nodes)
+	}
+}
+
+impl Planner for ChainPlanner {
+	async fn plan(&mut self, exclude: &[u64]) -> Result<Vec<PlannedHop>, WorkerError> {
+		let nodes = self.candidates().await?;
+		let ids: Vec<u64> = if exclude.is_empty() {
+			self.chain.route(self.model, self.alpha).await?.nodes
+		} else {
+			let serving: Vec<&chain::ShardNodeView> =
+				nodes.iter().filter(|n| n.serving && !exclude.contains(&n.id)).collect();
+			let candidates: Vec<RouteCandidate<u64>> = serving
+				.iter()
+				.map(|n| RouteCandidate {
+					id: n.id,
+					layers: LayerRange { start: n.layers.start, end: n.layers.end },
+					cost: n.cost_ms,
+					price: parse_price(&n.price),
+				})
+				.collect();
+			let alpha = Perbill::from_parts((self.alpha.clamp(0.0, 1.0) * 1e9).round() as u32);
+			best_route(self.layers, &candidates, alpha)
+				.map_err(|e| {
+					WorkerError::Hop(format!("no route without nodes {exclude:?}: {e:?}"))
+				})?
+				.nodes
+		};
+		ids.iter()
+			.map(|id| {
+				let n = nodes.iter().find(|n| n.id == *id).ok_or_else(|| {
+					WorkerError::Missing(format!("route node {id} is not in any shard"))
+				})?;
+				Ok(PlannedHop {
+					node: n.id,
+					endpoint: n.endpoint.clone(),
+					layers: (u32::from(n.layers.start), u32::from(n.layers.end)),
+					price: parse_price(&n.price),
+					cost_ms: n.cost_ms,
+				})
+			})
+			.collect()
+	}
+}
+
+fn sampler(args: &InferArgs) -> Result<Sampler, WorkerError> {
+	let mode = if args.temperature == 0.0 {
+		Sampling::Greedy
+	} else {
+		Sampling::TopP { temperature: args.temperature, top_p: args.top_p, seed: args.seed }
+	};
+	Ok(Sampler::new(mode)?)
+}
+
+/// Runs `infer`.
+pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
+	if !(0.0..=1.0).contains(&args.alpha) {
+		return Err(WorkerError::Usage(format!("--alpha {} is not in [0, 1]", args.alpha)));
+	}
+	let started = Instant::now();
+	let path = args.file.clone();
+	let local = args.local;
+	let (file, head, tokenizer, file_digest) = tokio::task::spawn_blocking(move || {
+		let file = WeightFile::open(&path)?;
+		let d = if local { [0; 32] } else { digest::weights_digest(&file)? };
+		let head = ClientHead::load(&file)?;
+		let tokenizer = TextTokenizer::from_model(&file)?;
+		Ok::<_, WorkerError>((file, head, tokenizer, d))
+	})
+	.await
+	.map_err(|e| WorkerError::Engine(e.to_string()))??;
+	let text = match (&args.prompt, &args.chat) {
+		(Some(p), _) => p.clone(),
+		(None, Some(c)) => chatml_prompt(args.system.as_deref(), c),
+		(None, None) => return Err(WorkerError::Usage("give --prompt or --chat".into())),
+	};
+	let prompt = tokenizer.encode(&text)?;
+	if prompt.is_empty() {
+		return Err(WorkerError::Usage("the prompt has no tokens".into()));
+	}
+	let stop = tokenizer.stop_tokens.clone();
+	let mut streamed = String::new();
+	let mut latencies: Vec<f64> = Vec::new();
+	let mut out = std::io::stdout();
+	let json = args.json;
+	let mut on_token = |e: &TokenEvent, tokenizer: &TextTokenizer| {
+		latencies.push(e.latency_ms);
+		if !json && !tokenizer.is_stop(e.token) {
+			if let Ok(piece) = tokenizer.decode(&[e.token]) {
+				streamed.push_str(&piece);
+				let _ = write!(out, "{piece}");
+				let _ = out.flush();
+			}
+		}
+	};
+
+	if args.local {
+		let (tokens, elapsed) = {
+			let path = args.file.clone();
+			let s = sampler(&args)?;
+			let max = args.max_tokens;
+			let t0 = Instant::now();
+			let p = prompt.clone();
+			let stop = stop.clone();
+			let tokens = tokio::task::spawn_blocking(move || {
+				let file = WeightFile::open(&path)?;
+				let head = ClientHead::load(&file)?;
+				let shard = LayerShard::load(&file, 0, file.config().layers, p.len() + max + 1)?;
+				Ok::<_, WorkerError>(generate_local(&head, &[&shard], p, max, s, stop)?)
+			})
+			.await
+			.map_err(|e| WorkerError::Engine(e.to_string()))??;
+			(tokens, t0.elapsed())
+		};
+		let text = tokenizer.decode(&tokens)?;
+		if json {
+			let summary = serde_json::json!({
+				"tokens": tokens, "text": text, "promptTokens": prompt.len(),
+				"elapsedMs": elapsed.as_secs_f64() * 1e3, "route": "local",
+			});
+			println!("{summary}");
+		} else {
+			println!("{text}");
+		}
+		return Ok(());
+	}
+
+	let chain = global.connect().await?;
+	let at = chain.finalized().await?;
+	let model = chain::model(&at, args.model).await?.ok_or_else(|| {
+		WorkerError::Usage(format!("model {} is not registered on chain", args.model))
+	})?;
+	if model.weights_digest != file_digest {
+		return Err(appchain_llm_engine::EngineError::DigestMismatch {
+			expected: digest::hex(&model.weights_digest),
+			actual: digest::hex(&file_digest),
+		}
+		.into());
+	}
+	drop(file);
+	let planner = ChainPlanner {
+		chain,
+		model: args.model,
+		layers: model.layers,
+		shard_size: model.shard_size,
+		alpha: args.alpha,
+	};
+	let http = http_client(std::time::Duration::from_secs(args.hop_timeout.max(1)));
+	let mut pipeline = Pipeline::start(planner, http, args.model, &head).await?;
+	let route = pipeline.route();
+	let price_per_token: u128 = route.iter().map(|h| h.price).sum();
+	tracing::info!(
+		event = "route",
+		nodes = ?route.iter().map(|h| h.node).collect::<Vec<_>>(),
+		price_per_token = %price_per_token,
+		"route: {}; {} per token",
+		route
+			.iter()
+			.map(|h| format!("node {} [{}, {}) {}", h.node, h.layers.0, h.layers.1, h.endpoint))
+			.collect::<Vec<_>>()
+			.join(" → "),
+		format_amount(price_per_token)
+	);
+	let mut decoder = Decoder::new(&head, prompt.clone(), args.max_tokens, sampler(&args)?, stop)?;
+	let tokens = pipeline.generate(&mut decoder, |e| on_token(e, &tokenizer)).await?;
+	let paid: u128 = pipeline.passes.values().map(|p| p.1).sum();
+	let failovers = pipeline.failovers().to_vec();
+	let final_route = pipeline.route();
+	pipeline.close().await;
+	let text = tokenizer.decode(&tokens)?;
+	let (first, rest) =
+		latencies.split_first().map(|(f, r)| (*f, r.to_vec())).unwrap_or((0.0, Vec::new()));
+	let mean_rest =
+		if rest.is_empty() { 0.0 } else { rest.iter().sum::<f64>() / rest.len() as f64 };
+	if json {
+		let summary = serde_json::json!({
+			"tokens": tokens,
+			"text": text,
+			"promptTokens": prompt.len(),
+			"route": route.iter().map(|h| h.node).collect::<Vec<_>>(),
+			"finalRoute": final_route.iter().map(|h| h.node).collect::<Vec<_>>(),
+			"failovers": failovers.iter().map(|f| serde_json::json!({"failed": f.failed, "route": f.route, "replayed": f.replayed, "reason": f.reason})).collect::<Vec<_>>(),
+			"price": paid.to_string(),
+			"prefillMs": first,
+			"meanTokenMs": mean_rest,
+			"elapsedMs": started.elapsed().as_secs_f64() * 1e3,
+		});
+		println!("{summary}");
+	} else {
+		println!();
+	}
+	tracing::info!(
+		event = "generated",
+		tokens = tokens.len(),
+		prefill_ms = first,
+		mean_token_ms = mean_rest,
+		paid = %paid,
+		failovers = failovers.len(),
+		"{} tokens; prefill {first:.1} ms, then {mean_rest:.1} ms per token; {} paid; {} failovers",
+		tokens.len(),
+		format_amount(paid),
+		failovers.len()
+	);
+	Ok(())
+}

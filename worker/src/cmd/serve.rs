@@ -1,0 +1,260 @@
+//! `serve`: an inference node. Loads only its layers of the model, checks the file against
+//! the digest registered on chain, measures its cost per forward pass, registers (or updates)
+//! its node with collateral, then serves the activation API and sends heartbeats until
+//! stopped.
+//!
+//! Duties: [`Heartbeat`]; the HTTP server ([`ActivationServer`]) runs beside the daemon and
+//! stops with it.
+
+use std::{path::PathBuf, sync::Arc, time::Duration};
+
+use appchain_llm_engine::{digest, LayerShard, WeightFile};
+use appchain_primitives::token::format_amount;
+
+use crate::{
+	chain::{self, calls, Chain, NodeKind, Signer},
+	cmd::{self, Global},
+	daemon::Daemon,
+	duty::heartbeat::Heartbeat,
+	error::WorkerError,
+	keys::ss58,
+	node_api::server::{ActivationServer, ServerLimits},
+};
+
+/// `serve` arguments.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+	/// The model's id on chain.
+	#[arg(long)]
+	pub model: u32,
+	/// The model file: a `.gguf`, or a directory with `config.json` and `model.safetensors`.
+	#[arg(long)]
+	pub file: PathBuf,
+	/// Layers to serve, `START..END` (END excluded), e.g. `0..10`.
+	#[arg(long, value_parser = parse_layers)]
+	pub layers: (u32, u32),
+	/// Price per forward pass over the layers, in CPU.
+	#[arg(long, default_value = "0.001")]
+	pub price: String,
+	/// Collateral to hold when registering, in CPU.
+	#[arg(long, default_value = "100")]
+	pub collateral: String,
+	/// Address to listen on.
+	#[arg(long, default_value = "127.0.0.1:8700")]
+	pub listen: String,
+	/// URL clients reach this node at, registered on chain [default: http://<listen address>].
+	#[arg(long)]
+	pub endpoint: Option<String>,
+	/// Most sessions at once.
+	#[arg(long, default_value_t = 16)]
+	pub max_sessions: usize,
+	/// Longest session, in tokens.
+	#[arg(long, default_value_t = 2048)]
+	pub max_context: usize,
+	/// Close sessions idle for this many seconds.
+	#[arg(long, default_value_t = 300)]
+	pub idle_timeout: u64,
+	/// Forward passes computed at once [default: 1; each uses all cores].
+	#[arg(long, default_value_t = 1)]
+	pub compute_slots: usize,
+	/// Declare this cost (ms per forward pass) instead of measuring it.
+	#[arg(long)]
+	pub cost_ms: Option<u32>,
+}
+
+/// Parses `START..END`.
+pub fn parse_layers(text: &str) -> Result<(u32, u32), String> {
+	let (a, b) = text.split_once("..").ok_or_else(|| format!("`{text}` is not START..END"))?;
+	let a: u32 = a.trim().parse().map_err(|_| format!("`{a}` is not a layer"))?;
+	let b: u32 = b.trim().parse().map_err(|_| format!("`{b}` is not a layer"))?;
+	if a >= b {
+		return Err(format!("{a}..{b} is empty"));
+	}
+	Ok((a, b))
+}
+
+/// Milliseconds per single-token forward pass over `shard` (median of 7 after a 16-token
+/// prefill), at least 1.
+pub fn measure_cost_ms(shard: &LayerShard) -> Result<u32, WorkerError> {
+	let h = shard.config().hidden;
+	let mut session = shard.new_session();
+	let prefill = vec![0.01f32; 16 * h];
+	shard.forward(&mut session, 0, &prefill)?;
+	let mut times = Vec::new();
+	for i in 0..7 {
+		let x = vec![0.01f32 * i as f32; h];
+		let started = std::time::Instant::now();
+		shard.forward(&mut session, 16 + i, &x)?;
+		times.push(started.elapsed().as_secs_f64() * 1e3);
+	}
+	times.sort_by(f64::total_cmp);
+	Ok(times.get(3).copied().unwrap_or(1.0).ceil().max(1.0) as u32)
+}
+
+/// Runs `serve` until SIGINT/SIGTERM.
+pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
+	let price = cmd::parse_amount(&args.price)?;
+	let collateral = cmd::parse_amount(&args.collateral)?;
+	let Some((signer, shutdown, chain)) = global.start_daemon().await? else {
+		return Ok(());
+	};
+	let at = chain.finalized().await?;
+	let model = chain::model(&at, args.model).await?.ok_or_else(|| {
+		WorkerError::Usage(format!("model {} is not registered on chain", args.model))
+	})?;
+
+	// The file must be the registered model: same digest, same number of layers.
+	tracing::info!(event = "checking_weights", file = %args.file.display(), "checking the file against the chain's weights digest");
+	let (start, end) = args.layers;
+	let (file, max_context) = (args.file.clone(), args.max_context);
+	let expected = model.weights_digest;
+	let (shard, digest_hex) = tokio::task::spawn_blocking(move || {
+		let file = WeightFile::open(&file)?;
+		digest::verify(&file, &expected)?;
+		let shard = LayerShard::load(&file, start, end, max_context)?;
+		Ok::<_, WorkerError>((shard, digest::hex(&expected)))
+	})
+	.await
+	.map_err(|e| WorkerError::Engine(e.to_string()))??;
+	if shard.config().layers != u32::from(model.layers) {
+		return Err(WorkerError::Usage(format!(
+			"the file has {} layers, model {} has {}",
+			shard.config().layers,
+			args.model,
+			model.layers
+		)));
+	}
+	let shard = Arc::new(shard);
+	let cost_ms = match args.cost_ms {
+		Some(c) => c.max(1),
+		None => {
+			let s = shard.clone();
+			tokio::task::spawn_blocking(move || measure_cost_ms(&s))
+				.await
+				.map_err(|e| WorkerError::Engine(e.to_string()))??
+		},
+	};
+
+	let limits = ServerLimits {
+		max_sessions: args.max_sessions.max(1),
+		max_context: args.max_context,
+		max_step_tokens: args.max_context,
+		idle_timeout: Duration::from_secs(args.idle_timeout.max(1)),
+		compute_slots: args.compute_slots,
+	};
+	let server = ActivationServer::new(shard.clone(), args.model, digest_hex, limits);
+	let listener = tokio::net::TcpListener::bind(&args.listen)
+		.await
+		.map_err(|e| WorkerError::Usage(format!("cannot listen on {}: {e}", args.listen)))?;
+	let bound = listener.local_addr().map_err(|e| WorkerError::Usage(e.to_string()))?;
+	let endpoint = args.endpoint.clone().unwrap_or_else(|| format!("http://{bound}"));
+
+	let node = ensure_node(
+		&chain,
+		&signer,
+		args.model,
+		(start, end),
+		cost_ms,
+		price,
+		&endpoint,
+		collateral,
+	)
+	.await?;
+	tracing::info!(
+		event = "serving_inference",
+		node,
+		model = args.model,
+		start,
+		end,
+		cost_ms,
+		%endpoint,
+		account = %ss58(signer.account()),
+		cache_bytes = server.max_cache_bytes(),
+		"node {node} serves layers [{start}, {end}) of model {} at {endpoint} ({cost_ms} ms per pass, {} per pass; KV cache at most {:.1} MiB)",
+		args.model,
+		format_amount(price),
+		server.max_cache_bytes() as f64 / (1 << 20) as f64
+	);
+	let registry = chain::registry_constants(&chain.finalized().await?)?;
+	let http = tokio::spawn(server.serve(listener, shutdown.clone()));
+	let ended = Daemon::new(chain, signer, shutdown.clone())
+		.with(Heartbeat::new(node, registry))
+		.run()
+		.await;
+	shutdown.trigger();
+	match http.await {
+		Ok(Ok(())) => {},
+		Ok(Err(e)) => tracing::warn!(event = "http_failed", error = %e, "activation API: {e}"),
+		Err(e) => tracing::warn!(event = "http_failed", error = %e, "activation API task: {e}"),
+	}
+	ended
+}
+
+/// The account's inference node for `model`, registered now if it has none; its price and
+/// cost are brought up to date. Refuses an existing node with other layers or endpoint.
+#[allow(clippy::too_many_arguments)]
+async fn ensure_node(
+	chain: &Chain,
+	signer: &Signer,
+	model: u32,
+	layers: (u32, u32),
+	cost_ms: u32,
+	price: u128,
+	endpoint: &str,
+	collateral: u128,
+) -> Result<u64, WorkerError> {
+	let at = chain.finalized().await?;
+	let wanted = (
+		u16::try_from(layers.0).map_err(|_| WorkerError::Usage("layer out of range".into()))?,
+		u16::try_from(layers.1).map_err(|_| WorkerError::Usage("layer out of range".into()))?,
+	);
+	let existing = chain::inference_nodes(&at, signer.account(), model).await?;
+	if let Some((id, info)) = existing.into_iter().next() {
+		if let NodeKind::Inference { layers: l, cost_ms: c, price: p, endpoint: e, .. } = info.kind
+		{
+			if (l.start, l.end) != wanted || e.0 != endpoint.as_bytes() {
+				return Err(WorkerError::Usage(format!(
+					"node {id} of this account serves layers [{}, {}) at {}; unregister it or use another account",
+					l.start,
+					l.end,
+					String::from_utf8_lossy(&e.0)
+				)));
+			}
+			if p != price {
+				signer.submit_and_wait(chain, &calls::set_price(id, price)).await?;
+			}
+			if c != cost_ms {
+				signer.submit_and_wait(chain, &calls::declare_cost(id, cost_ms)).await?;
+			}
+			return Ok(id);
+		}
+	}
+	let events = signer
+		.submit_and_wait(
+			chain,
+			&calls::register_inference_node(
+				model,
+				wanted,
+				cost_ms,
+				price,
+				endpoint.as_bytes().to_vec(),
+				collateral,
+			),
+		)
+		.await?;
+	chain::registered_inference_node(&events)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn layer_ranges_parse() {
+		assert_eq!(parse_layers("0..10"), Ok((0, 10)));
+		assert_eq!(parse_layers(" 10 .. 20 "), Ok((10, 20)));
+		assert!(parse_layers("10..10").is_err());
+		assert!(parse_layers("5").is_err());
+		assert!(parse_layers("a..3").is_err());
+	}
+}

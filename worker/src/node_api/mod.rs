@@ -1,0 +1,107 @@
+//! The activation API of an inference node, over HTTP/1.1: the [`server`] a `serve` worker
+//! runs and the [`client`] `infer` uses for each hop of a route.
+//!
+//! | method | path | body | answer |
+//! |---|---|---|---|
+//! | `GET` | `/v1/info` | | [`NodeInfo`] (JSON) |
+//! | `POST` | `/v1/sessions` | | `201` [`SessionOpened`] (JSON) |
+//! | `POST` | `/v1/sessions/{id}/forward` | an activation frame | `200` the output frame |
+//! | `DELETE` | `/v1/sessions/{id}` | | `204` |
+//!
+//! Frames are `appchain_llm_engine::wire` frames (48-byte header, little-endian f32 payload).
+//! Every error is JSON `{"error": {"code": "...", "message": "..."}}` with one of the
+//! [`ApiErrorCode`]s and an HTTP status; an error in one session never touches another.
+
+pub mod client;
+pub mod server;
+
+use serde::{Deserialize, Serialize};
+
+/// What a node serves, from `GET /v1/info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NodeInfo {
+	/// Model id on chain.
+	pub model: u32,
+	/// Layers served, `[start, end)`.
+	pub layers: [u32; 2],
+	/// Hidden size (values per token in a frame).
+	pub hidden: u32,
+	/// Longest session, in tokens.
+	pub max_context: u32,
+	/// Most tokens in one forward request.
+	pub max_step_tokens: u32,
+	/// Sessions open now, and the most allowed.
+	pub sessions: u32,
+	/// Most sessions at once.
+	pub max_sessions: u32,
+	/// Weights digest of the file served, hex.
+	pub weights_digest: String,
+}
+
+/// Answer to `POST /v1/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionOpened {
+	/// Session id, 32 hex digits.
+	pub session: String,
+	/// Longest session, in tokens.
+	pub max_context: u32,
+	/// A session unused this long is closed.
+	pub idle_timeout_ms: u64,
+}
+
+/// The error codes of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiErrorCode {
+	/// The body is not a valid activation frame.
+	BadFrame,
+	/// The frame is for another model, other layers or another hidden size.
+	WrongTarget,
+	/// No such session (never opened, closed, or evicted when idle).
+	UnknownSession,
+	/// The frame's position is not where the session is.
+	PositionGap,
+	/// The session would exceed the context limit.
+	ContextFull,
+	/// The request has more tokens or bytes than allowed.
+	TooLarge,
+	/// All session slots are taken.
+	TooManySessions,
+	/// The engine failed.
+	Internal,
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+	/// What went wrong, for programs.
+	pub code: ApiErrorCode,
+	/// What went wrong, for people.
+	pub message: String,
+}
+
+/// The JSON envelope of an error answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApiErrorBody {
+	/// The error.
+	pub error: ApiError,
+}
+
+/// Session ids as hex.
+pub fn session_hex(id: &[u8; 16]) -> String {
+	id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses a 32-digit hex session id.
+pub fn parse_session(text: &str) -> Option<[u8; 16]> {
+	if text.len() != 32 {
+		return None;
+	}
+	let mut out = [0u8; 16];
+	for (i, byte) in out.iter_mut().enumerate() {
+		*byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+	}
+	Some(out)
+}

@@ -1,0 +1,326 @@
+//! The server side of the activation API: sessions over one [`LayerShard`].
+//!
+//! - **Bounded memory.** At most `max_sessions` sessions of at most `max_context` tokens: the
+//!   KV cache never exceeds `max_sessions × max_context × bytes per token` (logged at start).
+//!   Request bodies are limited to `max_step_tokens` tokens.
+//! - **Isolation.** Each session has its own lock; a step runs on the blocking pool under a
+//!   semaphore of `compute_slots`, and the engine extends a session only when the whole step
+//!   succeeded, so a bad request leaves its session (and every other) as it was.
+//! - **Idle eviction.** A sweeper closes sessions unused for `idle_timeout`.
+
+use std::{
+	collections::HashMap,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+use appchain_llm_engine::{wire, EngineError, LayerShard, SessionCache};
+use axum::{
+	body::Bytes,
+	extract::{DefaultBodyLimit, Path, State},
+	http::{header, StatusCode},
+	response::{IntoResponse, Response},
+	routing::{get, post},
+	Json, Router,
+};
+use tokio::sync::Semaphore;
+
+use super::{
+	parse_session, session_hex, ApiError, ApiErrorBody, ApiErrorCode, NodeInfo, SessionOpened,
+};
+use crate::shutdown::Shutdown;
+
+/// Limits of a node's activation API.
+#[derive(Debug, Clone)]
+pub struct ServerLimits {
+	/// Most sessions at once.
+	pub max_sessions: usize,
+	/// Longest session, in tokens.
+	pub max_context: usize,
+	/// Most tokens in one forward request.
+	pub max_step_tokens: usize,
+	/// Sessions unused this long are closed.
+	pub idle_timeout: Duration,
+	/// Forward steps computed at once.
+	pub compute_slots: usize,
+}
+
+impl Default for ServerLimits {
+	fn default() -> Self {
+		Self {
+			max_sessions: 16,
+			max_context: 2048,
+			max_step_tokens: 2048,
+			idle_timeout: Duration::from_secs(300),
+			compute_slots: 1,
+		}
+	}
+}
+
+struct Session {
+	cache: SessionCache,
+	last_used: Instant,
+}
+
+struct Shared {
+	shard: Arc<LayerShard>,
+	model: u32,
+	digest: String,
+	limits: ServerLimits,
+	sessions: Mutex<HashMap<[u8; 16], Arc<tokio::sync::Mutex<Session>>>>,
+	compute: Semaphore,
+}
+
+/// A running activation API.
+#[derive(Clone)]
+pub struct ActivationServer {
+	shared: Arc<Shared>,
+}
+
+fn error(status: StatusCode, code: ApiErrorCode, message: impl Into<String>) -> Response {
+	(status, Json(ApiErrorBody { error: ApiError { code, message: message.into() } }))
+		.into_response()
+}
+
+fn engine_error(e: EngineError) -> Response {
+	let message = e.to_string();
+	match e {
+		EngineError::PositionGap { .. } => {
+			error(StatusCode::CONFLICT, ApiErrorCode::PositionGap, message)
+		},
+		EngineError::ContextFull { .. } => {
+			error(StatusCode::PAYLOAD_TOO_LARGE, ApiErrorCode::ContextFull, message)
+		},
+		EngineError::BadActivations { .. } => {
+			error(StatusCode::BAD_REQUEST, ApiErrorCode::BadFrame, message)
+		},
+		_ => error(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, message),
+	}
+}
+
+impl ActivationServer {
+	/// A server over `shard` of on-chain model `model` whose file has `digest`.
+	pub fn new(
+		shard: Arc<LayerShard>,
+		model: u32,
+		digest: String,
+		mut limits: ServerLimits,
+	) -> Self {
+		limits.max_context = limits.max_context.min(shard.max_context()).max(1);
+		limits.max_step_tokens = limits.max_step_tokens.clamp(1, limits.max_context);
+		limits.compute_slots = limits.compute_slots.max(1);
+		let compute = Semaphore::new(limits.compute_slots);
+		Self {
+			shared: Arc::new(Shared {
+				shard,
+				model,
+				digest,
+				limits,
+				sessions: Mutex::default(),
+				compute,
+			}),
+		}
+	}
+
+	/// Upper bound of the KV cache memory, in bytes.
+	pub fn max_cache_bytes(&self) -> usize {
+		let l = &self.shared.limits;
+		l.max_sessions
+			.saturating_mul(l.max_context)
+			.saturating_mul(self.shared.shard.cache_bytes_per_token())
+	}
+
+	/// Sessions open now.
+	pub fn session_count(&self) -> usize {
+		self.shared.sessions.lock().map(|s| s.len()).unwrap_or(0)
+	}
+
+	/// The HTTP routes.
+	pub fn router(&self) -> Router {
+		let hidden = self.shared.shard.config().hidden;
+		let body_limit = wire::HEADER_LEN + self.shared.limits.max_step_tokens * hidden * 4;
+		Router::new()
+			.route("/v1/info", get(info))
+			.route("/v1/sessions", post(open))
+			.route("/v1/sessions/{id}/forward", post(forward))
+			.route("/v1/sessions/{id}", axum::routing::delete(close))
+			.layer(DefaultBodyLimit::max(body_limit))
+			.with_state(self.clone())
+	}
+
+	/// Serves on `listener` until `shutdown` fires, sweeping idle sessions.
+	pub async fn serve(
+		self,
+		listener: tokio::net::TcpListener,
+		shutdown: Shutdown,
+	) -> std::io::Result<()> {
+		let sweeper = {
+			let server = self.clone();
+			let shutdown = shutdown.clone();
+			tokio::spawn(async move {
+				let every = (server.shared.limits.idle_timeout / 4)
+					.clamp(Duration::from_millis(50), Duration::from_secs(5));
+				while shutdown.run_until(tokio::time::sleep(every)).await.is_some() {
+					server.evict_idle();
+				}
+			})
+		};
+		let app = self.router();
+		let result = axum::serve(listener, app)
+			.with_graceful_shutdown(async move { shutdown.cancelled().await })
+			.await;
+		sweeper.abort();
+		result
+	}
+
+	/// Closes the sessions unused for longer than the idle timeout (skipping busy ones).
+	pub fn evict_idle(&self) -> usize {
+		let timeout = self.shared.limits.idle_timeout;
+		let Ok(mut sessions) = self.shared.sessions.lock() else { return 0 };
+		let before = sessions.len();
+		sessions.retain(|id, s| match s.try_lock() {
+			Ok(s) if s.last_used.elapsed() > timeout => {
+				tracing::debug!(event = "session_evicted", session = %session_hex(id), "idle session closed");
+				false
+			},
+			_ => true,
+		});
+		before - sessions.len()
+	}
+
+	fn session(&self, id: &str) -> Result<([u8; 16], Arc<tokio::sync::Mutex<Session>>), Response> {
+		let unknown = || {
+			error(StatusCode::NOT_FOUND, ApiErrorCode::UnknownSession, format!("no session {id}"))
+		};
+		let key = parse_session(id).ok_or_else(unknown)?;
+		let sessions = self.shared.sessions.lock().map_err(|_| unknown())?;
+		sessions.get(&key).cloned().map(|s| (key, s)).ok_or_else(unknown)
+	}
+}
+
+async fn info(State(server): State<ActivationServer>) -> Json<NodeInfo> {
+	let s = &server.shared;
+	let (start, end) = s.shard.layers();
+	Json(NodeInfo {
+		model: s.model,
+		layers: [start, end],
+		hidden: s.shard.config().hidden as u32,
+		max_context: s.limits.max_context as u32,
+		max_step_tokens: s.limits.max_step_tokens as u32,
+		sessions: server.session_count() as u32,
+		max_sessions: s.limits.max_sessions as u32,
+		weights_digest: s.digest.clone(),
+	})
+}
+
+async fn open(State(server): State<ActivationServer>) -> Response {
+	let s = &server.shared;
+	let mut id = [0u8; 16];
+	if getrandom::getrandom(&mut id).is_err() {
+		return error(
+			StatusCode::INTERNAL_SERVER_ERROR,
+			ApiErrorCode::Internal,
+			"no randomness for a session id",
+		);
+	}
+	{
+		let Ok(mut sessions) = s.sessions.lock() else {
+			return error(
+				StatusCode::INTERNAL_SERVER_ERROR,
+				ApiErrorCode::Internal,
+				"session table poisoned",
+			);
+		};
+		if sessions.len() >= s.limits.max_sessions {
+			return error(
+				StatusCode::SERVICE_UNAVAILABLE,
+				ApiErrorCode::TooManySessions,
+				format!("all {} session slots are taken", s.limits.max_sessions),
+			);
+		}
+		let session = Session { cache: s.shard.new_session(), last_used: Instant::now() };
+		sessions.insert(id, Arc::new(tokio::sync::Mutex::new(session)));
+	}
+	tracing::debug!(event = "session_opened", session = %session_hex(&id), "session opened");
+	let opened = SessionOpened {
+		session: session_hex(&id),
+		max_context: s.limits.max_context as u32,
+		idle_timeout_ms: s.limits.idle_timeout.as_millis() as u64,
+	};
+	(StatusCode::CREATED, Json(opened)).into_response()
+}
+
+async fn close(State(server): State<ActivationServer>, Path(id): Path<String>) -> Response {
+	match server.session(&id) {
+		Ok((key, _)) => {
+			if let Ok(mut sessions) = server.shared.sessions.lock() {
+				sessions.remove(&key);
+			}
+			StatusCode::NO_CONTENT.into_response()
+		},
+		Err(e) => e,
+	}
+}
+
+async fn forward(
+	State(server): State<ActivationServer>,
+	Path(id): Path<String>,
+	body: Bytes,
+) -> Response {
+	let s = &server.shared;
+	let (key, session) = match server.session(&id) {
+		Ok(found) => found,
+		Err(e) => return e,
+	};
+	let (header, values) = match wire::decode(&body) {
+		Ok(frame) => frame,
+		Err(e) => return error(StatusCode::BAD_REQUEST, ApiErrorCode::BadFrame, e.to_string()),
+	};
+	let (start, end) = s.shard.layers();
+	let hidden = s.shard.config().hidden;
+	if header.model != s.model || header.layers != (start, end) || header.hidden as usize != hidden
+	{
+		return error(
+			StatusCode::BAD_REQUEST,
+			ApiErrorCode::WrongTarget,
+			format!(
+				"frame is for model {} layers [{}, {}) hidden {}; this node serves model {} layers [{start}, {end}) hidden {hidden}",
+				header.model, header.layers.0, header.layers.1, header.hidden, s.model
+			),
+		);
+	}
+	if header.session != key {
+		return error(
+			StatusCode::BAD_REQUEST,
+			ApiErrorCode::WrongTarget,
+			"frame is for another session",
+		);
+	}
+	if header.tokens as usize > s.limits.max_step_tokens {
+		return error(
+			StatusCode::PAYLOAD_TOO_LARGE,
+			ApiErrorCode::TooLarge,
+			format!("{} tokens in one step; at most {}", header.tokens, s.limits.max_step_tokens),
+		);
+	}
+	let Ok(_permit) = s.compute.acquire().await else {
+		return error(StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Internal, "shutting down");
+	};
+	let mut guard = session.lock_owned().await;
+	let shard = s.shard.clone();
+	let position = header.position as usize;
+	let result = tokio::task::spawn_blocking(move || {
+		let out = shard.forward(&mut guard.cache, position, &values);
+		guard.last_used = Instant::now();
+		out
+	})
+	.await;
+	match result {
+		Ok(Ok(out)) => {
+			let frame = wire::encode(&header, &out);
+			([(header::CONTENT_TYPE, "application/octet-stream")], frame).into_response()
+		},
+		Ok(Err(e)) => engine_error(e),
+		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, e.to_string()),
+	}
+}

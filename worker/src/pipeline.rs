@@ -1,0 +1,288 @@
+//! Generating text through a route of inference nodes, with failover.
+//!
+//! The client runs the model's two ends ([`ClientHead`]) and the [`Decoder`]; each step's
+//! activations go through the route's hops in layer order. The client keeps, for every layer
+//! boundary it has seen, the activations that crossed it at every step. When a hop fails,
+//! [`Pipeline`] asks its [`Planner`] for a new route without that node; hops the new route
+//! keeps (same node, same layers) keep their sessions, and every new hop is brought up to
+//! date by replaying the recorded inputs at its first layer, step by step as the first nodes
+//! saw them. The replacement therefore computes what the failed node computed (bit for bit
+//! on the same build and CPU class) and the text does not change.
+
+use std::{collections::BTreeMap, time::Instant};
+
+use appchain_llm_engine::{ClientHead, Decoder};
+
+use crate::{
+	error::WorkerError,
+	node_api::client::{Hop, HopError},
+};
+
+/// One node of a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedHop {
+	/// Node id on chain.
+	pub node: u64,
+	/// Its endpoint.
+	pub endpoint: String,
+	/// Layers `[start, end)`.
+	pub layers: (u32, u32),
+	/// Price per forward pass.
+	pub price: u128,
+	/// Declared ms per forward pass.
+	pub cost_ms: u32,
+}
+
+/// Where routes come from: the chain (`infer`) or a fixed list (tests).
+pub trait Planner {
+	/// A route covering every layer, avoiding the nodes in `exclude`.
+	fn plan(
+		&mut self,
+		exclude: &[u64],
+	) -> impl std::future::Future<Output = Result<Vec<PlannedHop>, WorkerError>> + Send;
+}
+
+/// What happened at one generated token.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TokenEvent {
+	/// The token.
+	pub token: u32,
+	/// Milliseconds from the step's start to its token.
+	pub latency_ms: f64,
+	/// Tokens pushed through the layers in the step (the prompt's length for the first).
+	pub step_tokens: usize,
+}
+
+/// A failover, reported to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failover {
+	/// The node that failed.
+	pub failed: u64,
+	/// Why.
+	pub reason: String,
+	/// The new route's nodes.
+	pub route: Vec<u64>,
+	/// Forward passes replayed to bring new hops up to date.
+	pub replayed: usize,
+}
+
+struct LiveHop {
+	plan: PlannedHop,
+	hop: Hop,
+	/// Steps this hop has computed.
+	done: usize,
+}
+
+/// A route being driven.
+pub struct Pipeline<P: Planner> {
+	planner: P,
+	http: reqwest::Client,
+	model: u32,
+	hidden: u32,
+	layers: u32,
+	hops: Vec<LiveHop>,
+	excluded: Vec<u64>,
+	/// `boundary layer → step → activations that crossed it`.
+	crossed: BTreeMap<u32, Vec<Vec<f32>>>,
+	positions: Vec<usize>,
+	/// Most re-routes in one generation.
+	pub max_failovers: usize,
+	failovers: Vec<Failover>,
+	/// Forward passes paid for, per node.
+	pub passes: BTreeMap<u64, (u64, u128)>,
+}
+
+fn hop_error(e: HopError) -> WorkerError {
+	WorkerError::Hop(e.to_string())
+}
+
+impl<P: Planner> Pipeline<P> {
+	/// Plans the first route and opens a session on each hop.
+	pub async fn start(
+		mut planner: P,
+		http: reqwest::Client,
+		model: u32,
+		head: &ClientHead,
+	) -> Result<Self, WorkerError> {
+		let route = planner.plan(&[]).await?;
+		let mut pipeline = Self {
+			planner,
+			http,
+			model,
+			hidden: head.config().hidden as u32,
+			layers: head.config().layers,
+			hops: Vec::new(),
+			excluded: Vec::new(),
+			crossed: BTreeMap::new(),
+			positions: Vec::new(),
+			max_failovers: 3,
+			failovers: Vec::new(),
+			passes: BTreeMap::new(),
+		};
+		pipeline.check_route(&route)?;
+		for plan in route {
+			let hop = pipeline.open(&plan).await.map_err(hop_error)?;
+			pipeline.hops.push(LiveHop { plan, hop, done: 0 });
+		}
+		Ok(pipeline)
+	}
+
+	fn check_route(&self, route: &[PlannedHop]) -> Result<(), WorkerError> {
+		let mut at = 0;
+		for hop in route {
+			if hop.layers.0 != at || hop.layers.1 <= hop.layers.0 {
+				return Err(WorkerError::Hop(format!(
+					"the route does not tile the model's layers: node {} serves {:?} after layer {at}",
+					hop.node, hop.layers
+				)));
+			}
+			at = hop.layers.1;
+		}
+		if at != self.layers {
+			return Err(WorkerError::Hop(format!(
+				"the route covers layers [0, {at}) of {}",
+				self.layers
+			)));
+		}
+		Ok(())
+	}
+
+	async fn open(&self, plan: &PlannedHop) -> Result<Hop, HopError> {
+		Hop::open(self.http.clone(), &plan.endpoint, self.model, plan.layers, self.hidden).await
+	}
+
+	/// The current route.
+	pub fn route(&self) -> Vec<PlannedHop> {
+		self.hops.iter().map(|h| h.plan.clone()).collect()
+	}
+
+	/// The failovers so far.
+	pub fn failovers(&self) -> &[Failover] {
+		&self.failovers
+	}
+
+	/// Runs one decoder step through the route: returns the last layer's output.
+	async fn step(&mut self, position: usize, input: Vec<f32>) -> Result<Vec<f32>, WorkerError> {
+		let s = self.positions.len();
+		self.positions.push(position);
+		self.crossed.entry(0).or_default().push(input);
+		'route: loop {
+			for j in 0..self.hops.len() {
+				while self.hops[j].done <= s {
+					let k = self.hops[j].done;
+					let (start, end) = self.hops[j].plan.layers;
+					let input = self
+						.crossed
+						.get(&start)
+						.and_then(|steps| steps.get(k))
+						.cloned()
+						.ok_or_else(|| {
+							WorkerError::Hop(format!("no activations recorded at layer {start}"))
+						})?;
+					match self.hops[j].hop.forward(self.positions[k], &input).await {
+						Ok(out) => {
+							let steps = self.crossed.entry(end).or_default();
+							if steps.len() == k {
+								steps.push(out);
+							} else if let Some(old) = steps.get_mut(k) {
+								*old = out;
+							}
+							self.hops[j].done += 1;
+							let paid = self.passes.entry(self.hops[j].plan.node).or_default();
+							paid.0 += 1;
+							paid.1 = paid.1.saturating_add(self.hops[j].plan.price);
+						},
+						Err(e) => {
+							self.fail_over(j, e).await?;
+							continue 'route;
+						},
+					}
+				}
+			}
+			break;
+		}
+		self.crossed
+			.get(&self.layers)
+			.and_then(|steps| steps.get(s))
+			.cloned()
+			.ok_or_else(|| WorkerError::Hop("the route produced no output".into()))
+	}
+
+	async fn fail_over(&mut self, j: usize, error: HopError) -> Result<(), WorkerError> {
+		let failed = self.hops[j].plan.node;
+		let reason = error.to_string();
+		tracing::warn!(event = "hop_failed", node = failed, error = %reason, "node {failed} failed: {reason}");
+		if self.failovers.len() >= self.max_failovers {
+			return Err(WorkerError::Hop(format!(
+				"giving up after {} failovers: {reason}",
+				self.failovers.len()
+			)));
+		}
+		self.excluded.push(failed);
+		let route = self.planner.plan(&self.excluded).await?;
+		self.check_route(&route)?;
+		let mut old: Vec<LiveHop> = std::mem::take(&mut self.hops);
+		let mut replayed = 0;
+		for plan in route {
+			if let Some(i) = old.iter().position(|h| h.plan == plan) {
+				self.hops.push(old.swap_remove(i));
+			} else {
+				let hop = match self.open(&plan).await {
+					Ok(hop) => hop,
+					Err(e) => {
+						// Put the route back as it was minus the failure and let the caller retry.
+						self.hops = old;
+						return Err(hop_error(e));
+					},
+				};
+				replayed += self.positions.len().saturating_sub(1);
+				self.hops.push(LiveHop { plan, hop, done: 0 });
+			}
+		}
+		for dropped in old {
+			dropped.hop.close().await;
+		}
+		let event = Failover {
+			failed,
+			reason,
+			route: self.hops.iter().map(|h| h.plan.node).collect(),
+			replayed,
+		};
+		tracing::info!(
+			event = "rerouted",
+			failed,
+			route = ?event.route,
+			replayed,
+			"re-routed without node {failed}: {:?}, replaying {replayed} steps",
+			event.route
+		);
+		self.failovers.push(event);
+		Ok(())
+	}
+
+	/// Generates with `decoder`, calling `on_token` for every token.
+	pub async fn generate(
+		&mut self,
+		decoder: &mut Decoder<'_>,
+		mut on_token: impl FnMut(&TokenEvent),
+	) -> Result<Vec<u32>, WorkerError> {
+		while let Some(step) = decoder.next_step()? {
+			let started = Instant::now();
+			let out = self.step(step.position, step.hidden).await?;
+			let token = decoder.accept(&out)?;
+			on_token(&TokenEvent {
+				token,
+				latency_ms: started.elapsed().as_secs_f64() * 1e3,
+				step_tokens: step.tokens.len(),
+			});
+		}
+		Ok(decoder.generated().to_vec())
+	}
+
+	/// Closes every session.
+	pub async fn close(self) {
+		for hop in self.hops {
+			hop.hop.close().await;
+		}
+	}
+}
