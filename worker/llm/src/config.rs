@@ -71,9 +71,9 @@ impl ModelConfig {
 			&& self.hidden > 0
 			&& self.heads > 0
 			&& self.kv_heads > 0
-			&& self.hidden % self.heads == 0
-			&& self.heads % self.kv_heads == 0
-			&& self.head_dim() % 2 == 0
+			&& self.hidden.is_multiple_of(self.heads)
+			&& self.heads.is_multiple_of(self.kv_heads)
+			&& self.head_dim().is_multiple_of(2)
 			&& self.vocab > 0
 			&& self.intermediate > 0
 			&& self.max_context > 0;

@@ -15,7 +15,7 @@
 //! - [`weights`]: GGUF and safetensors files read tensor by tensor.
 //! - [`config`]: model hyper-parameters and RoPE layouts.
 //! - [`wire`]: the activation frame of the node's HTTP API.
-//! - [`error`]: [`EngineError`].
+//! - [`error`]: the engine's error type, [`EngineError`].
 
 pub mod config;
 pub mod decode;

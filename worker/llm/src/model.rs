@@ -228,7 +228,7 @@ impl LayerShard {
 		hidden: &[f32],
 	) -> Result<Vec<f32>> {
 		let h = self.config.hidden;
-		if hidden.is_empty() || hidden.len() % h != 0 {
+		if hidden.is_empty() || !hidden.len().is_multiple_of(h) {
 			let expected = (hidden.len() / h).max(1) * h;
 			return Err(EngineError::BadActivations { expected, got: hidden.len() });
 		}
@@ -305,7 +305,7 @@ impl ClientHead {
 	/// Logits over the vocabulary for the last row of `hidden` (the output of the last block).
 	pub fn logits(&self, hidden: &[f32]) -> Result<Vec<f32>> {
 		let h = self.config.hidden;
-		if hidden.len() < h || hidden.len() % h != 0 {
+		if hidden.len() < h || !hidden.len().is_multiple_of(h) {
 			return Err(EngineError::BadActivations { expected: h, got: hidden.len() });
 		}
 		let last = &hidden[hidden.len() - h..];

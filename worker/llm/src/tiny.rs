@@ -136,7 +136,7 @@ pub fn write_safetensors(dir: &Path, spec: &TinySpec) -> Result<()> {
 		);
 	}
 	let mut header = serde_json::Value::Object(header).to_string().into_bytes();
-	while header.len() % 8 != 0 {
+	while !header.len().is_multiple_of(8) {
 		header.push(b' ');
 	}
 	let mut f = std::fs::File::create(dir.join("model.safetensors")).map_err(io)?;

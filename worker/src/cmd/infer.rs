@@ -177,17 +177,26 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		return Err(WorkerError::Usage("the prompt has no tokens".into()));
 	}
 	let stop = tokenizer.stop_tokens.clone();
-	let mut streamed = String::new();
 	let mut latencies: Vec<f64> = Vec::new();
 	let mut out = std::io::stdout();
 	let json = args.json;
+	// Streams the text as tokens arrive: decodes everything generated so far and prints what
+	// is new, holding back a trailing incomplete UTF-8 sequence (a character split over tokens).
+	let mut so_far: Vec<u32> = Vec::new();
+	let mut printed = 0usize;
 	let mut on_token = |e: &TokenEvent, tokenizer: &TextTokenizer| {
 		latencies.push(e.latency_ms);
-		if !json && !tokenizer.is_stop(e.token) {
-			if let Ok(piece) = tokenizer.decode(&[e.token]) {
-				streamed.push_str(&piece);
-				let _ = write!(out, "{piece}");
-				let _ = out.flush();
+		if json || tokenizer.is_stop(e.token) {
+			return;
+		}
+		so_far.push(e.token);
+		if let Ok(text) = tokenizer.decode(&so_far) {
+			if !text.ends_with('\u{fffd}') {
+				if let Some(new) = text.get(printed..) {
+					let _ = write!(out, "{new}");
+					let _ = out.flush();
+				}
+				printed = text.len();
 			}
 		}
 	};

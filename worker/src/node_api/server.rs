@@ -17,7 +17,7 @@ use std::{
 use appchain_llm_engine::{wire, EngineError, LayerShard, SessionCache};
 use axum::{
 	body::Bytes,
-	extract::{DefaultBodyLimit, Path, State},
+	extract::{rejection::BytesRejection, DefaultBodyLimit, Path, State},
 	http::{header, StatusCode},
 	response::{IntoResponse, Response},
 	routing::{get, post},
@@ -188,6 +188,7 @@ impl ActivationServer {
 		before - sessions.len()
 	}
 
+	#[allow(clippy::result_large_err)] // an axum response, built once per failed lookup
 	fn session(&self, id: &str) -> Result<([u8; 16], Arc<tokio::sync::Mutex<Session>>), Response> {
 		let unknown = || {
 			error(StatusCode::NOT_FOUND, ApiErrorCode::UnknownSession, format!("no session {id}"))
@@ -265,9 +266,20 @@ async fn close(State(server): State<ActivationServer>, Path(id): Path<String>) -
 async fn forward(
 	State(server): State<ActivationServer>,
 	Path(id): Path<String>,
-	body: Bytes,
+	body: Result<Bytes, BytesRejection>,
 ) -> Response {
 	let s = &server.shared;
+	let body = match body {
+		Ok(body) => body,
+		Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+			return error(
+				e.status(),
+				ApiErrorCode::TooLarge,
+				format!("{e}; at most {} tokens per step", s.limits.max_step_tokens),
+			)
+		},
+		Err(e) => return error(e.status(), ApiErrorCode::BadFrame, e.to_string()),
+	};
 	let (key, session) = match server.session(&id) {
 		Ok(found) => found,
 		Err(e) => return e,
@@ -302,6 +314,10 @@ async fn forward(
 			ApiErrorCode::TooLarge,
 			format!("{} tokens in one step; at most {}", header.tokens, s.limits.max_step_tokens),
 		);
+	}
+	let needed = header.position as usize + header.tokens as usize;
+	if needed > s.limits.max_context {
+		return engine_error(EngineError::ContextFull { needed, limit: s.limits.max_context });
 	}
 	let Ok(_permit) = s.compute.acquire().await else {
 		return error(StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Internal, "shutting down");
