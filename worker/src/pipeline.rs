@@ -104,7 +104,6 @@ impl<P: Planner> Pipeline<P> {
 		model: u32,
 		head: &ClientHead,
 	) -> Result<Self, WorkerError> {
-		let route = planner.plan(&[]).await?;
 		let mut pipeline = Self {
 			planner,
 			http,
@@ -119,12 +118,29 @@ impl<P: Planner> Pipeline<P> {
 			failovers: Vec::new(),
 			passes: BTreeMap::new(),
 		};
-		pipeline.check_route(&route)?;
-		for plan in route {
-			let hop = pipeline.open(&plan).await.map_err(hop_error)?;
-			pipeline.hops.push(LiveHop { plan, hop, done: 0 });
+		// A listed node can be gone (its heartbeats not yet timed out): route around it.
+		'plan: loop {
+			let route = pipeline.planner.plan(&pipeline.excluded).await?;
+			pipeline.check_route(&route)?;
+			for plan in route {
+				match pipeline.open(&plan).await {
+					Ok(hop) => pipeline.hops.push(LiveHop { plan, hop, done: 0 }),
+					Err(e) => {
+						let reason = e.to_string();
+						tracing::warn!(event = "hop_failed", node = plan.node, error = %reason, "node {} failed: {reason}", plan.node);
+						if pipeline.excluded.len() >= pipeline.max_failovers {
+							return Err(WorkerError::Hop(format!("no reachable route: {reason}")));
+						}
+						pipeline.excluded.push(plan.node);
+						for open in std::mem::take(&mut pipeline.hops) {
+							open.hop.close().await;
+						}
+						continue 'plan;
+					},
+				}
+			}
+			return Ok(pipeline);
 		}
-		Ok(pipeline)
 	}
 
 	fn check_route(&self, route: &[PlannedHop]) -> Result<(), WorkerError> {

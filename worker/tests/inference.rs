@@ -185,6 +185,23 @@ async fn a_failed_hop_is_replaced_and_the_text_does_not_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listed_node_that_is_gone_is_routed_around_at_the_start() {
+	let file = tiny("gone", false);
+	let head = ClientHead::load(&file).unwrap();
+	let a = serve(&file, (0, 6), ServerLimits::default()).await;
+	let gone = serve(&file, (0, 6), ServerLimits::default()).await;
+	gone.stop.trigger();
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	// The gone node is the cheaper one, so the first plan picks it.
+	let nodes = vec![hop(1, &gone, (0, 6), 1), hop(2, &a, (0, 6), 10)];
+	let planner = FixedPlanner { nodes, layers: 6 };
+	let pipeline =
+		Pipeline::start(planner, http_client(Duration::from_secs(5)), MODEL, &head).await.unwrap();
+	assert_eq!(pipeline.route().iter().map(|h| h.node).collect::<Vec<_>>(), vec![2]);
+	pipeline.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_route_that_does_not_cover_the_model_is_refused() {
 	let file = tiny("gap", false);
 	let head = ClientHead::load(&file).unwrap();
@@ -318,8 +335,9 @@ async fn bad_requests_get_typed_errors_and_other_sessions_carry_on() {
 	let (got, answer) = post(&http, fwd(&sa), frame(&sa, 11, &[4; 8])).await;
 	assert_eq!((got, code(&answer)), (413, ApiErrorCode::ContextFull));
 
-	// A body far past the limit is refused with the same typed error, not a bare 413.
-	let huge = vec![0u8; 1 << 20];
+	// A body past the byte limit (8 tokens × 64 values) is refused with the same typed error,
+	// not a bare 413. (Small enough to be sent whole before the server answers.)
+	let huge = vec![0u8; 8 * 1024];
 	let (got, answer) = post(&http, fwd(&sb), huge).await;
 	assert_eq!((got, code(&answer)), (413, ApiErrorCode::TooLarge));
 

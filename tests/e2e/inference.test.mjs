@@ -1,0 +1,188 @@
+// Layer-range inference through the network, on the real model (SmolLM2-135M-Instruct Q4_1,
+// put in place by scripts/fetch-model.sh) and a `--dev` node.
+//
+// Alice registers the model from its file (`model register` computes the weights digest).
+// Bob, Charlie and Dave `serve` layers [0,10), [10,20), [20,30): each checks its file against
+// the chain's digest, registers its inference node and serves the activation API. `infer`
+// takes the chain's route and generates, for three prompts, exactly the tokens an in-process
+// run generates. Eve adds a second node for [10,20); Charlie is killed mid-generation and the
+// text does not change (the client re-routes through Eve and replays the session). Bad input:
+// a tampered model file is refused by `serve` before it registers anything; malformed
+// activations, unknown sessions and position gaps get typed JSON errors while the node keeps
+// serving.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+
+import { Keyring } from '@polkadot/keyring';
+
+import { connectApi, disconnectAll, freePort, rpc, startNode, stopAllNodes, withLogs } from './lib/node.mjs';
+import { dumpWorkerLogs, killAllWorkers, worker, WorkerProcess } from './lib/worker.mjs';
+
+const MODELS = process.env.APPCHAIN_MODELS || path.join(os.homedir(), '.cache', 'appchain-models');
+const MODEL_FILE = path.join(MODELS, 'SmolLM2-135M-Instruct.Q4_1.gguf');
+const PROMPTS = ['What is the capital of France?', 'Write a short poem about the sea.', 'List three prime numbers.'];
+const TOKENS = 32;
+
+describe('layer inference through the network', { timeout: 900_000 }, () => {
+  let node;
+  let api;
+  let base;
+  let modelId;
+  const nodes = {}; // name -> { proc, id, endpoint }
+  const args = (...rest) => ['--url', node.wsUrl, ...rest];
+
+  before(async () => {
+    assert.ok(existsSync(MODEL_FILE), `${MODEL_FILE} is missing: run scripts/fetch-model.sh`);
+    node = await startNode({ name: 'inference' });
+    api = await connectApi(node.wsUrl);
+    base = mkdtempSync(path.join(os.tmpdir(), 'inference-e2e-'));
+  });
+
+  after(async () => {
+    await killAllWorkers();
+    await disconnectAll();
+    await stopAllNodes();
+    if (base) rmSync(base, { recursive: true, force: true });
+  });
+
+  const dump = () => dumpWorkerLogs(4000);
+
+  async function serve(name, layers, costMs) {
+    const port = await freePort();
+    const proc = new WorkerProcess(
+      name,
+      args('--base-path', path.join(base, name), '--log-format', 'json', 'serve', '--model', String(modelId), '--file', MODEL_FILE,
+        '--layers', layers, '--listen', `127.0.0.1:${port}`, '--cost-ms', String(costMs), '--price', '0.001'),
+      { suri: `//${name}` },
+    );
+    const ready = await proc.waitForEvent({ event: 'serving_inference' }, { timeout: 180_000 });
+    nodes[name] = { proc, id: ready.node, endpoint: ready.endpoint };
+    return nodes[name];
+  }
+
+  const infer = (extra, timeout = 180_000) =>
+    worker(args('infer', '--model', String(modelId), '--file', MODEL_FILE, '--max-tokens', String(TOKENS), ...extra), { timeout });
+
+  const local = async (prompt, tokens = TOKENS) => {
+    const r = await worker(['infer', '--local', '--json', '--model', '0', '--file', MODEL_FILE, '--max-tokens', String(tokens), '--chat', prompt]);
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout);
+  };
+
+  test('three serve workers on the chain route generate what one process generates', withLogs(async () => {
+    const inspect = await worker(['model', 'inspect', MODEL_FILE]);
+    assert.equal(inspect.code, 0, inspect.stderr);
+    const digest = /weights digest: (0x[0-9a-f]{64})/.exec(inspect.stdout)[1];
+
+    const reg = await worker(args('model', 'register', '--file', MODEL_FILE, '--name', 'smollm2-135m-instruct-q4_1', '--shard-size', '10'), { suri: '//Alice' });
+    assert.equal(reg.code, 0, reg.stderr);
+    modelId = Number(/registered model (\d+)/.exec(reg.stdout)[1]);
+    const onChain = (await api.query.registry.models(modelId)).unwrap();
+    assert.equal(onChain.weightsDigest.toHex(), digest, 'the chain holds the digest model inspect computed');
+    assert.equal(onChain.layers.toNumber(), 30);
+
+    await serve('Bob', '0..10', 20);
+    await serve('Charlie', '10..20', 20);
+    await serve('Dave', '20..30', 20);
+    const route = await rpc(node.httpUrl, 'registry_route', [modelId, 0.5]);
+    assert.deepEqual(route.nodes, [nodes.Bob.id, nodes.Charlie.id, nodes.Dave.id]);
+
+    for (const prompt of PROMPTS) {
+      const reference = await local(prompt);
+      const r = await infer(['--chat', prompt, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const got = JSON.parse(r.stdout);
+      assert.deepEqual(got.route, route.nodes, 'the chain route was used');
+      assert.equal(got.tokens.length, TOKENS);
+      assert.deepEqual(got.tokens, reference.tokens, `same tokens for ${JSON.stringify(prompt)}`);
+      assert.equal(got.text, reference.text);
+      assert.equal(got.price, String(3n * BigInt(TOKENS) * 1_000_000_000n), 'one priced pass per hop per token');
+    }
+  }, dump));
+
+  test('a node killed mid-generation is replaced and the text does not change', withLogs(async () => {
+    await serve('Eve', '10..20', 40); // costlier than Charlie: a spare, not on the route
+    const prompt = 'Tell me a story about a robot.';
+    const reference = await local(prompt, 48);
+    const proc = new WorkerProcess('infer', args('--log-format', 'json', 'infer', '--model', String(modelId), '--file', MODEL_FILE,
+      '--max-tokens', '48', '--chat', prompt));
+    await proc.waitForEvent({ event: 'route' });
+    await proc.waitForLine(/\S/); // the first token is out
+    await nodes.Charlie.proc.kill('SIGKILL');
+    const exit = await proc.exitPromise;
+    assert.equal(exit.code, 0, proc.stderr);
+    assert.equal(proc.stdout.trim(), reference.text.trim(), 'the streamed text is the in-process text');
+    const failed = proc.events().find((e) => e.event === 'hop_failed');
+    assert.equal(failed?.node, nodes.Charlie.id, 'the killed node failed');
+    const rerouted = proc.events().find((e) => e.event === 'rerouted');
+    assert.ok(rerouted, 'the client re-routed');
+    assert.match(rerouted.route, new RegExp(`\\b${nodes.Eve.id}\\b`), 'through the spare');
+    const done = proc.events().find((e) => e.event === 'generated');
+    assert.equal(done.tokens, 48);
+    assert.equal(done.failovers, 1);
+  }, dump));
+
+  test('bad input: a tampered file is refused, bad activations get typed errors, the node keeps serving', withLogs(async () => {
+    // One flipped bit in the last tensor: `serve` refuses the file and registers nothing.
+    const tampered = path.join(base, 'tampered.gguf');
+    copyFileSync(MODEL_FILE, tampered);
+    const size = statSync(tampered).size;
+    const fd = openSync(tampered, 'r+');
+    const byte = Buffer.alloc(1);
+    readSync(fd, byte, 0, 1, size - 100);
+    byte[0] ^= 1;
+    writeSync(fd, byte, 0, 1, size - 100);
+    closeSync(fd);
+    const before = (await api.query.registry.nodesByOwner(keyOf('Ferdie'))).length;
+    const r = await worker(args('--base-path', path.join(base, 'Ferdie'), 'serve', '--model', String(modelId), '--file', tampered,
+      '--layers', '0..10', '--listen', '127.0.0.1:0'), { suri: '//Ferdie' });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /weights digest mismatch: the file has [0-9a-f]{64}, the chain expects [0-9a-f]{64}/);
+    assert.equal((await api.query.registry.nodesByOwner(keyOf('Ferdie'))).length, before, 'nothing registered');
+
+    // Bad requests to Bob's node: typed JSON errors.
+    const endpoint = nodes.Bob.endpoint;
+    const opened = await fetch(`${endpoint}/v1/sessions`, { method: 'POST' });
+    assert.equal(opened.status, 201);
+    const { session } = await opened.json();
+    const expectError = async (response, status, code) => {
+      assert.equal(response.status, status);
+      const body = await response.json();
+      assert.equal(body.error.code, code, JSON.stringify(body));
+      assert.ok(body.error.message.length > 0);
+    };
+    const forward = (id, body) => fetch(`${endpoint}/v1/sessions/${id}/forward`, { method: 'POST', body });
+    await expectError(await forward(session, Buffer.from('not a frame')), 400, 'bad_frame');
+    const header = (position, tokens) => {
+      const h = Buffer.alloc(48);
+      h.write('ACT1', 0, 'ascii');
+      h.writeUInt32LE(modelId, 4);
+      h.writeUInt32LE(0, 8);
+      h.writeUInt32LE(10, 12);
+      Buffer.from(session, 'hex').copy(h, 16);
+      h.writeUInt32LE(position, 32);
+      h.writeUInt32LE(tokens, 36);
+      h.writeUInt32LE(576, 40);
+      return h;
+    };
+    const frame = (position, tokens) => Buffer.concat([header(position, tokens), Buffer.alloc(tokens * 576 * 4)]);
+    await expectError(await forward(session, frame(0, 2).subarray(0, 48 + 576 * 4)), 400, 'bad_frame'); // wrong length
+    await expectError(await forward(session, frame(3, 1)), 409, 'position_gap');
+    await expectError(await forward('0'.repeat(32), frame(0, 1)), 404, 'unknown_session');
+    const ok = await forward(session, frame(0, 1));
+    assert.equal(ok.status, 200, 'the same session still works');
+    assert.equal((await ok.arrayBuffer()).byteLength, 48 + 576 * 4);
+    assert.equal((await fetch(`${endpoint}/v1/sessions/${session}`, { method: 'DELETE' })).status, 204);
+
+    // The network still generates (the route may still list Charlie until his heartbeats
+    // time out; the client routes around him).
+    const again = await infer(['--chat', PROMPTS[0], '--json']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).tokens, (await local(PROMPTS[0])).tokens);
+  }, dump));
+
+  const keyOf = (name) => new Keyring({ type: 'sr25519' }).addFromUri(`//${name}`).address;
+});
