@@ -19,7 +19,7 @@ echo "==> the real model and the numpy reference (scripts/fetch-model.sh; cached
 bash scripts/fetch-model.sh >/dev/null
 
 echo "==> cargo test (release profile): worker, hashing engine, inference engine"
-cargo test --locked --release "${WORKER[@]}" --workspace
+cargo test --locked --release "${WORKER[@]}" --workspace --exclude appchain-inference-bench
 
 echo "==> building the node and worker binaries used by the end-to-end tests"
 cargo build --locked --release --workspace

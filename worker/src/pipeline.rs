@@ -99,7 +99,7 @@ fn hop_error(e: HopError) -> WorkerError {
 impl<P: Planner> Pipeline<P> {
 	/// Plans the first route and opens a session on each hop.
 	pub async fn start(
-		mut planner: P,
+		planner: P,
 		http: reqwest::Client,
 		model: u32,
 		head: &ClientHead,
