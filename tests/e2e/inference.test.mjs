@@ -96,10 +96,11 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
       assert.equal(r.code, 0, r.stderr);
       const got = JSON.parse(r.stdout);
       assert.deepEqual(got.route, route.nodes, 'the chain route was used');
-      assert.equal(got.tokens.length, TOKENS);
+      assert.ok(got.tokens.length > 0 && got.tokens.length <= TOKENS, `${got.tokens.length} tokens`);
       assert.deepEqual(got.tokens, reference.tokens, `same tokens for ${JSON.stringify(prompt)}`);
       assert.equal(got.text, reference.text);
-      assert.equal(got.price, String(3n * BigInt(TOKENS) * 1_000_000_000n), 'one priced pass per hop per token');
+      const passes = 3n * BigInt(got.tokens.length);
+      assert.equal(got.price, String(passes * 1_000_000_000n), 'one priced pass per hop per token');
     }
   }, dump));
 
@@ -121,7 +122,8 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     assert.ok(rerouted, 'the client re-routed');
     assert.match(rerouted.route, new RegExp(`\\b${nodes.Eve.id}\\b`), 'through the spare');
     const done = proc.events().find((e) => e.event === 'generated');
-    assert.equal(done.tokens, 48);
+    assert.equal(done.tokens, reference.tokens.length);
+    assert.ok(done.tokens > 5, 'long enough to be cut mid-generation');
     assert.equal(done.failovers, 1);
   }, dump));
 

@@ -12,6 +12,7 @@
 //! - [`sampling`]: greedy and seeded temperature/top-p sampling.
 //! - [`digest`]: the weights digest registered on chain, and its definition.
 //! - [`tiny`]: tiny random models in both layouts, for tests.
+//! - [`kernels`]: the 4-bit (`Q4_1`) matrix kernel.
 //! - [`weights`]: GGUF and safetensors files read tensor by tensor.
 //! - [`config`]: model hyper-parameters and RoPE layouts.
 //! - [`wire`]: the activation frame of the node's HTTP API.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod decode;
 pub mod digest;
 pub mod error;
+pub mod kernels;
 pub mod model;
 pub mod sampling;
 pub mod tiny;

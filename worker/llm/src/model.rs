@@ -4,10 +4,43 @@
 use crate::{
 	config::{ModelConfig, RopeLayout},
 	error::{EngineError, Result},
+	kernels::{Q4Matrix, QuantizedRows},
 	weights::{BlockPart, Precision, TensorRole, WeightFile},
 };
 use candle_core::{quantized::QMatMul, DType, Device, Module, Tensor};
 use std::fs::File;
+
+/// A weight matrix as the engine multiplies it: our 4-bit kernel for `Q4_1`, candle's
+/// otherwise.
+enum Linear {
+	Q4(Q4Matrix),
+	Candle(QMatMul),
+}
+
+impl Linear {
+	fn new(m: QMatMul) -> Self {
+		match &m {
+			QMatMul::QTensor(q) => match Q4Matrix::from_qtensor(q) {
+				Some(q4) => Self::Q4(q4),
+				None => Self::Candle(m),
+			},
+			_ => Self::Candle(m),
+		}
+	}
+
+	/// `x` is `[1, t, in]`.
+	fn forward(&self, x: &Tensor) -> Result<Tensor> {
+		match self {
+			Self::Candle(m) => Ok(m.forward(x)?),
+			Self::Q4(q) => {
+				let (_, t, _) = x.dims3()?;
+				let flat = x.flatten_all()?.to_vec1::<f32>()?;
+				let y = q.matmul(&QuantizedRows::new(&flat, q.cols()));
+				Ok(Tensor::from_vec(y, (1, t, q.rows()), &Device::Cpu)?)
+			},
+		}
+	}
+}
 
 /// Rotary position embedding tables for positions `[0, max_context)`.
 struct Rope {
@@ -46,14 +79,14 @@ impl Rope {
 /// One pre-norm Llama block: grouped-query attention and a SwiGLU MLP.
 struct Block {
 	attn_norm: Tensor,
-	q: QMatMul,
-	k: QMatMul,
-	v: QMatMul,
-	o: QMatMul,
+	q: Linear,
+	k: Linear,
+	v: Linear,
+	o: Linear,
 	ffn_norm: Tensor,
-	gate: QMatMul,
-	up: QMatMul,
-	down: QMatMul,
+	gate: Linear,
+	up: Linear,
+	down: Linear,
 }
 
 /// Keys and values of one block for the tokens a session has seen: `[1, kv_heads, len, head_dim]`.
@@ -69,14 +102,24 @@ impl Block {
 		let role = |p| TensorRole::Block(layer, p);
 		Ok(Self {
 			attn_norm: file.vector(reader, role(BlockPart::AttnNorm), h)?,
-			q: file.linear(reader, role(BlockPart::Q), [h, h], p)?,
-			k: file.linear(reader, role(BlockPart::K), [kv, h], p)?,
-			v: file.linear(reader, role(BlockPart::V), [kv, h], p)?,
-			o: file.linear(reader, role(BlockPart::O), [h, h], p)?,
+			q: Linear::new(file.linear(reader, role(BlockPart::Q), [h, h], p)?),
+			k: Linear::new(file.linear(reader, role(BlockPart::K), [kv, h], p)?),
+			v: Linear::new(file.linear(reader, role(BlockPart::V), [kv, h], p)?),
+			o: Linear::new(file.linear(reader, role(BlockPart::O), [h, h], p)?),
 			ffn_norm: file.vector(reader, role(BlockPart::FfnNorm), h)?,
-			gate: file.linear(reader, role(BlockPart::Gate), [c.intermediate, h], p)?,
-			up: file.linear(reader, role(BlockPart::Up), [c.intermediate, h], p)?,
-			down: file.linear(reader, role(BlockPart::Down), [h, c.intermediate], p)?,
+			gate: Linear::new(file.linear(
+				reader,
+				role(BlockPart::Gate),
+				[c.intermediate, h],
+				p,
+			)?),
+			up: Linear::new(file.linear(reader, role(BlockPart::Up), [c.intermediate, h], p)?),
+			down: Linear::new(file.linear(
+				reader,
+				role(BlockPart::Down),
+				[h, c.intermediate],
+				p,
+			)?),
 		})
 	}
 

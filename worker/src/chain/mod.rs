@@ -723,6 +723,13 @@ pub mod calls {
 		runtime::transactions().registry().set_price(node, price)
 	}
 
+	/// `Registry::move_layers(node, layers)`.
+	pub fn move_layers(node: u64, layers: (u16, u16)) -> impl Payload + Send + Sync {
+		runtime::transactions()
+			.registry()
+			.move_layers(node, super::LayerRange { start: layers.0, end: layers.1 })
+	}
+
 	/// `Registry::declare_cost(node, cost_ms)`.
 	pub fn declare_cost(node: u64, cost_ms: u32) -> impl Payload + Send + Sync {
 		runtime::transactions().registry().declare_cost(node, cost_ms)

@@ -190,8 +190,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 	ended
 }
 
-/// The account's inference node for `model`, registered now if it has none; its price and
-/// cost are brought up to date. Refuses an existing node with other layers or endpoint.
+/// The account's inference node for `model`, registered now if it has none; its layers,
+/// price and cost are brought up to date (`move_layers`, `set_price`, `declare_cost`).
+/// Refuses an existing node registered at another endpoint.
 #[allow(clippy::too_many_arguments)]
 async fn ensure_node(
 	chain: &Chain,
@@ -212,13 +213,25 @@ async fn ensure_node(
 	if let Some((id, info)) = existing.into_iter().next() {
 		if let NodeKind::Inference { layers: l, cost_ms: c, price: p, endpoint: e, .. } = info.kind
 		{
-			if (l.start, l.end) != wanted || e.0 != endpoint.as_bytes() {
+			if e.0 != endpoint.as_bytes() {
 				return Err(WorkerError::Usage(format!(
-					"node {id} of this account serves layers [{}, {}) at {}; unregister it or use another account",
-					l.start,
-					l.end,
+					"node {id} of this account is registered at {}; the chain has no call to move an endpoint, so unregister it or use another account",
 					String::from_utf8_lossy(&e.0)
 				)));
+			}
+			if (l.start, l.end) != wanted {
+				tracing::info!(
+					event = "moving_layers",
+					node = id,
+					from = ?(l.start, l.end),
+					to = ?wanted,
+					"node {id} moves from layers [{}, {}) to [{}, {})",
+					l.start,
+					l.end,
+					wanted.0,
+					wanted.1
+				);
+				signer.submit_and_wait(chain, &calls::move_layers(id, wanted)).await?;
 			}
 			if p != price {
 				signer.submit_and_wait(chain, &calls::set_price(id, price)).await?;
