@@ -88,7 +88,8 @@ pub struct Pipeline<P: Planner> {
 	/// Most re-routes in one generation.
 	pub max_failovers: usize,
 	failovers: Vec<Failover>,
-	/// Forward passes paid for, per node.
+	/// Per node: forward passes made and their total at the route's prices (nothing is paid
+	/// yet; payment channels will settle it).
 	pub passes: BTreeMap<u64, (u64, u128)>,
 }
 
@@ -204,9 +205,9 @@ impl<P: Planner> Pipeline<P> {
 								*old = out;
 							}
 							self.hops[j].done += 1;
-							let paid = self.passes.entry(self.hops[j].plan.node).or_default();
-							paid.0 += 1;
-							paid.1 = paid.1.saturating_add(self.hops[j].plan.price);
+							let made = self.passes.entry(self.hops[j].plan.node).or_default();
+							made.0 += 1;
+							made.1 = made.1.saturating_add(self.hops[j].plan.price);
 						},
 						Err(e) => {
 							self.fail_over(j, e).await?;

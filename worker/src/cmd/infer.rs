@@ -270,7 +270,7 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 	);
 	let mut decoder = Decoder::new(&head, prompt.clone(), args.max_tokens, sampler(&args)?, stop)?;
 	let tokens = pipeline.generate(&mut decoder, |e| on_token(e, &tokenizer)).await?;
-	let paid: u128 = pipeline.passes.values().map(|p| p.1).sum();
+	let price: u128 = pipeline.passes.values().map(|p| p.1).sum();
 	let failovers = pipeline.failovers().to_vec();
 	let final_route = pipeline.route();
 	pipeline.close().await;
@@ -287,7 +287,7 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 			"route": route.iter().map(|h| h.node).collect::<Vec<_>>(),
 			"finalRoute": final_route.iter().map(|h| h.node).collect::<Vec<_>>(),
 			"failovers": failovers.iter().map(|f| serde_json::json!({"failed": f.failed, "route": f.route, "replayed": f.replayed, "reason": f.reason})).collect::<Vec<_>>(),
-			"price": paid.to_string(),
+			"price": price.to_string(),
 			"prefillMs": first,
 			"meanTokenMs": mean_rest,
 			"elapsedMs": started.elapsed().as_secs_f64() * 1e3,
@@ -301,11 +301,11 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		tokens = tokens.len(),
 		prefill_ms = first,
 		mean_token_ms = mean_rest,
-		paid = %paid,
+		price = %price,
 		failovers = failovers.len(),
-		"{} tokens; prefill {first:.1} ms, then {mean_rest:.1} ms per token; {} paid; {} failovers",
+		"{} tokens; prefill {first:.1} ms, then {mean_rest:.1} ms per token; {} at the route's prices; {} failovers",
 		tokens.len(),
-		format_amount(paid),
+		format_amount(price),
 		failovers.len()
 	);
 	Ok(())
