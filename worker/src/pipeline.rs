@@ -12,6 +12,10 @@
 use std::{collections::BTreeMap, time::Instant};
 
 use appchain_llm_engine::{ClientHead, Decoder};
+use appchain_primitives::{
+	routing::{best_route, RouteCandidate},
+	LayerRange,
+};
 
 use crate::{
 	error::WorkerError,
@@ -40,6 +44,44 @@ pub trait Planner {
 		&mut self,
 		exclude: &[u64],
 	) -> impl std::future::Future<Output = Result<Vec<PlannedHop>, WorkerError>> + Send;
+}
+
+/// Routes over a fixed list of nodes with the chain's own algorithm (`best_route`, weight
+/// `alpha · price + (1 − alpha) · cost`): for tests, benchmarks and private deployments
+/// without a registry.
+pub struct FixedPlanner {
+	/// The nodes to choose from.
+	pub nodes: Vec<PlannedHop>,
+	/// Layers of the model.
+	pub layers: u16,
+	/// Route weight.
+	pub alpha: sp_arithmetic::Perbill,
+}
+
+impl Planner for FixedPlanner {
+	async fn plan(&mut self, exclude: &[u64]) -> Result<Vec<PlannedHop>, WorkerError> {
+		let candidates: Vec<RouteCandidate<u64>> = self
+			.nodes
+			.iter()
+			.filter(|n| !exclude.contains(&n.node))
+			.map(|n| RouteCandidate {
+				id: n.node,
+				layers: LayerRange {
+					start: u16::try_from(n.layers.0).unwrap_or(u16::MAX),
+					end: u16::try_from(n.layers.1).unwrap_or(u16::MAX),
+				},
+				cost: n.cost_ms,
+				price: n.price,
+			})
+			.collect();
+		let route = best_route(self.layers, &candidates, self.alpha)
+			.map_err(|e| WorkerError::Hop(format!("no route without nodes {exclude:?}: {e:?}")))?;
+		Ok(route
+			.nodes
+			.iter()
+			.filter_map(|id| self.nodes.iter().find(|n| n.node == *id).cloned())
+			.collect())
+	}
 }
 
 /// What happened at one generated token.

@@ -12,21 +12,18 @@ use appchain_llm_engine::{
 	wire::{self, FrameHeader},
 	ClientHead, Decoder, LayerShard, Sampler, Sampling, WeightFile,
 };
-use appchain_primitives::{
-	routing::{best_route, RouteCandidate},
-	LayerRange,
-};
 use appchain_worker::{
 	node_api::{
 		client::http_client,
 		server::{ActivationServer, ServerLimits},
 		ApiErrorBody, ApiErrorCode, SessionOpened,
 	},
-	pipeline::{Pipeline, PlannedHop, Planner},
+	pipeline::{FixedPlanner, Pipeline, PlannedHop},
 	shutdown::Shutdown,
 	WorkerError,
 };
 use candle_core::quantized::GgmlDType;
+use sp_arithmetic::Perbill;
 
 const MODEL: u32 = 7;
 
@@ -60,35 +57,6 @@ async fn serve(file: &WeightFile, layers: (u32, u32), limits: ServerLimits) -> S
 	Served { endpoint, stop, server }
 }
 
-/// Routes with the chain's algorithm over a fixed set of nodes.
-struct FixedPlanner {
-	nodes: Vec<PlannedHop>,
-	layers: u16,
-}
-
-impl Planner for FixedPlanner {
-	async fn plan(&mut self, exclude: &[u64]) -> Result<Vec<PlannedHop>, WorkerError> {
-		let candidates: Vec<RouteCandidate<u64>> = self
-			.nodes
-			.iter()
-			.filter(|n| !exclude.contains(&n.node))
-			.map(|n| RouteCandidate {
-				id: n.node,
-				layers: LayerRange { start: n.layers.0 as u16, end: n.layers.1 as u16 },
-				cost: n.cost_ms,
-				price: n.price,
-			})
-			.collect();
-		let route = best_route(self.layers, &candidates, sp_arithmetic::Perbill::zero())
-			.map_err(|e| WorkerError::Hop(format!("{e:?}")))?;
-		Ok(route
-			.nodes
-			.iter()
-			.map(|id| self.nodes.iter().find(|n| n.node == *id).unwrap().clone())
-			.collect())
-	}
-}
-
 fn hop(node: u64, served: &Served, layers: (u32, u32), cost_ms: u32) -> PlannedHop {
 	PlannedHop { node, endpoint: served.endpoint.clone(), layers, price: 1, cost_ms }
 }
@@ -114,7 +82,7 @@ async fn three_hops_generate_what_one_process_generates() {
 			let greedy = || Sampler::new(Sampling::Greedy).unwrap();
 			let local =
 				generate_local(&head, &[&whole], prompt.clone(), 32, greedy(), vec![]).unwrap();
-			let planner = FixedPlanner { nodes: nodes.clone(), layers: 6 };
+			let planner = FixedPlanner { nodes: nodes.clone(), layers: 6, alpha: Perbill::zero() };
 			let mut pipeline =
 				Pipeline::start(planner, http_client(Duration::from_secs(10)), MODEL, &head)
 					.await
@@ -155,7 +123,7 @@ async fn a_failed_hop_is_replaced_and_the_text_does_not_change() {
 	let prompt = vec![11u32, 22, 33, 44];
 	let greedy = || Sampler::new(Sampling::Greedy).unwrap();
 	let local = generate_local(&head, &[&whole], prompt.clone(), 32, greedy(), vec![]).unwrap();
-	let planner = FixedPlanner { nodes, layers: 6 };
+	let planner = FixedPlanner { nodes, layers: 6, alpha: Perbill::zero() };
 	let mut pipeline =
 		Pipeline::start(planner, http_client(Duration::from_secs(10)), MODEL, &head).await.unwrap();
 	assert_eq!(pipeline.route().iter().map(|h| h.node).collect::<Vec<_>>(), vec![1, 2, 4]);
@@ -194,7 +162,7 @@ async fn a_listed_node_that_is_gone_is_routed_around_at_the_start() {
 	tokio::time::sleep(Duration::from_millis(200)).await;
 	// The gone node is the cheaper one, so the first plan picks it.
 	let nodes = vec![hop(1, &gone, (0, 6), 1), hop(2, &a, (0, 6), 10)];
-	let planner = FixedPlanner { nodes, layers: 6 };
+	let planner = FixedPlanner { nodes, layers: 6, alpha: Perbill::zero() };
 	let pipeline =
 		Pipeline::start(planner, http_client(Duration::from_secs(5)), MODEL, &head).await.unwrap();
 	assert_eq!(pipeline.route().iter().map(|h| h.node).collect::<Vec<_>>(), vec![2]);
@@ -209,7 +177,7 @@ async fn a_route_that_does_not_cover_the_model_is_refused() {
 	let c = serve(&file, (4, 6), ServerLimits::default()).await;
 	let nodes = vec![hop(1, &a, (0, 2), 10), hop(4, &c, (4, 6), 10)];
 	let result = Pipeline::start(
-		FixedPlanner { nodes, layers: 6 },
+		FixedPlanner { nodes, layers: 6, alpha: Perbill::zero() },
 		http_client(Duration::from_secs(5)),
 		MODEL,
 		&head,

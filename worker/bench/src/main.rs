@@ -18,18 +18,13 @@ use std::{path::PathBuf, sync::Arc, time::Instant};
 use appchain_llm_engine::{
 	chatml_prompt, ClientHead, Decoder, LayerShard, Sampler, Sampling, TextTokenizer, WeightFile,
 };
-use appchain_primitives::{
-	routing::{best_route, RouteCandidate},
-	LayerRange,
-};
 use appchain_worker::{
 	node_api::{
 		client::http_client,
 		server::{ActivationServer, ServerLimits},
 	},
-	pipeline::{Pipeline, PlannedHop, Planner},
+	pipeline::{FixedPlanner, Pipeline, PlannedHop},
 	shutdown::Shutdown,
-	WorkerError,
 };
 use candle_core::{quantized::gguf_file, Device, Tensor};
 
@@ -103,27 +98,6 @@ fn child_rss(model: &std::path::Path, start: u32, end: u32, head: bool) -> Resul
 		return Err(String::from_utf8_lossy(&out.stderr).into_owned().into());
 	}
 	Ok(String::from_utf8(out.stdout)?.trim().parse()?)
-}
-
-struct Fixed(Vec<PlannedHop>);
-
-impl Planner for Fixed {
-	async fn plan(&mut self, exclude: &[u64]) -> Result<Vec<PlannedHop>, WorkerError> {
-		let c: Vec<RouteCandidate<u64>> = self
-			.0
-			.iter()
-			.filter(|h| !exclude.contains(&h.node))
-			.map(|h| RouteCandidate {
-				id: h.node,
-				layers: LayerRange { start: h.layers.0 as u16, end: h.layers.1 as u16 },
-				cost: h.cost_ms,
-				price: h.price,
-			})
-			.collect();
-		let r = best_route(30, &c, sp_arithmetic::Perbill::zero())
-			.map_err(|e| WorkerError::Hop(format!("{e:?}")))?;
-		Ok(r.nodes.iter().filter_map(|id| self.0.iter().find(|h| h.node == *id).cloned()).collect())
-	}
 }
 
 fn per_second(n: usize, seconds: f64) -> f64 {
@@ -201,9 +175,13 @@ async fn main() -> Result<(), Error> {
 		tokio::spawn(server.serve(listener, shutdown.clone()));
 		hops.push(PlannedHop { node: i as u64, endpoint, layers: (a, b), price: 1, cost_ms: 1 });
 	}
-	let mut pipeline =
-		Pipeline::start(Fixed(hops), http_client(std::time::Duration::from_secs(30)), 0, &head)
-			.await?;
+	let mut pipeline = Pipeline::start(
+		FixedPlanner { nodes: hops, layers: 30, alpha: sp_arithmetic::Perbill::zero() },
+		http_client(std::time::Duration::from_secs(30)),
+		0,
+		&head,
+	)
+	.await?;
 	let mut dec = Decoder::new(&head, prompt.clone(), n, Sampler::new(Sampling::Greedy)?, vec![])?;
 	let mut latencies = Vec::new();
 	let piped = pipeline.generate(&mut dec, |e| latencies.push(e.latency_ms)).await?;

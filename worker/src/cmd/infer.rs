@@ -203,15 +203,13 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 
 	if args.local {
 		let (tokens, elapsed) = {
-			let path = args.file.clone();
 			let s = sampler(&args)?;
 			let max = args.max_tokens;
 			let t0 = Instant::now();
 			let p = prompt.clone();
 			let stop = stop.clone();
+			// The file and head already loaded above; only the blocks are added.
 			let tokens = tokio::task::spawn_blocking(move || {
-				let file = WeightFile::open(&path)?;
-				let head = ClientHead::load(&file)?;
 				let shard = LayerShard::load(&file, 0, file.config().layers, p.len() + max + 1)?;
 				Ok::<_, WorkerError>(generate_local(&head, &[&shard], p, max, s, stop)?)
 			})
