@@ -6,6 +6,8 @@
 //!   Charlie and Dave are bonded validators with their dev session keys (BABE sr25519 and
 //!   GRANDPA ed25519 of `//Alice`, ...), all dev accounts endowed, Alice is sudo.
 //!
+//! In both, Alice, Bob and Charlie form the verifier council that decides disputed work.
+//!
 //! Validators are identified by their stash account; for these presets stash and controller
 //! are the same dev account.
 
@@ -21,7 +23,7 @@ use sp_staking::StakerStatus;
 
 use crate::{
 	currency::UNITS, AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SessionConfig,
-	SessionKeys, StakingConfig, SudoConfig, BABE_GENESIS_EPOCH_CONFIG,
+	SessionKeys, StakingConfig, SudoConfig, VerifierCouncilConfig, BABE_GENESIS_EPOCH_CONFIG,
 };
 
 /// Free balance of every endowed dev account.
@@ -77,6 +79,12 @@ fn testnet_genesis(
 			slash_reward_fraction: Perbill::from_percent(10),
 		},
 		sudo: SudoConfig { key: Some(root) },
+		verifier_council: VerifierCouncilConfig {
+			members: [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie]
+				.iter()
+				.map(|k| k.to_account_id())
+				.collect::<Vec<_>>(),
+		},
 	})
 }
 

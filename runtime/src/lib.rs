@@ -45,7 +45,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 104,
+	spec_version: 105,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -246,6 +246,8 @@ mod runtime {
 	pub type Utility = pallet_utility;
 	#[runtime::pallet_index(21)]
 	pub type Sudo = pallet_sudo;
+	#[runtime::pallet_index(22)]
+	pub type VerifierCouncil = pallet_collective<Instance1>;
 
 	// The compute marketplace.
 	#[runtime::pallet_index(30)]

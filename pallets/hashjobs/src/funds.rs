@@ -20,7 +20,7 @@ use frame_support::{
 		tokens::{Fortitude, Precision, Restriction},
 	},
 };
-use pallet_compute_registry::{ComputeNodes, SlashReason};
+use pallet_compute_registry::{ComputeNodes, SlashReason, SlashOutcome};
 use sp_runtime::{traits::Zero, DispatchError};
 
 /// Fails with [`Error::InsufficientBalance`] unless `amount` can be held from `who`.
@@ -84,18 +84,18 @@ pub(crate) fn pay_from_budget<T: Config>(
 	.map(|_| ())
 }
 
-/// Takes up to `penalty` of `node`'s collateral and gives it to `client`; nothing when the
-/// node is gone from the registry. Returns what was taken.
+/// Slashes `penalty` from what `node` reserved when it claimed the subjob and gives it, less
+/// the registry's burnt share, to `client`; nothing when the node is gone from the registry.
 pub(crate) fn slash<T: Config>(
 	node: NodeId,
 	penalty: BalanceOf<T>,
 	client: &AccountIdOf<T>,
 	reason: SlashReason,
-) -> Result<BalanceOf<T>, DispatchError> {
+) -> Result<SlashOutcome<BalanceOf<T>>, DispatchError> {
 	if penalty.is_zero() || T::Nodes::owner(node).is_none() {
-		return Ok(Zero::zero());
+		return Ok(SlashOutcome::default());
 	}
-	T::Nodes::slash(node, penalty, Some(client), reason)
+	T::Nodes::slash_reserved(node, penalty, Some(client), reason)
 }
 
 /// What `who` has on hold for job budgets.

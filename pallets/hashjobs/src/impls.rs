@@ -3,8 +3,8 @@
 use crate::{
 	funds, quorum, AccountIdOf, AnswersOf, BalanceOf, BlockNumberOf, ChallengeSeeds, ClaimsOf,
 	Config, Error, Event, FailReason, Job, JobId, JobOf, Jobs, NativeSha256, NextJobId,
-	NextSubjobId, NonceRange, Pallet, QuorumOutcome, ReturnedOf, Subjob, SubjobId, SubjobOf,
-	SubjobState, Subjobs,
+	NextSubjobId, NonceRange, Pallet, QuorumOutcome, RecentRandomness, ReturnedOf, Subjob, SubjobId,
+	SubjobOf, SubjobState, Subjobs,
 };
 use appchain_primitives::{
 	pow::{self, Hash256, PowCheck, PowSpec, SpecError},
@@ -16,10 +16,10 @@ use frame_support::{
 	traits::{Get, Randomness},
 	BoundedVec,
 };
-use pallet_compute_registry::{ComputeNodes, SlashReason, WorkOutcome};
+use pallet_compute_registry::{ComputeNodes, OnVerifiedWork, SlashReason, WorkOutcome};
 use sp_runtime::{
 	helpers_128bit::multiply_by_rational_with_rounding,
-	traits::{CheckedAdd, CheckedDiv, CheckedSub, Saturating, Zero},
+	traits::{CheckedAdd, CheckedSub, Saturating, Zero},
 	DispatchError, DispatchResult, Rounding, SaturatedConversion,
 };
 
@@ -44,6 +44,9 @@ impl FailReason {
 	}
 }
 
+/// Domain tag of a challenge seed's preimage.
+const SEED_DOMAIN: &[u8] = b"hash-jobs/seed/v2";
+
 impl<T: Config> Pallet<T> {
 	fn now() -> BlockNumberOf<T> {
 		frame_system::Pallet::<T>::block_number()
@@ -59,14 +62,31 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// Stores this block's challenge seed and forgets the one no answer window needs any more.
-	/// Constant work per block. The seed is the parent block's VRF output, which its author
-	/// cannot choose; only in the first blocks of a chain, before any VRF output, does it fall
-	/// back to the parent hash.
+	/// Constant work per block (`SeedBlocks` hashes at most).
+	///
+	/// The randomness of a block is its parent's VRF output, which its author cannot choose;
+	/// only in the first blocks of a chain, before any VRF output, does it fall back to the
+	/// parent hash. The seed hashes the randomness of the last [`Config::SeedBlocks`] blocks,
+	/// oldest first, after a domain tag, so that it is known only once all of them exist.
 	pub(crate) fn record_challenge_seed(now: BlockNumberOf<T>) {
-		let seed = match T::Randomness::random(&b"hash-jobs/challenge"[..]).0 {
+		let random = match T::Randomness::random(&b"hash-jobs/challenge"[..]).0 {
 			Some(random) => sp_io::hashing::sha2_256(&random.encode()),
 			None => sp_io::hashing::sha2_256(&frame_system::Pallet::<T>::parent_hash().encode()),
 		};
+		let mut recent = RecentRandomness::<T>::get();
+		if recent.is_full() && !recent.is_empty() {
+			recent.remove(0);
+		}
+		// Cannot fail: there is room after the removal (`SeedBlocks` is at least 1, checked by
+		// `integrity_test`).
+		let _ = recent.try_push(random);
+		let mut preimage = alloc::vec::Vec::with_capacity(SEED_DOMAIN.len() + 32 * recent.len());
+		preimage.extend_from_slice(SEED_DOMAIN);
+		for r in recent.iter() {
+			preimage.extend_from_slice(r);
+		}
+		let seed = sp_io::hashing::sha2_256(&preimage);
+		RecentRandomness::<T>::put(recent);
 		ChallengeSeeds::<T>::insert(now, seed);
 		if let Some(old) = now.checked_sub(&Self::seed_retention()) {
 			ChallengeSeeds::<T>::remove(old);
@@ -151,10 +171,10 @@ impl<T: Config> Pallet<T> {
 		ensure!(T::Nodes::is_serving(node), Error::<T>::NodeNotServing);
 		let rate =
 			T::Nodes::hash_rate(node).filter(|r| *r > 0).ok_or(Error::<T>::NotHashingNode)?;
-		// Every open claim can cost the node one penalty: it may hold no more claims than its
-		// collateral covers.
+		// Every open claim can cost the node one penalty, reserved from its free collateral.
 		let claims = ClaimsOf::<T>::get(node);
-		ensure!(claims < Self::claim_limit(node), Error::<T>::TooManyClaims);
+		let penalty = T::SlashPenalty::get();
+		ensure!(T::Nodes::free_collateral(node) >= penalty, Error::<T>::TooManyClaims);
 		let k = Self::chunk_size();
 		let size = rate
 			.saturating_mul(u64::from(T::TargetSubjobSecs::get()))
@@ -198,6 +218,9 @@ impl<T: Config> Pallet<T> {
 			Self::now().checked_add(&T::ClaimTimeout::get()).ok_or(Error::<T>::Overflow)?;
 		info.open_subjobs = info.open_subjobs.checked_add(1).ok_or(Error::<T>::Overflow)?;
 
+		if !penalty.is_zero() {
+			T::Nodes::reserve(node, penalty)?;
+		}
 		NextSubjobId::<T>::put(next);
 		ClaimsOf::<T>::insert(node, claims.saturating_add(1));
 		Jobs::<T>::insert(job, info);
@@ -215,17 +238,6 @@ impl<T: Config> Pallet<T> {
 			deadline,
 		});
 		Ok(subjob)
-	}
-
-	/// How many claims `node` may hold at once: its collateral over the penalty.
-	fn claim_limit(node: NodeId) -> u32 {
-		let penalty = T::SlashPenalty::get();
-		if penalty.is_zero() {
-			return u32::MAX;
-		}
-		let covered: u128 =
-			T::Nodes::collateral(node).checked_div(&penalty).unwrap_or_default().saturated_into();
-		u32::try_from(covered).unwrap_or(u32::MAX)
 	}
 
 	/// Forgets one open claim of `node`.
@@ -279,8 +291,10 @@ impl<T: Config> Pallet<T> {
 		);
 		let job = Jobs::<T>::get(subjob.job).ok_or(Error::<T>::UnknownJob)?;
 		let check = Self::checked_spec(&job)?;
+		// Fixed by the commitment, not by the reveal: every block whose VRF output enters the
+		// seed comes after the worker committed.
 		let challenge_at =
-			now.checked_add(&T::ChallengeDelay::get()).ok_or(Error::<T>::Overflow)?;
+			at.checked_add(&T::ChallengeDelay::get()).ok_or(Error::<T>::Overflow)?;
 
 		// The worker committed to these nonces: any that is out of order, outside the subjob or
 		// not a winner proves the result wrong.
@@ -422,7 +436,7 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		Self::return_range(&mut job.returned, subjob.range)?;
 		job.open_subjobs = job.open_subjobs.saturating_sub(1);
-		let penalty = funds::slash::<T>(
+		let slashed = funds::slash::<T>(
 			subjob.node,
 			T::SlashPenalty::get(),
 			&job.client,
@@ -438,7 +452,8 @@ impl<T: Config> Pallet<T> {
 			subjob: id,
 			node: subjob.node,
 			reason,
-			penalty,
+			penalty: slashed.taken,
+			compensation: slashed.paid(),
 		});
 		Ok(())
 	}
@@ -478,6 +493,11 @@ impl<T: Config> Pallet<T> {
 		job.bonus_paid = job.bonus_paid || first_win.is_some();
 		job.open_subjobs = job.open_subjobs.saturating_sub(1);
 		Self::release_claim(subjob.node);
+		let penalty = T::SlashPenalty::get();
+		if !penalty.is_zero() && T::Nodes::owner(subjob.node).is_some() {
+			T::Nodes::release_reservation(subjob.node, penalty)?;
+		}
+		T::OnVerifiedWork::on_verified_work(&job.client, subjob.node)?;
 		Subjobs::<T>::remove(id);
 
 		Self::deposit_event(Event::SubjobVerified {

@@ -27,21 +27,42 @@
 //!   nonces)`, then in a later block `reveal`s the winning nonces, the Merkle root of its chunk
 //!   digests and the salt. Every revealed nonce is checked exactly; one that misses the target
 //!   (or is out of range or order) fails the subjob.
-//! - **Spot checks.** The randomness of block `reveal + ChallengeDelay`, unknown at the reveal,
-//!   picks [`Config::ChallengeCount`] chunks. Within [`Config::AnswerWindow`] the worker
-//!   `answer_challenge`s with their digests and Merkle proofs; the runtime recomputes each chunk
-//!   and checks digest, proof and that no winning nonce was left out. A worker that skipped a
-//!   fraction `f` of its chunks passes with probability `(1 - f)^ChallengeCount`.
+//! - **Spot checks.** The challenge block is fixed when the result is *committed*:
+//!   `challenge_at = commit + ChallengeDelay`. Its seed hashes the VRF outputs of the
+//!   [`Config::SeedBlocks`] blocks before it, all produced after the commitment, so that no
+//!   single block author knows the seed when the worker commits. The seed picks
+//!   [`Config::ChallengeCount`] chunks. The worker reveals before `challenge_at` (and by its
+//!   deadline), and within [`Config::AnswerWindow`] blocks of it `answer_challenge`s with the
+//!   chunks' digests and Merkle proofs; the runtime recomputes each chunk and checks digest,
+//!   proof and that no winning nonce was left out. A worker that skipped a fraction `f` of its
+//!   chunks passes with probability `(1 - f)^ChallengeCount`.
+//!
+//!   Design choice and its limit: a BABE author knows its own slots' VRF outputs an epoch
+//!   ahead, so a seed from one block (as before) could be known to a worker that is, or
+//!   bribes, that block's author before it commits; it would hash only the challenged chunks.
+//!   With `SeedBlocks` blocks, foreseeing the seed at commit time needs the authors of all of
+//!   them. What an author keeps is a choice after the fact: the author of the last seed block,
+//!   seeing the others, may withhold its block, which replaces its VRF output by the next
+//!   slot's. That is at most one re-draw per withheld slot, each costing the block's reward
+//!   and the author's standing, and it turns the cheater's pass probability `(1 - f)^c` into at
+//!   most `1 - (1 - (1 - f)^c)^2`, still about `2 (1 - f)^c` for a cheater worth catching.
+//! - **Collateral.** Claiming a subjob *reserves* [`Config::SlashPenalty`] from the node's free
+//!   collateral in the registry, so a node holds no more claims than its free collateral
+//!   covers, and the penalty of a subjob it is about to fail cannot be moved out of reach
+//!   (withdrawn, or slashed away through a self-dealt market agreement) before the failure
+//!   is settled. A verified subjob releases the reservation.
 //! - **Failure.** A wrong digest, a bad proof, an omitted or invalid nonce, a missed deadline or
-//!   silence (`reclaim`, by anyone) slashes [`Config::SlashPenalty`] from the node's collateral
-//!   to the client and returns the subjob's range to the job for someone else (cut to the next
-//!   claimer's size). A node holds at most as many claims as its collateral covers penalties. A
-//!   result lists at most [`Config::MaxNoncesPerResult`] nonces; a full list is not blamed for
-//!   winners it had no room for.
+//!   silence (`reclaim`, by anyone) slashes the reserved penalty (the registry burns its share
+//!   and pays the rest to the client) and returns the subjob's range to the job for someone
+//!   else (cut to the next claimer's size). A result lists at most
+//!   [`Config::MaxNoncesPerResult`] nonces; a full list is not blamed for winners it had no
+//!   room for.
 //! - **Rewards.** A verified subjob pays its worker `(budget - bonus) * len / job_len`; the first
-//!   verified subjob with a winning nonce also pays the finder's bonus,
+//!   verified winning nonce also pays the finder's bonus,
 //!   [`Config::FinderBonus`] of the budget. When every nonce is verified the job completes and
-//!   what is left of the budget returns to the client.
+//!   what is left of the budget returns to the client. Each verified subjob is also reported to
+//!   [`Config::OnVerifiedWork`], so that a market agreement between the client and the node
+//!   is paid on this verdict.
 //! - **Quorum.** [`Pallet::settle_quorum`] decides redundant results by majority and slashes the
 //!   minority, for the pallets that run the same work on several nodes. It counts owners, not
 //!   nodes (two nodes of one owner are refused, so Sybil nodes cannot outvote an honest owner),
@@ -107,7 +128,7 @@ pub mod pallet {
 		},
 	};
 	use frame_system::pallet_prelude::*;
-	use pallet_compute_registry::ComputeNodes;
+	use pallet_compute_registry::{ComputeNodes, OnVerifiedWork};
 	use sp_runtime::Perbill;
 
 	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
@@ -127,6 +148,9 @@ pub mod pallet {
 
 		/// The compute-node registry: owners, hash rates, serving status and slashing.
 		type Nodes: ComputeNodes<Self::AccountId, BalanceOf<Self>>;
+
+		/// Told of every verified subjob (the market pays hash-subjob agreements on it).
+		type OnVerifiedWork: OnVerifiedWork<Self::AccountId>;
 
 		/// Per-block randomness (BABE's `ParentBlockRandomness` in the runtime) that picks the
 		/// challenged chunks.
@@ -168,10 +192,15 @@ pub mod pallet {
 		#[pallet::constant]
 		type ClaimTimeout: Get<BlockNumberFor<Self>>;
 
-		/// Blocks from a reveal to the block whose randomness picks the challenges; at least 2,
-		/// so that the randomness comes from a block produced after the reveal.
+		/// Blocks from a commitment to the block whose seed picks the challenges; more than
+		/// [`Config::SeedBlocks`], so that every block whose VRF output enters the seed is
+		/// produced after the commitment.
 		#[pallet::constant]
 		type ChallengeDelay: Get<BlockNumberFor<Self>>;
+
+		/// Blocks whose VRF outputs make one challenge seed.
+		#[pallet::constant]
+		type SeedBlocks: Get<u32>;
 
 		/// Blocks after the challenge block within which the worker must answer.
 		#[pallet::constant]
@@ -225,10 +254,16 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type NextSubjobId<T: Config> = StorageValue<_, SubjobId, ValueQuery>;
 
-	/// The challenge seed of each recent block, from the block's randomness; kept for
-	/// `ChallengeDelay + AnswerWindow + 1` blocks.
+	/// The challenge seed of each recent block: the hash of the VRF outputs of the
+	/// [`Config::SeedBlocks`] blocks up to it; kept for `ChallengeDelay + AnswerWindow + 1`
+	/// blocks.
 	#[pallet::storage]
 	pub type ChallengeSeeds<T: Config> = StorageMap<_, Twox64Concat, BlockNumberFor<T>, Hash256>;
+
+	/// The randomness of the last [`Config::SeedBlocks`] blocks, oldest first.
+	#[pallet::storage]
+	pub type RecentRandomness<T: Config> =
+		StorageValue<_, BoundedVec<Hash256, T::SeedBlocks>, ValueQuery>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -255,8 +290,8 @@ pub mod pallet {
 		},
 		/// The worker committed to its result.
 		ResultCommitted { subjob: SubjobId, commitment: Hash256 },
-		/// The worker revealed its result, every nonce verified; challenges come from the
-		/// randomness of block `challenge_at`.
+		/// The worker revealed its result, every nonce verified; challenges come from the seed
+		/// of block `challenge_at`, fixed when it committed.
 		ResultRevealed {
 			subjob: SubjobId,
 			root: Hash256,
@@ -280,14 +315,15 @@ pub mod pallet {
 			to: T::AccountId,
 			bonus: BalanceOf<T>,
 		},
-		/// A subjob failed: its node lost `penalty` of collateral to the client and its range
-		/// goes back to the job.
+		/// A subjob failed: its node lost `penalty` of collateral, `compensation` of it paid to
+		/// the client (the rest burnt), and its range goes back to the job.
 		SubjobFailed {
 			job: JobId,
 			subjob: SubjobId,
 			node: NodeId,
 			reason: FailReason,
 			penalty: BalanceOf<T>,
+			compensation: BalanceOf<T>,
 		},
 		/// Every nonce of the job was verified; `refunded` of the budget went back to the client.
 		JobCompleted { job: JobId, hashed: u64, found: u32, refunded: BalanceOf<T> },
@@ -345,7 +381,8 @@ pub mod pallet {
 		WrongAnswerCount,
 		/// The subjob can be neither expired nor declared silent yet.
 		NotExpired,
-		/// The node already holds as many claims as its collateral covers penalties.
+		/// The node's free collateral (not reserved for its other claims and agreements) does
+		/// not cover the penalty of another claim.
 		TooManyClaims,
 		/// A node appears twice among the results of a quorum.
 		DuplicateResult,
@@ -378,9 +415,10 @@ pub mod pallet {
 				T::FinderBonus::get() < Perbill::one(),
 				"the finder's bonus leaves something to share by nonces hashed"
 			);
+			assert!(T::SeedBlocks::get() >= 1, "a seed needs the randomness of a block");
 			assert!(
-				T::ChallengeDelay::get() >= 2u32.into(),
-				"challenges must come from a block produced after the reveal"
+				T::ChallengeDelay::get() > T::SeedBlocks::get().into(),
+				"every block of a challenge seed must be produced after the commitment"
 			);
 			assert!(
 				2u64.saturating_pow(T::MaxProofDepth::get())

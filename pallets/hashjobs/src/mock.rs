@@ -52,12 +52,17 @@ pub const MAX_NONCES: u32 = 8;
 pub const MAX_OPEN: u32 = 4;
 pub const CHALLENGES: u32 = 3;
 pub const CLAIM_TIMEOUT: u64 = 10;
-pub const CHALLENGE_DELAY: u64 = 2;
+pub const CHALLENGE_DELAY: u64 = 3;
+pub const SEED_BLOCKS: u32 = 2;
 pub const ANSWER_WINDOW: u64 = 5;
 pub const PENALTY: Balance = 30;
 pub const MIN_BUDGET: Balance = 100;
 
+/// A fifth of every slash is burnt, the rest paid to the client.
+pub const SLASH_BURN_PERCENT: u32 = 20;
+
 parameter_types! {
+	pub const SlashBurn: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(SLASH_BURN_PERCENT);
 	pub const ModelDeposit: Balance = 10;
 	pub const MinCollateral: Balance = MIN_COLLATERAL;
 	pub const MaxLayers: u16 = 64;
@@ -87,6 +92,7 @@ impl pallet_compute_registry::Config for Test {
 	type HeartbeatTimeout = HeartbeatTimeout;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxFrontierRoutes = ConstU32<32>;
+	type SlashBurn = SlashBurn;
 	type WeightInfo = ();
 }
 
@@ -113,6 +119,7 @@ impl pallet_hash_jobs::Config for Test {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Nodes = Registry;
+	type OnVerifiedWork = ();
 	type Randomness = TestRandomness;
 	type ChunkSize = ConstU32<{ CHUNK as u32 }>;
 	type MaxSubjobChunks = ConstU32<MAX_CHUNKS>;
@@ -124,6 +131,7 @@ impl pallet_hash_jobs::Config for Test {
 	type MaxProofDepth = ConstU32<4>;
 	type ClaimTimeout = ClaimTimeout;
 	type ChallengeDelay = ChallengeDelay;
+	type SeedBlocks = ConstU32<SEED_BLOCKS>;
 	type AnswerWindow = AnswerWindow;
 	type FinderBonus = FinderBonus;
 	type SlashPenalty = SlashPenalty;
@@ -161,8 +169,21 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 	ext
 }
 
+/// What slashes burnt so far, from the registry's `Slashed` events.
+pub fn burnt() -> Balance {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Registry(pallet_compute_registry::Event::Slashed { burnt, .. }) => {
+				Some(burnt)
+			},
+			_ => None,
+		})
+		.sum()
+}
+
 /// Runs `test`, then checks the invariants of both pallets and that no funds were created or
-/// destroyed.
+/// destroyed except the burnt share of slashes.
 pub fn test(test: impl FnOnce()) {
 	new_test_ext().execute_with(|| {
 		let issuance = pallet_balances::TotalIssuance::<Test>::get();
@@ -171,8 +192,8 @@ pub fn test(test: impl FnOnce()) {
 		Registry::do_try_state().expect("registry invariants hold");
 		assert_eq!(
 			pallet_balances::TotalIssuance::<Test>::get(),
-			issuance,
-			"total issuance changed"
+			issuance - burnt(),
+			"total issuance changed other than by the burnt share of slashes"
 		);
 	});
 }

@@ -422,7 +422,8 @@ fn commit_and_reveal_are_checked() {
 				subjob,
 				root: work.root,
 				nonces: nonces(&work.winners),
-				challenge_at: 2 + CHALLENGE_DELAY,
+				// Fixed by the commitment at block 1, not by the reveal at block 2.
+				challenge_at: 1 + CHALLENGE_DELAY,
 			}
 			.into(),
 		);
@@ -487,12 +488,13 @@ fn an_invalid_revealed_nonce_slashes_and_the_range_is_handed_out_again() {
 			pallet_compute_registry::Event::Slashed {
 				node: a,
 				amount: PENALTY,
+				burnt: PENALTY / 5,
 				beneficiary: Some(CLIENT),
 				reason: SlashReason::InvalidWork,
 			}
 			.into(),
 		);
-		assert_eq!(free(CLIENT), client0 + PENALTY);
+		assert_eq!(free(CLIENT), client0 + PENALTY - PENALTY / 5, "the penalty less the burnt fifth");
 		assert_eq!(collateral(a), MIN_COLLATERAL - PENALTY);
 		assert!(Subjobs::<Test>::get(subjob).is_none());
 		assert_eq!(Jobs::<Test>::get(job).unwrap().returned.into_inner(), vec![range]);
@@ -589,6 +591,7 @@ fn silence_and_missed_deadlines_are_reclaimed_by_anyone() {
 			pallet_compute_registry::Event::Slashed {
 				node: a,
 				amount: PENALTY,
+				burnt: PENALTY / 5,
 				beneficiary: Some(CLIENT),
 				reason: SlashReason::MissedDeadline,
 			}
@@ -600,6 +603,7 @@ fn silence_and_missed_deadlines_are_reclaimed_by_anyone() {
 			pallet_compute_registry::Event::Slashed {
 				node: b,
 				amount: PENALTY,
+				burnt: PENALTY / 5,
 				beneficiary: Some(CLIENT),
 				reason: SlashReason::MissedChallenge,
 			}
@@ -767,6 +771,151 @@ fn a_quorum_counts_owners_not_nodes() {
 			HashJobs::settle_quorum(&[(honest, right), (99, wrong)], 40, None),
 			Error::<Test>::UnknownNode
 		);
+	});
+}
+
+// ---- challenge seeds no single author foresees (issue 12, item 3)
+
+/// One trial of the attack on the old seed: the worker is (or bribes) the author whose VRF
+/// output the challenge block records, which a BABE author knows an epoch ahead. Before
+/// committing it derives the challenges from that output as the old pallet did (one block's
+/// randomness was the whole seed), hashes only those chunks and makes up the rest. The blocks
+/// after its commitment have randomness it does not know. Returns whether it was caught, after
+/// checking that its prediction is exactly the old single-block seed.
+fn foreseeing_author_trial(trial: u64) -> bool {
+	let mut caught = false;
+	new_test_ext().execute_with(|| {
+		let a = hashing_node(WORKER_A, 32);
+		let job = post(HARD, 0, 64, 1_000);
+		let (subjob, range) = claim(WORKER_A, job, a);
+		let chunks = range.chunks(CHUNK);
+		let commit_at = System::block_number();
+		let challenge_at = commit_at + CHALLENGE_DELAY;
+		let vrf = |block: u64| trial * 1_000 + block;
+		// What the author of the challenge block knows before anyone commits.
+		set_randomness(vrf(challenge_at));
+		let known = <TestRandomness as frame_support::traits::Randomness<_, _>>::random(
+			&b"hash-jobs/challenge"[..],
+		)
+		.0
+		.unwrap();
+		let old_seed = sp_io::hashing::sha2_256(&codec::Encode::encode(&known));
+		let predicted =
+			appchain_primitives::pow::challenge_indices::<Sha2>(&old_seed, subjob, chunks, CHALLENGES);
+		let mut work = compute(job, range);
+		for (i, d) in work.digests.iter_mut().enumerate() {
+			if !predicted.contains(&(i as u64)) {
+				*d = [0xee; 32];
+			}
+		}
+		work.root = merkle_root::<Sha2>(&work.digests);
+		let c = commitment::<Sha2>(subjob, &work.root, &SALT, &work.winners);
+		assert_ok!(HashJobs::commit(signed(WORKER_A), subjob, c));
+		for block in commit_at + 1..=challenge_at {
+			set_randomness(vrf(block));
+			run_to_block(block);
+			if block == commit_at + 1 {
+				assert_ok!(HashJobs::reveal(
+					signed(WORKER_A),
+					subjob,
+					work.root,
+					SALT,
+					nonces(&work.winners)
+				));
+			}
+		}
+		assert_eq!(challenge_block(subjob), challenge_at);
+		// The author's knowledge is exactly what the old pallet used as the seed...
+		assert_eq!(RecentRandomness::<Test>::get().last(), Some(&old_seed));
+		// ... but the seed now also holds the outputs of the other seed blocks.
+		assert_ne!(ChallengeSeeds::<Test>::get(challenge_at), Some(old_seed));
+		assert_ok!(HashJobs::answer_challenge(signed(WORKER_A), subjob, answers(subjob, &work)));
+		caught = failed(subjob).is_some();
+		HashJobs::do_try_state().unwrap();
+	});
+	caught
+}
+
+/// Under the old seed every one of these trials passed (the predicted chunks were the
+/// challenged ones). Now the author knows one of the `SEED_BLOCKS` outputs only, and the
+/// worker, which hashed 3 of 16 chunks, passes only when all 3 challenges land on them:
+/// probability at most `(3/16)^3 ≈ 0.0066` per trial, about 0.3 passes expected in 40.
+#[test]
+fn an_author_that_knows_its_own_vrf_output_cannot_foresee_the_challenges() {
+	let trials = 40u64;
+	let caught = (0..trials).filter(|&t| foreseeing_author_trial(t)).count() as u64;
+	assert!(caught >= trials - 1, "caught {caught} of {trials} foreseeing workers");
+}
+
+#[test]
+fn every_seed_block_changes_the_seed() {
+	let seed_with = |changed: Option<u64>| {
+		let mut seed = None;
+		new_test_ext().execute_with(|| {
+			for block in 2..=10u64 {
+				set_randomness(if changed == Some(block) { 999 } else { block });
+				run_to_block(block);
+			}
+			seed = ChallengeSeeds::<Test>::get(10);
+		});
+		seed.unwrap()
+	};
+	let base = seed_with(None);
+	// The last SEED_BLOCKS blocks enter the seed of block 10; older ones do not.
+	for block in 10 - u64::from(SEED_BLOCKS) + 1..=10 {
+		assert_ne!(seed_with(Some(block)), base, "block {block} is part of the seed");
+	}
+	assert_eq!(seed_with(Some(10 - u64::from(SEED_BLOCKS))), base);
+}
+
+// ---- collateral backs every claim (issue 12, item 2)
+
+/// A worker that sees a failed check coming tries to get its collateral out of reach first (a
+/// slash to a friendly beneficiary, or a withdrawal). The penalty of each claim was reserved
+/// when it claimed: nothing else can take it, and the client is paid in full.
+#[test]
+fn the_penalty_of_a_claimed_subjob_is_reserved_until_it_settles() {
+	test(|| {
+		let a = hashing_node(WORKER_A, RATE);
+		let job = post(EASY, 0, 64, 1_000);
+		let claims: Vec<_> = (0..3).map(|_| claim(WORKER_A, job, a).0).collect();
+		assert_eq!(
+			<Registry as pallet_compute_registry::ComputeNodes<_, _>>::free_collateral(a),
+			MIN_COLLATERAL - 3 * PENALTY
+		);
+		// 10 free left: a fourth claim is not backed.
+		assert_noop!(HashJobs::claim(signed(WORKER_A), job, a), Error::<Test>::TooManyClaims);
+		// An unbacked slash (here a quorum the worker's owner arranged) reaches only the free 10.
+		let taken = <Registry as pallet_compute_registry::ComputeNodes<_, _>>::slash(
+			a,
+			MIN_COLLATERAL,
+			Some(&WORKER_B),
+			SlashReason::InvalidWork,
+		)
+		.unwrap();
+		assert_eq!(taken.taken, MIN_COLLATERAL - 3 * PENALTY);
+		// Every claim still pays its client the full penalty (less the burn) when it fails.
+		run_to_block(2 + CLAIM_TIMEOUT);
+		let before = free(CLIENT);
+		for subjob in claims {
+			assert_ok!(HashJobs::reclaim(signed(CLIENT), subjob));
+		}
+		assert_eq!(free(CLIENT), before + 3 * (PENALTY - PENALTY / 5));
+		assert_eq!(collateral(a), 0);
+	});
+}
+
+#[test]
+fn a_verified_subjob_releases_its_reservation() {
+	test(|| {
+		let a = hashing_node(WORKER_A, RATE);
+		let job = post(EASY, 0, 16, 1_000);
+		honest(WORKER_A, job, a);
+		assert_eq!(
+			<Registry as pallet_compute_registry::ComputeNodes<_, _>>::free_collateral(a),
+			MIN_COLLATERAL
+		);
+		assert!(!pallet_compute_registry::ReservedCollateral::<Test>::contains_key(a));
 	});
 }
 

@@ -5,7 +5,8 @@
 //! serving before it settles. They are measured over `l` listings up to [`Config::MaxListings`],
 //! each of its own node and owner. `buy` runs in the variable-policy mode, which also pays the
 //! market owner. The settling calls take the slashing paths (`claim_refund` of an accepted
-//! agreement, `reject_work` of a completed one).
+//! agreement, `reject_work` of a completed one); `claim_payment` pays a lapsed dispute, which
+//! also releases the client's bond.
 
 // Benchmark setup may fail loudly: it only runs with `runtime-benchmarks`, never on chain.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::arithmetic_side_effects)]
@@ -35,6 +36,7 @@ fn base_ask<T: Config>() -> BalanceOf<T> {
 fn funded<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	let who: T::AccountId = account(name, index, 0);
 	let amount = T::MarketDeposit::get() * 4u32.into()
+		+ T::DisputeBond::get()
 		+ ed::<T>() * 1_000_000u32.into()
 		+ (base_ask::<T>() + T::VariableSellerMargin::get()) * 100u32.into();
 	let _ = T::Currency::mint_into(&who, amount);
@@ -238,17 +240,49 @@ mod benchmarks {
 		assert!(matches!(status::<T>(id), AgreementStatus::Completed { .. }));
 	}
 
+	/// The heavier path: a dispute that lapsed, so the bond is released as well.
 	#[benchmark]
 	fn claim_payment() {
 		let (id, client, provider_owner) = agreement::<T>();
 		Market::<T>::do_accept(&provider_owner, id).unwrap();
 		Market::<T>::do_complete(&provider_owner, id).unwrap();
-		advance::<T>(T::ChallengeWindow::get());
+		Market::<T>::do_dispute(&client, id).unwrap();
+		advance::<T>(T::DisputeTimeout::get() + 1u32.into());
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(client), id);
 
 		assert!(!Agreements::<T>::contains_key(id));
+		assert!(!Disputes::<T>::contains_key(id));
+	}
+
+	#[benchmark]
+	fn dispute() {
+		let (id, client, provider_owner) = agreement::<T>();
+		Market::<T>::do_accept(&provider_owner, id).unwrap();
+		Market::<T>::do_complete(&provider_owner, id).unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(client), id);
+
+		assert_eq!(status::<T>(id), AgreementStatus::Disputed);
+	}
+
+	/// Deciding for the provider: the bond changes hands and the escrow is paid.
+	#[benchmark]
+	fn resolve_dispute() -> Result<(), BenchmarkError> {
+		let (id, client, provider_owner) = agreement::<T>();
+		Market::<T>::do_accept(&provider_owner, id).unwrap();
+		Market::<T>::do_complete(&provider_owner, id).unwrap();
+		Market::<T>::do_dispute(&client, id).unwrap();
+		let origin =
+			T::VerifierOrigin::try_successful_origin().map_err(|_| BenchmarkError::Weightless)?;
+
+		#[extrinsic_call]
+		_(origin as T::RuntimeOrigin, id, false);
+
+		assert!(!Agreements::<T>::contains_key(id));
+		Ok(())
 	}
 
 	#[benchmark]

@@ -7,8 +7,11 @@
 //!   to the client exactly once.
 //! - Listing fees (seller to market owner) and max-min payoffs (buyer to market owner) are plain
 //!   transfers that keep the payer alive.
-//! - Penalties are taken from the provider's collateral by the registry
-//!   ([`ComputeNodes::slash`]), which holds it.
+//! - [`HoldReason::DisputeBond`]: held from a client that disputes delivered work, recorded in
+//!   [`Dispute::bond`](crate::Dispute::bond); released to it, or given to the provider's owner
+//!   when the dispute finds the work right.
+//! - Penalties are reserved from the provider's collateral when it accepts and slashed from that
+//!   reservation by the registry ([`ComputeNodes::slash_reserved`]), which holds it.
 //!
 //! Nothing else in the pallet touches `T::Currency` for writes, and nothing here mints: every
 //! function moves funds that exist.
@@ -22,7 +25,7 @@ use frame_support::{
 		tokens::{Fortitude, Precision, Preservation, Restriction},
 	},
 };
-use pallet_compute_registry::{ComputeNodes, SlashReason};
+use pallet_compute_registry::{ComputeNodes, SlashOutcome, SlashReason};
 use sp_runtime::{traits::Zero, DispatchError};
 
 /// Fails with [`Error::InsufficientBalance`] unless `amount` can be held from `who`.
@@ -102,18 +105,42 @@ pub(crate) fn pay_escrow<T: Config>(
 	.map(|_| ())
 }
 
-/// Takes up to `penalty` of `node`'s collateral and gives it to `client`. Returns what was
-/// taken, which is less than `penalty` when the collateral does not cover it.
+/// Slashes `penalty` from what `node` reserved for the agreement and gives it, less the
+/// registry's burnt share, to `client`.
 pub(crate) fn slash_penalty<T: Config>(
 	node: NodeId,
 	penalty: BalanceOf<T>,
 	client: &AccountIdOf<T>,
 	reason: SlashReason,
-) -> Result<BalanceOf<T>, DispatchError> {
+) -> Result<SlashOutcome<BalanceOf<T>>, DispatchError> {
 	if penalty.is_zero() {
-		return Ok(penalty);
+		return Ok(SlashOutcome::default());
 	}
-	T::Nodes::slash(node, penalty, Some(client), reason)
+	T::Nodes::slash_reserved(node, penalty, Some(client), reason)
+}
+
+/// Gives a disputing client's `bond` to the provider's owner: the dispute found the work right.
+pub(crate) fn forfeit_bond<T: Config>(
+	client: &AccountIdOf<T>,
+	provider_owner: &AccountIdOf<T>,
+	bond: BalanceOf<T>,
+) -> DispatchResult {
+	if bond.is_zero() {
+		return Ok(());
+	}
+	if client == provider_owner {
+		return release::<T>(client, HoldReason::DisputeBond, bond);
+	}
+	T::Currency::transfer_on_hold(
+		&HoldReason::DisputeBond.into(),
+		client,
+		provider_owner,
+		bond,
+		Precision::Exact,
+		Restriction::Free,
+		Fortitude::Force,
+	)
+	.map(|_| ())
 }
 
 /// What `who` has on hold for `reason`.

@@ -3,9 +3,10 @@
 use crate::{
 	auction::{self, AuctionError},
 	funds, AccountIdOf, Agreement, AgreementId, AgreementOf, AgreementStatus, Agreements,
-	BalanceOf, BlockNumberOf, Commodity, Config, DelistReason, Error, Event, HoldReason,
-	ListingPolicy, Listings, ListingsOf, Market, MarketByCommodity, MarketId, MarketOf, Markets,
-	NextAgreementId, NextMarketId, Pallet, ServiceTermsOf, WorkKind, WorkVerdicts,
+	BalanceOf, BlockNumberOf, Commodity, Config, DelistReason, Dispute, Disputes, Error, Event,
+	HashDeliveries, HashDelivery, HoldReason, ListingPolicy, Listings, ListingsOf, Market,
+	MarketByCommodity, MarketId, MarketOf, Markets, NextAgreementId, NextMarketId, Pallet,
+	ServiceTermsOf, WorkKind, WorkVerdicts,
 };
 use alloc::vec::Vec;
 use appchain_primitives::{LayerRange, NodeId};
@@ -13,7 +14,7 @@ use frame_support::{
 	ensure,
 	traits::{fungible::Inspect, Get},
 };
-use pallet_compute_registry::{ComputeNodes, SlashReason, WorkOutcome};
+use pallet_compute_registry::{ComputeNodes, OnVerifiedWork, SlashReason, WorkOutcome};
 use sp_runtime::{
 	traits::{CheckedAdd, CheckedMul, Saturating, Zero},
 	DispatchError, DispatchResult,
@@ -220,13 +221,16 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// `price_per_unit * units`, which must be at least the existential deposit so that paying
-	/// it out can never fail for a provider whose account has been reaped meanwhile.
+	/// it out can never fail for a provider whose account has been reaped meanwhile, after
+	/// checking that the penalty is at most [`Config::MaxPenaltyPerEscrow`] times it.
 	fn escrow_of(
 		price_per_unit: BalanceOf<T>,
 		terms: &ServiceTermsOf<T>,
 	) -> Result<BalanceOf<T>, DispatchError> {
 		let escrow = price_per_unit.checked_mul(&terms.units.into()).ok_or(Error::<T>::Overflow)?;
 		ensure!(escrow >= T::Currency::minimum_balance(), Error::<T>::EscrowBelowMinimum);
+		let most_penalty = escrow.saturating_mul(T::MaxPenaltyPerEscrow::get().into());
+		ensure!(terms.penalty <= most_penalty, Error::<T>::PenaltyTooHigh);
 		Ok(escrow)
 	}
 
@@ -247,9 +251,12 @@ impl<T: Config> Pallet<T> {
 		// payoff.
 		let (serving, stale): (Vec<_>, Vec<_>) =
 			Listings::<T>::get(market).into_iter().partition(|l| T::Nodes::is_serving(l.node));
+		// A node whose free collateral cannot back the penalty could not accept: it neither
+		// wins nor prices the sale.
 		let eligible: Vec<_> = serving
 			.iter()
 			.filter(|l| T::Nodes::owner(l.node).is_some_and(|o| o != who && o != info.owner))
+			.filter(|l| T::Nodes::free_collateral(l.node) >= terms.penalty)
 			.copied()
 			.collect();
 		let asks: Vec<BalanceOf<T>> = eligible.iter().map(|l| l.ask).collect();
@@ -407,7 +414,29 @@ impl<T: Config> Pallet<T> {
 		ensure!(agreement.status == AgreementStatus::Proposed, Error::<T>::NotProposed);
 		ensure!(Self::now() <= agreement.deadline, Error::<T>::DeadlinePassed);
 		ensure!(T::Nodes::is_serving(agreement.provider), Error::<T>::NodeNotServing);
+		let penalty = agreement.terms.penalty;
+		ensure!(
+			T::Nodes::free_collateral(agreement.provider) >= penalty,
+			Error::<T>::InsufficientCollateral
+		);
+		let hash_work = agreement.work == WorkKind::HashSubjob;
+		if hash_work {
+			ensure!(
+				!HashDeliveries::<T>::contains_key(&agreement.client, agreement.provider),
+				Error::<T>::AgreementExists
+			);
+		}
 
+		if !penalty.is_zero() {
+			T::Nodes::reserve(agreement.provider, penalty)?;
+		}
+		if hash_work {
+			HashDeliveries::<T>::insert(
+				&agreement.client,
+				agreement.provider,
+				HashDelivery { agreement: id, delivered: 0 },
+			);
+		}
 		agreement.status = AgreementStatus::Accepted;
 		Agreements::<T>::insert(id, agreement);
 
@@ -431,6 +460,7 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_complete(who: &AccountIdOf<T>, id: AgreementId) -> DispatchResult {
 		let mut agreement = Self::agreement(id)?;
 		ensure!(&agreement.provider_owner == who, Error::<T>::NotProvider);
+		ensure!(agreement.work != WorkKind::HashSubjob, Error::<T>::PaidOnVerdict);
 		match agreement.status {
 			AgreementStatus::Accepted => {},
 			AgreementStatus::Completed { .. } => return Err(Error::<T>::AlreadyCompleted.into()),
@@ -449,19 +479,55 @@ impl<T: Config> Pallet<T> {
 
 	pub(crate) fn do_claim_payment(id: AgreementId) -> DispatchResult {
 		let agreement = Self::agreement(id)?;
-		let AgreementStatus::Completed { at } = agreement.status else {
-			return Err(Error::<T>::NotCompleted.into());
+		let lapsed = match agreement.status {
+			AgreementStatus::Completed { at } => {
+				let payable_at =
+					at.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
+				ensure!(Self::now() >= payable_at, Error::<T>::ChallengeWindowOpen);
+				None
+			},
+			AgreementStatus::Disputed => {
+				let dispute = Disputes::<T>::get(id).ok_or(Error::<T>::NotDisputed)?;
+				ensure!(Self::now() > dispute.decide_by, Error::<T>::DisputeOpen);
+				Some(dispute)
+			},
+			_ => return Err(Error::<T>::NotCompleted.into()),
 		};
-		let payable_at = at.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
-		ensure!(Self::now() >= payable_at, Error::<T>::ChallengeWindowOpen);
 
+		if let Some(dispute) = lapsed {
+			funds::release::<T>(&agreement.client, HoldReason::DisputeBond, dispute.bond)?;
+			Disputes::<T>::remove(id);
+			Self::deposit_event(Event::DisputeLapsed { agreement: id, bond: dispute.bond });
+		}
+		Self::pay(id, agreement)
+	}
+
+	/// Pays an agreement's whole escrow to its provider, releases the penalty reserved from
+	/// its collateral, counts the work and removes the agreement.
+	fn pay(id: AgreementId, agreement: AgreementOf<T>) -> DispatchResult {
 		let amount = agreement.escrow;
 		funds::pay_escrow::<T>(&agreement.client, &agreement.provider_owner, amount)?;
+		Self::release_penalty(&agreement)?;
 		Self::record(agreement.provider, WorkOutcome::Completed)?;
+		if agreement.work == WorkKind::HashSubjob {
+			HashDeliveries::<T>::remove(&agreement.client, agreement.provider);
+		}
 		let (provider, to) = (agreement.provider, agreement.provider_owner);
 		Agreements::<T>::remove(id);
 
 		Self::deposit_event(Event::ProviderPaid { agreement: id, provider, to, amount });
+		Ok(())
+	}
+
+	/// Releases the penalty an accepted agreement reserved from its provider's collateral.
+	fn release_penalty(agreement: &AgreementOf<T>) -> DispatchResult {
+		let penalty = agreement.terms.penalty;
+		if agreement.status != AgreementStatus::Proposed
+			&& !penalty.is_zero()
+			&& T::Nodes::owner(agreement.provider).is_some()
+		{
+			T::Nodes::release_reservation(agreement.provider, penalty)?;
+		}
 		Ok(())
 	}
 
@@ -474,9 +540,14 @@ impl<T: Config> Pallet<T> {
 		};
 		ensure!(Self::now() > agreement.deadline, Error::<T>::DeadlineNotPassed);
 
-		let (refunded, penalty) =
-			Self::refund(id, agreement, accepted.then_some(SlashReason::MissedDeadline))?;
-		Self::deposit_event(Event::AgreementExpired { agreement: id, refunded, penalty });
+		let settled = Self::refund(id, agreement, accepted.then_some(SlashReason::MissedDeadline))?;
+		Self::deposit_event(Event::AgreementExpired {
+			agreement: id,
+			paid: settled.paid,
+			refunded: settled.refunded,
+			penalty: settled.penalty,
+			compensation: settled.compensation,
+		});
 		Ok(())
 	}
 
@@ -484,46 +555,147 @@ impl<T: Config> Pallet<T> {
 		let agreement = Self::agreement(id)?;
 		match agreement.status {
 			AgreementStatus::Proposed => return Err(Error::<T>::NotAccepted.into()),
-			AgreementStatus::Accepted => {},
+			AgreementStatus::Accepted | AgreementStatus::Disputed => {},
 			AgreementStatus::Completed { at } => {
 				let payable_at =
 					at.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
 				ensure!(Self::now() < payable_at, Error::<T>::ChallengeWindowClosed);
 			},
 		}
+		// A disputing client was right: its bond comes back.
+		if let Some(dispute) = Disputes::<T>::take(id) {
+			funds::release::<T>(&agreement.client, HoldReason::DisputeBond, dispute.bond)?;
+			Self::deposit_event(Event::DisputeResolved {
+				agreement: id,
+				work_was_wrong: true,
+				bond: dispute.bond,
+			});
+		}
 
-		let (refunded, penalty) = Self::refund(id, agreement, Some(SlashReason::InvalidWork))?;
-		Self::deposit_event(Event::WorkRejected { agreement: id, refunded, penalty });
+		let settled = Self::refund(id, agreement, Some(SlashReason::InvalidWork))?;
+		Self::deposit_event(Event::WorkRejected {
+			agreement: id,
+			refunded: settled.refunded,
+			penalty: settled.penalty,
+			compensation: settled.compensation,
+		});
 		Ok(())
 	}
 
-	/// Refunds an agreement's escrow and removes it; with a slash reason, also slashes the
-	/// penalty from the provider's collateral to the client and counts a failure against the
-	/// provider. Returns the amounts refunded and slashed.
+	pub(crate) fn do_dispute(who: &AccountIdOf<T>, id: AgreementId) -> DispatchResult {
+		let mut agreement = Self::agreement(id)?;
+		ensure!(&agreement.client == who, Error::<T>::NotClient);
+		let AgreementStatus::Completed { at } = agreement.status else {
+			return Err(Error::<T>::NotDisputable.into());
+		};
+		let now = Self::now();
+		let payable_at = at.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
+		ensure!(now < payable_at, Error::<T>::ChallengeWindowClosed);
+		let decide_by = now.checked_add(&T::DisputeTimeout::get()).ok_or(Error::<T>::Overflow)?;
+		let bond = T::DisputeBond::get();
+		funds::ensure_can_hold::<T>(who, HoldReason::DisputeBond, bond)?;
+
+		funds::hold::<T>(who, HoldReason::DisputeBond, bond)?;
+		Disputes::<T>::insert(id, Dispute { bond, decide_by });
+		agreement.status = AgreementStatus::Disputed;
+		Agreements::<T>::insert(id, agreement);
+
+		Self::deposit_event(Event::WorkDisputed { agreement: id, bond, decide_by });
+		Ok(())
+	}
+
+	pub(crate) fn do_resolve_dispute(id: AgreementId, work_was_wrong: bool) -> DispatchResult {
+		let agreement = Self::agreement(id)?;
+		ensure!(agreement.status == AgreementStatus::Disputed, Error::<T>::NotDisputed);
+		let dispute = Disputes::<T>::get(id).ok_or(Error::<T>::NotDisputed)?;
+		ensure!(Self::now() <= dispute.decide_by, Error::<T>::DisputeTimedOut);
+		if work_was_wrong {
+			return Self::do_reject(id);
+		}
+
+		// The client disputed honest work: its bond goes to the provider's owner.
+		funds::forfeit_bond::<T>(&agreement.client, &agreement.provider_owner, dispute.bond)?;
+		Disputes::<T>::remove(id);
+		Self::deposit_event(Event::DisputeResolved {
+			agreement: id,
+			work_was_wrong: false,
+			bond: dispute.bond,
+		});
+		Self::pay(id, agreement)
+	}
+
+	/// Settles an agreement that was not (fully) delivered and removes it: verified units of a
+	/// hash-subjob agreement are paid, the rest of the escrow refunded; with a slash reason, the
+	/// penalty is slashed from the provider's reservation to the client and a failure counted,
+	/// otherwise the reservation is released.
 	fn refund(
 		id: AgreementId,
 		agreement: AgreementOf<T>,
 		slash: Option<SlashReason>,
-	) -> Result<(BalanceOf<T>, BalanceOf<T>), DispatchError> {
-		let refunded = agreement.escrow;
-		funds::release::<T>(&agreement.client, HoldReason::Escrow, refunded)?;
-		// A provider that has withdrawn its collateral since is gone from the registry: there is
-		// nothing left to slash.
-		let penalty = match slash {
+	) -> Result<Settlement<BalanceOf<T>>, DispatchError> {
+		let delivery = HashDeliveries::<T>::get(&agreement.client, agreement.provider)
+			.filter(|d| agreement.work == WorkKind::HashSubjob && d.agreement == id);
+		let delivered = delivery.map(|d| d.delivered).unwrap_or(0);
+		let paid = agreement
+			.price_per_unit
+			.checked_mul(&delivered.into())
+			.ok_or(Error::<T>::Overflow)?
+			.min(agreement.escrow);
+		let refunded = agreement.escrow.saturating_sub(paid);
+
+		if !paid.is_zero() {
+			funds::pay_escrow::<T>(&agreement.client, &agreement.provider_owner, paid)?;
+		}
+		if !refunded.is_zero() {
+			funds::release::<T>(&agreement.client, HoldReason::Escrow, refunded)?;
+		}
+		// A provider that has withdrawn since is gone from the registry (possible only for an
+		// agreement it never accepted): there is nothing to slash.
+		let (penalty, compensation) = match slash {
 			Some(reason) if T::Nodes::owner(agreement.provider).is_some() => {
-				let taken = funds::slash_penalty::<T>(
+				let outcome = funds::slash_penalty::<T>(
 					agreement.provider,
 					agreement.terms.penalty,
 					&agreement.client,
 					reason,
 				)?;
 				Self::record(agreement.provider, WorkOutcome::Failed)?;
-				taken
+				(outcome.taken, outcome.paid())
 			},
-			_ => Zero::zero(),
+			_ => {
+				Self::release_penalty(&agreement)?;
+				(Zero::zero(), Zero::zero())
+			},
 		};
+		if delivery.is_some() {
+			HashDeliveries::<T>::remove(&agreement.client, agreement.provider);
+		}
 		Agreements::<T>::remove(id);
-		Ok((refunded, penalty))
+		Ok(Settlement { paid, refunded, penalty, compensation })
+	}
+
+	/// A unit of `node`'s hash work for `client` was verified: counts it toward their accepted
+	/// hash-subjob agreement, which is paid when every unit is delivered.
+	fn deliver_hash_unit(client: &AccountIdOf<T>, node: NodeId) -> DispatchResult {
+		let Some(mut delivery) = HashDeliveries::<T>::get(client, node) else { return Ok(()) };
+		let Some(agreement) = Agreements::<T>::get(delivery.agreement) else { return Ok(()) };
+		// Work verified after the deadline no longer counts: the agreement can only expire.
+		if agreement.status != AgreementStatus::Accepted || Self::now() > agreement.deadline {
+			return Ok(());
+		}
+		delivery.delivered = delivery.delivered.saturating_add(1);
+		let units = agreement.terms.units;
+		Self::deposit_event(Event::UnitDelivered {
+			agreement: delivery.agreement,
+			delivered: delivery.delivered,
+			units,
+		});
+		if delivery.delivered >= units {
+			Self::pay(delivery.agreement, agreement)
+		} else {
+			HashDeliveries::<T>::insert(client, node, delivery);
+			Ok(())
+		}
 	}
 
 	/// Counts work for a provider's reputation, if it is still in the registry.
@@ -549,6 +721,13 @@ impl<T: Config> Pallet<T> {
 	///    escrow, so no agreement is both paid and refunded, or settled twice.
 	/// 6. Each client's [`HoldReason::Escrow`] hold equals the escrow of its agreements: escrow
 	///    held is the sum of the open agreements' unpaid escrow.
+	/// 7. Every agreement's penalty is at most [`Config::MaxPenaltyPerEscrow`] times its escrow,
+	///    and each provider's free-plus-reserved collateral covers the penalties of its accepted
+	///    agreements (the registry reserved them).
+	/// 8. [`HashDeliveries`] lists exactly the accepted hash-subjob agreements, under their client
+	///    and provider, with fewer units delivered than agreed.
+	/// 9. [`Disputes`] has an entry exactly for the disputed agreements, and each client's
+	///    [`HoldReason::DisputeBond`] hold equals the bonds of its disputes.
 	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::{BTreeMap, BTreeSet};
@@ -613,7 +792,73 @@ impl<T: Config> Pallet<T> {
 				fail("escrow held differs from the client's open agreements")
 			);
 		}
+
+		// 7, 8 and 9.
+		let mut penalties: BTreeMap<NodeId, BalanceOf<T>> = BTreeMap::new();
+		let mut hash_accepted = 0usize;
+		let mut disputed = 0usize;
+		let mut bonds: BTreeMap<AccountIdOf<T>, BalanceOf<T>> = BTreeMap::new();
+		for (id, agreement) in Agreements::<T>::iter() {
+			ensure!(
+				agreement.terms.penalty
+					<= agreement.escrow.saturating_mul(T::MaxPenaltyPerEscrow::get().into()),
+				fail("penalty above the cap")
+			);
+			if agreement.status != AgreementStatus::Proposed {
+				let p = penalties.entry(agreement.provider).or_default();
+				*p = p.saturating_add(agreement.terms.penalty);
+			}
+			if agreement.work == WorkKind::HashSubjob && agreement.status == AgreementStatus::Accepted
+			{
+				hash_accepted = hash_accepted.saturating_add(1);
+				let delivery = HashDeliveries::<T>::get(&agreement.client, agreement.provider)
+					.ok_or_else(|| fail("accepted hash agreement without its delivery entry"))?;
+				ensure!(delivery.agreement == id, fail("delivery entry of another agreement"));
+				ensure!(
+					delivery.delivered < agreement.terms.units,
+					fail("fully delivered hash agreement left open")
+				);
+			}
+			if agreement.status == AgreementStatus::Disputed {
+				disputed = disputed.saturating_add(1);
+				let dispute =
+					Disputes::<T>::get(id).ok_or_else(|| fail("disputed agreement without dispute"))?;
+				let b = bonds.entry(agreement.client.clone()).or_default();
+				*b = b.saturating_add(dispute.bond);
+			}
+		}
+		for (node, owed) in penalties {
+			ensure!(
+				T::Nodes::owner(node).is_none() || T::Nodes::collateral(node) >= owed,
+				fail("a provider's collateral does not cover its accepted penalties")
+			);
+		}
+		ensure!(
+			HashDeliveries::<T>::iter().count() == hash_accepted,
+			fail("delivery entry without an accepted hash agreement")
+		);
+		ensure!(Disputes::<T>::iter().count() == disputed, fail("dispute of an undisputed agreement"));
+		for (client, expected) in bonds {
+			ensure!(
+				funds::held::<T>(&client, HoldReason::DisputeBond) == expected,
+				fail("dispute bonds held differ from the client's disputes")
+			);
+		}
 		Ok(())
+	}
+}
+
+/// What settling an undelivered agreement moved.
+struct Settlement<Balance> {
+	paid: Balance,
+	refunded: Balance,
+	penalty: Balance,
+	compensation: Balance,
+}
+
+impl<T: Config> OnVerifiedWork<AccountIdOf<T>> for Pallet<T> {
+	fn on_verified_work(client: &AccountIdOf<T>, node: NodeId) -> DispatchResult {
+		Self::deliver_hash_unit(client, node)
 	}
 }
 

@@ -29,16 +29,39 @@
 //! - **Agreements (SLA escrow).** An [`Agreement`] binds a client and a provider node to a work
 //!   kind, a price per unit, a number of units, a latency bound, a deadline and a penalty. It is
 //!   opened by a sale or directly with a chosen node (`open_agreement`), with
-//!   `price_per_unit * units` held from the client under [`HoldReason::Escrow`]. Then:
+//!   `price_per_unit * units` held from the client under [`HoldReason::Escrow`]. The penalty may
+//!   be at most [`Config::MaxPenaltyPerEscrow`] times the escrow. Then:
 //!   - before the provider accepts, the client may `cancel` for a full refund;
-//!   - the provider `accept`s and reports `complete` by the deadline; once
-//!     [`Config::ChallengeWindow`] blocks have passed since the report, anyone may
-//!     `claim_payment`, which pays the escrow to the provider;
-//!   - past the deadline without a completion report, anyone may `claim_refund`: the client gets
-//!     the escrow back and, if the provider had accepted, the penalty from its collateral;
-//!   - after acceptance and until the challenge window closes, [`Config::VerifierOrigin`] (or
-//!     another pallet through [`WorkVerdicts`]) may reject proven-wrong work, with the same
-//!     refund and penalty.
+//!   - the provider `accept`s, which **reserves the penalty from its node's free collateral**
+//!     (see the registry): a node takes no agreement its free collateral cannot back, and the
+//!     reserved part can be neither withdrawn nor slashed for anything else until the
+//!     agreement settles;
+//!   - *inference* work: the provider reports `complete` by the deadline; during
+//!     [`Config::ChallengeWindow`] blocks after the report the client may `dispute` it by
+//!     holding [`Config::DisputeBond`]; without a dispute, anyone may `claim_payment` after the
+//!     window, which pays the escrow to the provider and releases the reservation;
+//!   - *hash-subjob* work is paid on the hash-job pallet's verdicts, never on the provider's
+//!     word (`complete` is refused): each subjob of one of the client's jobs that the node
+//!     gets verified delivers one unit ([`pallet_compute_registry::OnVerifiedWork`]), and the
+//!     last unit pays the escrow at once;
+//!   - past the deadline without delivery, anyone may `claim_refund`: units already delivered
+//!     are paid, the client gets the rest back and, if the provider had accepted, the penalty
+//!     slashed from its reservation;
+//!   - a disputed agreement waits for [`Config::VerifierOrigin`] (`resolve_dispute`; a
+//!     collective of verifiers in the runtime, the proof pallet later) until
+//!     [`Config::DisputeTimeout`]: work found wrong is refunded with the penalty and the
+//!     client's bond returned; work found right is paid and the client's bond goes to the
+//!     provider. A dispute nobody decides in time lapses: the work is paid (it can no longer
+//!     be challenged) and the bond returned.
+//!   - until the challenge window closes (or while disputed), [`Config::VerifierOrigin`] (or
+//!     another pallet through [`WorkVerdicts`]) may also reject proven-wrong work outright.
+//!
+//!   Slashes burn the registry's `SlashBurn` share, so a client receives the penalty minus
+//!   that share (`compensation` in the events). Design choices: the penalty cap and the burnt
+//!   share make self-dealing (a node owner's second account opening an agreement on its own
+//!   node to default on it) move collateral out no faster than `withdraw_collateral` and at a
+//!   loss, and the reservation keeps every honest client's penalty backed whatever else the
+//!   node does. The dispute bond makes disputing honest work cost the client.
 //!
 //!   Settling an agreement removes it, in the same call that moves its escrow; a second
 //!   settlement finds nothing ([`Error::UnknownAgreement`]).
@@ -136,6 +159,19 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxAgreementDuration: Get<BlockNumberFor<Self>>;
 
+		/// Most penalty an agreement may ask, as a multiple of its escrow.
+		#[pallet::constant]
+		type MaxPenaltyPerEscrow: Get<u32>;
+
+		/// Held from a client that disputes delivered work, until the dispute is decided.
+		#[pallet::constant]
+		type DisputeBond: Get<BalanceOf<Self>>;
+
+		/// Blocks after a dispute within which [`Config::VerifierOrigin`] must decide it; after
+		/// them the dispute lapses and the work is paid.
+		#[pallet::constant]
+		type DisputeTimeout: Get<BlockNumberFor<Self>>;
+
 		/// `S` of the max-min payoff `S (MC_N - MC_1) / MC_N^2`, in balance units squared.
 		#[pallet::constant]
 		type VariablePayoffScale: Get<BalanceOf<Self>>;
@@ -162,6 +198,9 @@ pub mod pallet {
 		/// A client's payment under an open agreement.
 		#[codec(index = 1)]
 		Escrow,
+		/// A client's bond on a disputed agreement.
+		#[codec(index = 2)]
+		DisputeBond,
 	}
 
 	/// Open markets.
@@ -188,6 +227,23 @@ pub mod pallet {
 	/// Id of the next agreement opened.
 	#[pallet::storage]
 	pub type NextAgreementId<T: Config> = StorageValue<_, AgreementId, ValueQuery>;
+
+	/// The accepted hash-subjob agreement between a client and a node (at most one per pair),
+	/// with the units the hash-job pallet has verified so far.
+	#[pallet::storage]
+	pub type HashDeliveries<T: Config> = StorageDoubleMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		Twox64Concat,
+		NodeId,
+		HashDelivery,
+	>;
+
+	/// Open disputes: the client's bond and the block by which they must be decided.
+	#[pallet::storage]
+	pub type Disputes<T: Config> =
+		StorageMap<_, Blake2_128Concat, AgreementId, DisputeOf<T>>;
 
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
@@ -241,12 +297,34 @@ pub mod pallet {
 			to: T::AccountId,
 			amount: BalanceOf<T>,
 		},
-		/// The deadline passed without delivery: the client got `refunded` back and `penalty`
-		/// from the provider's collateral (zero if the provider never accepted).
-		AgreementExpired { agreement: AgreementId, refunded: BalanceOf<T>, penalty: BalanceOf<T> },
-		/// The work was proven wrong: the client got `refunded` back and `penalty` from the
-		/// provider's collateral.
-		WorkRejected { agreement: AgreementId, refunded: BalanceOf<T>, penalty: BalanceOf<T> },
+		/// The deadline passed without full delivery: units delivered were paid (`paid`), the
+		/// client got `refunded` back, `penalty` was slashed from the provider's collateral
+		/// (zero if it never accepted) and `compensation` of it paid to the client (the rest
+		/// burnt).
+		AgreementExpired {
+			agreement: AgreementId,
+			paid: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+			penalty: BalanceOf<T>,
+			compensation: BalanceOf<T>,
+		},
+		/// The work was proven wrong: the client got `refunded` back, `penalty` was slashed
+		/// from the provider's collateral and `compensation` of it paid to the client.
+		WorkRejected {
+			agreement: AgreementId,
+			refunded: BalanceOf<T>,
+			penalty: BalanceOf<T>,
+			compensation: BalanceOf<T>,
+		},
+		/// The hash-job pallet verified a unit of a hash-subjob agreement.
+		UnitDelivered { agreement: AgreementId, delivered: u32, units: u32 },
+		/// The client disputed delivered work, holding `bond`; verifiers decide by `decide_by`.
+		WorkDisputed { agreement: AgreementId, bond: BalanceOf<T>, decide_by: BlockNumberFor<T> },
+		/// Verifiers decided a dispute: the work was wrong (client's bond returned) or right
+		/// (the bond went to the provider's owner).
+		DisputeResolved { agreement: AgreementId, work_was_wrong: bool, bond: BalanceOf<T> },
+		/// Nobody decided a dispute in time: the work was paid and the bond returned.
+		DisputeLapsed { agreement: AgreementId, bond: BalanceOf<T> },
 	}
 
 	#[pallet::error]
@@ -319,6 +397,24 @@ pub mod pallet {
 		ChallengeWindowClosed,
 		/// The work was delivered; it can only be paid or rejected.
 		AlreadyCompleted,
+		/// The penalty is above [`Config::MaxPenaltyPerEscrow`] times the escrow.
+		PenaltyTooHigh,
+		/// The provider's free collateral (not reserved for other obligations) does not cover
+		/// the agreement's penalty.
+		InsufficientCollateral,
+		/// Hash-subjob work is paid on the hash-job pallet's verdicts, not on a completion
+		/// report.
+		PaidOnVerdict,
+		/// The client already has an accepted hash-subjob agreement with this node.
+		AgreementExists,
+		/// Only delivered inference work inside its challenge window can be disputed.
+		NotDisputable,
+		/// The agreement is not disputed.
+		NotDisputed,
+		/// The dispute is still waiting for its verdict.
+		DisputeOpen,
+		/// The dispute's time for a verdict has passed; it can only lapse.
+		DisputeTimedOut,
 	}
 
 	#[pallet::hooks]
@@ -446,7 +542,8 @@ pub mod pallet {
 		}
 
 		/// Pay a delivered agreement's escrow to the provider once the challenge window is
-		/// over. Anyone may call it.
+		/// over, or once a dispute has lapsed (returning the client's bond). Anyone may call
+		/// it.
 		#[pallet::call_index(10)]
 		pub fn claim_payment(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
 			ensure_signed(origin)?;
@@ -468,6 +565,32 @@ pub mod pallet {
 			T::VerifierOrigin::ensure_origin(origin)?;
 			Self::do_reject(agreement)
 		}
+
+		/// Dispute delivered inference work inside its challenge window.
+		///
+		/// - origin: the agreement's client;
+		/// - holds [`Config::DisputeBond`] until [`Config::VerifierOrigin`] decides, or until
+		///   [`Config::DisputeTimeout`] blocks pass and the dispute lapses (`claim_payment`).
+		#[pallet::call_index(13)]
+		pub fn dispute(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_dispute(&who, agreement)
+		}
+
+		/// Decide a dispute.
+		///
+		/// - origin: [`Config::VerifierOrigin`];
+		/// - `work_was_wrong`: refund the client with the penalty and return its bond; otherwise
+		///   pay the provider and give it the client's bond.
+		#[pallet::call_index(14)]
+		pub fn resolve_dispute(
+			origin: OriginFor<T>,
+			agreement: AgreementId,
+			work_was_wrong: bool,
+		) -> DispatchResult {
+			T::VerifierOrigin::ensure_origin(origin)?;
+			Self::do_resolve_dispute(agreement, work_was_wrong)
+		}
 	}
 }
 
@@ -488,3 +611,5 @@ pub type ListingsOf<T> =
 pub type ServiceTermsOf<T> = ServiceTerms<BalanceOf<T>, BlockNumberOf<T>>;
 /// An agreement of the runtime.
 pub type AgreementOf<T> = Agreement<AccountIdOf<T>, BalanceOf<T>, BlockNumberOf<T>>;
+/// A dispute of the runtime.
+pub type DisputeOf<T> = Dispute<BalanceOf<T>, BlockNumberOf<T>>;

@@ -48,7 +48,17 @@ pub const EXISTENTIAL_DEPOSIT: Balance = 2;
 /// Longer than the longest agreement plus its challenge window, as the runtime requires.
 pub const UNBONDING_PERIOD: u64 = MAX_DURATION + CHALLENGE_WINDOW + 1;
 
+/// A penalty may be at most twice the escrow.
+pub const MAX_PENALTY_PER_ESCROW: u32 = 2;
+/// What disputing delivered work holds from the client.
+pub const DISPUTE_BOND: Balance = 25;
+/// Blocks verifiers have to decide a dispute.
+pub const DISPUTE_TIMEOUT: u64 = 20;
+/// A fifth of every slash is burnt, the rest paid to the client.
+pub const SLASH_BURN_PERCENT: u32 = 20;
+
 parameter_types! {
+	pub const SlashBurn: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(SLASH_BURN_PERCENT);
 	pub const ExistentialDeposit: Balance = EXISTENTIAL_DEPOSIT;
 	pub const ModelDeposit: Balance = 10;
 	pub const MinCollateral: Balance = MIN_COLLATERAL;
@@ -61,6 +71,8 @@ parameter_types! {
 	pub const MaxAgreementDuration: u64 = MAX_DURATION;
 	pub const VariablePayoffScale: Balance = PAYOFF_SCALE;
 	pub const VariableSellerMargin: Balance = SELLER_MARGIN;
+	pub const DisputeBond: Balance = DISPUTE_BOND;
+	pub const DisputeTimeout: u64 = DISPUTE_TIMEOUT;
 }
 
 impl pallet_compute_registry::Config for Test {
@@ -78,6 +90,7 @@ impl pallet_compute_registry::Config for Test {
 	type HeartbeatTimeout = HeartbeatTimeout;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxFrontierRoutes = ConstU32<32>;
+	type SlashBurn = SlashBurn;
 	type WeightInfo = ();
 }
 
@@ -92,6 +105,9 @@ impl pallet_compute_market::Config for Test {
 	type MaxAgreementDuration = MaxAgreementDuration;
 	type VariablePayoffScale = VariablePayoffScale;
 	type VariableSellerMargin = VariableSellerMargin;
+	type MaxPenaltyPerEscrow = ConstU32<MAX_PENALTY_PER_ESCROW>;
+	type DisputeBond = DisputeBond;
+	type DisputeTimeout = DisputeTimeout;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::RegistryHelper<Test>;
@@ -143,15 +159,28 @@ pub fn new_test_ext() -> sp_io::TestExternalities {
 }
 
 /// Runs `test`, then checks the invariants of both pallets and that no funds were created or
-/// destroyed: settlement moves funds, it never mints or burns.
+/// destroyed except the burnt share of slashes: settlement moves funds, it never mints.
 pub fn test(test: impl FnOnce()) {
 	new_test_ext().execute_with(|| {
 		let issuance = Balances::total_issuance();
 		test();
 		Market::do_try_state().expect("market invariants hold");
 		Registry::do_try_state().expect("registry invariants hold");
-		assert_eq!(Balances::total_issuance(), issuance, "total issuance changed");
+		assert_eq!(Balances::total_issuance(), issuance - burnt(), "total issuance changed");
 	});
+}
+
+/// What slashes burnt so far, from the registry's `Slashed` events.
+pub fn burnt() -> Balance {
+	System::events()
+		.into_iter()
+		.filter_map(|r| match r.event {
+			RuntimeEvent::Registry(pallet_compute_registry::Event::Slashed { burnt, .. }) => {
+				Some(burnt)
+			},
+			_ => None,
+		})
+		.sum()
 }
 
 /// Registers an inference node of `owner` on `layers` of the model, with the minimum collateral.

@@ -9,9 +9,12 @@ use crate::{
 	*,
 };
 use appchain_primitives::{LayerRange, NodeId};
-use frame_support::{assert_noop, assert_ok, traits::fungible::InspectHold};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{InspectHold, Mutate},
+};
 use frame_system::RawOrigin;
-use pallet_compute_registry::{SlashReason, WorkOutcome};
+use pallet_compute_registry::{ComputeNodes, OnVerifiedWork, SlashReason, WorkOutcome};
 use sp_runtime::DispatchError;
 
 fn signed(who: AccountId) -> RuntimeOrigin {
@@ -623,6 +626,7 @@ fn a_missed_deadline_refunds_the_client_and_slashes_the_penalty() {
 			pallet_compute_registry::Event::Slashed {
 				node: a,
 				amount: 20,
+				burnt: 4,
 				beneficiary: Some(CLIENT),
 				reason: SlashReason::MissedDeadline,
 			}
@@ -633,9 +637,17 @@ fn a_missed_deadline_refunds_the_client_and_slashes_the_penalty() {
 				.into(),
 		);
 		System::assert_last_event(
-			Event::AgreementExpired { agreement: 0, refunded: 28, penalty: 20 }.into(),
+			Event::AgreementExpired {
+				agreement: 0,
+				paid: 0,
+				refunded: 28,
+				penalty: 20,
+				compensation: 16,
+			}
+			.into(),
 		);
-		assert_eq!(free(CLIENT), client_before + 28 + 20);
+		// The client gets the penalty less the fifth that is burnt.
+		assert_eq!(free(CLIENT), client_before + 28 + 16);
 		assert_eq!(collateral(a), MIN_COLLATERAL - 20);
 		assert!(!Agreements::<Test>::contains_key(0));
 		assert_noop!(Market::claim_refund(signed(CLIENT), 0), Error::<Test>::UnknownAgreement);
@@ -646,30 +658,32 @@ fn a_missed_deadline_refunds_the_client_and_slashes_the_penalty() {
 fn an_unaccepted_agreement_expires_without_penalty_and_penalties_are_capped() {
 	test(|| {
 		let a = inference_node(SELLER_A, (0, 2));
-		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 2, terms(5, 3, 50)));
-		assert_ok!(Market::open_agreement(
-			signed(CLIENT),
-			a,
-			inference_work(),
-			2,
-			terms(5, 3, 10 * MIN_COLLATERAL)
-		));
-		assert_ok!(Market::accept(signed(SELLER_A), 1));
+		// Escrow 10: the penalty may be at most twice that.
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 2, terms(5, 3, 20)));
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), a, inference_work(), 2, terms(5, 3, 21)),
+			Error::<Test>::PenaltyTooHigh
+		);
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), a, inference_work(), 2, terms(5, 3, u128::MAX)),
+			Error::<Test>::PenaltyTooHigh
+		);
 		let before = free(CLIENT);
 		run_to_block(5);
 		assert_noop!(Market::accept(signed(SELLER_A), 0), Error::<Test>::DeadlinePassed);
 		assert_ok!(Market::claim_refund(signed(CLIENT), 0));
 		System::assert_last_event(
-			Event::AgreementExpired { agreement: 0, refunded: 10, penalty: 0 }.into(),
+			Event::AgreementExpired {
+				agreement: 0,
+				paid: 0,
+				refunded: 10,
+				penalty: 0,
+				compensation: 0,
+			}
+			.into(),
 		);
+		assert_eq!(free(CLIENT), before + 10);
 		assert_eq!(collateral(a), MIN_COLLATERAL);
-		// The penalty is capped at the collateral held.
-		assert_ok!(Market::claim_refund(signed(CLIENT), 1));
-		System::assert_last_event(
-			Event::AgreementExpired { agreement: 1, refunded: 10, penalty: MIN_COLLATERAL }.into(),
-		);
-		assert_eq!(free(CLIENT), before + 20 + MIN_COLLATERAL);
-		assert_eq!(collateral(a), 0);
 	});
 }
 
@@ -937,19 +951,21 @@ fn proven_wrong_work_is_refunded_and_slashed() {
 			pallet_compute_registry::Event::Slashed {
 				node: a,
 				amount: 30,
+				burnt: 6,
 				beneficiary: Some(CLIENT),
 				reason: SlashReason::InvalidWork,
 			}
 			.into(),
 		);
 		System::assert_last_event(
-			Event::WorkRejected { agreement: 0, refunded: 15, penalty: 30 }.into(),
+			Event::WorkRejected { agreement: 0, refunded: 15, penalty: 30, compensation: 24 }
+				.into(),
 		);
 		assert!(!Agreements::<Test>::contains_key(0));
 		// ... or by another pallet through `WorkVerdicts`, even before completion.
 		assert_ok!(<Market as WorkVerdicts>::reject(1));
 		assert!(!Agreements::<Test>::contains_key(1));
-		assert_eq!(free(CLIENT), before + 2 * (15 + 30));
+		assert_eq!(free(CLIENT), before + 2 * (15 + 24));
 		assert_eq!(collateral(a), MIN_COLLATERAL - 60);
 		assert_noop!(<Market as WorkVerdicts>::reject(1), Error::<Test>::UnknownAgreement);
 		assert_eq!(
@@ -960,7 +976,7 @@ fn proven_wrong_work_is_refunded_and_slashed() {
 }
 
 #[test]
-fn a_provider_gone_from_the_registry_forfeits_nothing_more_but_the_client_is_refunded() {
+fn a_provider_that_unregisters_after_accepting_cannot_leave_before_settling() {
 	test(|| {
 		let a = inference_node(SELLER_A, (0, 2));
 		assert_ok!(Market::open_agreement(
@@ -973,13 +989,313 @@ fn a_provider_gone_from_the_registry_forfeits_nothing_more_but_the_client_is_ref
 		assert_ok!(Market::accept(signed(SELLER_A), 0));
 		assert_ok!(Registry::unregister(signed(SELLER_A), a));
 		run_to_block(1 + UNBONDING_PERIOD);
-		assert_ok!(Registry::withdraw(signed(SELLER_A), a));
+		// Unbonding is over, but the accepted penalty still holds the node.
+		assert_noop!(
+			Registry::withdraw(signed(SELLER_A), a),
+			pallet_compute_registry::Error::<Test>::ReservedForObligations
+		);
 		let before = free(CLIENT);
 		assert_ok!(Market::claim_refund(signed(CLIENT), 0));
 		System::assert_last_event(
-			Event::AgreementExpired { agreement: 0, refunded: 15, penalty: 0 }.into(),
+			Event::AgreementExpired {
+				agreement: 0,
+				paid: 0,
+				refunded: 15,
+				penalty: 30,
+				compensation: 24,
+			}
+			.into(),
 		);
-		assert_eq!(free(CLIENT), before + 15);
+		assert_eq!(free(CLIENT), before + 15 + 24);
+		assert_ok!(Registry::withdraw(signed(SELLER_A), a));
+	});
+}
+
+// ---- attacks on collateral (issue: collateral that backs every promise)
+
+/// A node owner's second account ([`SELLER_B`] here) opens agreements on the owner's own node
+/// to default on them and move the collateral out ahead of an honest client's penalty. Before
+/// reservations, `penalty = u128::MAX` with a dust escrow took all collateral at once and left
+/// the honest client nothing.
+#[test]
+fn self_dealing_cannot_drain_collateral_ahead_of_honest_clients() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Registry::add_collateral(signed(SELLER_A), a, 100));
+		let wealth = |who| free(who) + Balances::total_balance_on_hold(&who);
+		let owner_before = wealth(SELLER_A) + wealth(SELLER_B);
+		// The honest client's agreement: penalty 30 on an escrow of 15, accepted.
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			3,
+			terms(5, 10, 30)
+		));
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		assert_eq!(<Registry as ComputeNodes<_, _>>::free_collateral(a), 170);
+
+		// The drain of the review: an unbounded penalty on a dust escrow.
+		assert_noop!(
+			Market::open_agreement(signed(SELLER_B), a, inference_work(), 1, terms(2, 1, u128::MAX)),
+			Error::<Test>::PenaltyTooHigh
+		);
+		// At the cap, a penalty above the free collateral cannot be accepted...
+		assert_ok!(Market::open_agreement(
+			signed(SELLER_B),
+			a,
+			inference_work(),
+			5,
+			terms(20, 1, 200)
+		));
+		assert_noop!(Market::accept(signed(SELLER_A), 1), Error::<Test>::InsufficientCollateral);
+		assert_ok!(Market::cancel(signed(SELLER_B), 1));
+		// ... and one that fits takes only the free part, at a loss of the burnt fifth.
+		assert_ok!(Market::open_agreement(
+			signed(SELLER_B),
+			a,
+			inference_work(),
+			5,
+			terms(17, 1, 170)
+		));
+		assert_ok!(Market::accept(signed(SELLER_A), 2));
+		assert_eq!(<Registry as ComputeNodes<_, _>>::free_collateral(a), 0);
+		// Nothing can be withdrawn from under the obligations, even above the minimum.
+		assert_noop!(
+			Registry::withdraw_collateral(signed(SELLER_A), a, 1),
+			pallet_compute_registry::Error::<Test>::ReservedForObligations
+		);
+		run_to_block(3);
+		assert_ok!(Market::claim_refund(signed(SELLER_B), 2));
+
+		// The honest client's penalty is still fully backed when the node defaults on it.
+		run_to_block(12);
+		let client_before = free(CLIENT);
+		assert_ok!(Market::claim_refund(signed(CLIENT), 0));
+		assert_eq!(free(CLIENT), client_before + 15 + 24, "escrow back, penalty less the burn");
+		// The owner's two accounts together lost the honest penalty and the burnt fifth of the
+		// self-dealt one: self-dealing cost 34 and moved nothing faster than withdrawal would.
+		assert_eq!(owner_before - (wealth(SELLER_A) + wealth(SELLER_B)), 30 + 34);
+		assert_eq!(collateral(a), 0);
+	});
+}
+
+#[test]
+fn a_seller_whose_free_collateral_cannot_back_the_penalty_does_not_win() {
+	test(|| {
+		let (market, [a, b, _]) = market_5_7_9();
+		// A's collateral is reserved by another accepted agreement.
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			a,
+			inference_work(),
+			50,
+			terms(2, 10, 90)
+		));
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		// A penalty of 20 is above A's free 10: B (7) wins at C's 9.
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(4, 10, 20)));
+		let sold = Agreements::<Test>::get(1).unwrap();
+		assert_eq!((sold.provider, sold.price_per_unit), (b, 9));
+		assert_ok!(Market::cancel(signed(CLIENT), 1));
+	});
+}
+
+// ---- hash-subjob agreements are paid on verdicts
+
+fn hash_agreement(units: u32, penalty: Balance) -> (NodeId, AgreementId) {
+	let h = hashing_node(SELLER_A, 1_000_000);
+	let id = NextAgreementId::<Test>::get();
+	assert_ok!(Market::open_agreement(
+		signed(CLIENT),
+		h,
+		WorkKind::HashSubjob,
+		4,
+		terms(units, 10, penalty)
+	));
+	assert_ok!(Market::accept(signed(SELLER_A), id));
+	(h, id)
+}
+
+#[test]
+fn hash_subjob_work_is_paid_on_verified_subjobs_not_on_the_providers_word() {
+	test(|| {
+		let (h, id) = hash_agreement(3, 8);
+		// The provider's word is not enough.
+		assert_noop!(Market::complete(signed(SELLER_A), id), Error::<Test>::PaidOnVerdict);
+		let seller_before = free(SELLER_A);
+		// Verified work of another client, or by another node, does not count.
+		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&SELLER_B, h));
+		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h + 1));
+		assert_eq!(HashDeliveries::<Test>::get(CLIENT, h).unwrap().delivered, 0);
+		for delivered in 1..=2 {
+			assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+			System::assert_last_event(
+				Event::UnitDelivered { agreement: id, delivered, units: 3 }.into(),
+			);
+		}
+		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+		System::assert_last_event(
+			Event::ProviderPaid { agreement: id, provider: h, to: SELLER_A, amount: 12 }.into(),
+		);
+		assert_eq!(free(SELLER_A), seller_before + 12);
+		assert!(!HashDeliveries::<Test>::contains_key(CLIENT, h));
+		assert_eq!(<Registry as ComputeNodes<_, _>>::free_collateral(h), MIN_COLLATERAL);
+	});
+}
+
+#[test]
+fn a_partly_delivered_hash_agreement_pays_what_was_verified_and_slashes_the_rest() {
+	test(|| {
+		let (h, id) = hash_agreement(3, 8);
+		// One pair, one accepted hash agreement at a time.
+		assert_ok!(Market::open_agreement(
+			signed(CLIENT),
+			h,
+			WorkKind::HashSubjob,
+			4,
+			terms(3, 10, 8)
+		));
+		assert_noop!(Market::accept(signed(SELLER_A), id + 1), Error::<Test>::AgreementExists);
+		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+		let (seller_before, client_before) = (free(SELLER_A), free(CLIENT));
+		run_to_block(12);
+		// Verified after the deadline: too late to count.
+		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+		assert_ok!(Market::claim_refund(signed(CLIENT), id));
+		System::assert_last_event(
+			Event::AgreementExpired {
+				agreement: id,
+				paid: 4,
+				refunded: 8,
+				penalty: 8,
+				compensation: 6,
+			}
+			.into(),
+		);
+		assert_eq!(free(SELLER_A), seller_before + 4);
+		assert_eq!(free(CLIENT), client_before + 8 + 6);
+		assert!(!HashDeliveries::<Test>::contains_key(CLIENT, h));
+		assert_ok!(Market::claim_refund(signed(CLIENT), id + 1));
+	});
+}
+
+// ---- disputes
+
+/// A completed inference agreement (penalty 30, escrow 15) of [`CLIENT`] with a node of
+/// [`SELLER_A`], reported at block 1.
+fn completed() -> (NodeId, AgreementId) {
+	let a = inference_node(SELLER_A, (0, 2));
+	assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 30)));
+	assert_ok!(Market::accept(signed(SELLER_A), 0));
+	assert_ok!(Market::complete(signed(SELLER_A), 0));
+	(a, 0)
+}
+
+fn bond_held(who: AccountId) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Market(HoldReason::DisputeBond), &who)
+}
+
+/// The provider reports work it never did; without a dispute it would be paid after the
+/// window. The client disputes, the verifiers find the work wrong: refund, penalty, bond back.
+#[test]
+fn a_disputed_false_completion_is_refunded_with_the_penalty() {
+	test(|| {
+		let (a, id) = completed();
+		let client_before = free(CLIENT);
+		assert_ok!(Market::dispute(signed(CLIENT), id));
+		System::assert_last_event(
+			Event::WorkDisputed { agreement: id, bond: DISPUTE_BOND, decide_by: 1 + DISPUTE_TIMEOUT }
+				.into(),
+		);
+		assert_eq!(bond_held(CLIENT), DISPUTE_BOND);
+		assert_eq!(status(id), AgreementStatus::Disputed);
+		// The provider cannot collect while the dispute waits.
+		run_to_block(1 + CHALLENGE_WINDOW);
+		assert_noop!(Market::claim_payment(signed(SELLER_A), id), Error::<Test>::DisputeOpen);
+		assert_noop!(
+			Market::resolve_dispute(signed(CLIENT), id, true),
+			DispatchError::BadOrigin
+		);
+		assert_ok!(Market::resolve_dispute(RuntimeOrigin::root(), id, true));
+		System::assert_has_event(
+			Event::DisputeResolved { agreement: id, work_was_wrong: true, bond: DISPUTE_BOND }
+				.into(),
+		);
+		assert_eq!(free(CLIENT), client_before + 15 + 24);
+		assert_eq!(bond_held(CLIENT), 0);
+		assert_eq!(collateral(a), MIN_COLLATERAL - 30);
+		assert!(!Disputes::<Test>::contains_key(id));
+	});
+}
+
+/// A client disputes honest work to delay or dodge payment: it loses its bond to the provider.
+#[test]
+fn disputing_honest_work_costs_the_client_its_bond() {
+	test(|| {
+		let (a, id) = completed();
+		let (client_before, seller_before) = (free(CLIENT), free(SELLER_A));
+		assert_ok!(Market::dispute(signed(CLIENT), id));
+		assert_ok!(Market::resolve_dispute(RuntimeOrigin::root(), id, false));
+		System::assert_has_event(
+			Event::DisputeResolved { agreement: id, work_was_wrong: false, bond: DISPUTE_BOND }
+				.into(),
+		);
+		assert_eq!(free(CLIENT), client_before - DISPUTE_BOND);
+		assert_eq!(free(SELLER_A), seller_before + 15 + DISPUTE_BOND);
+		assert_eq!(<Registry as ComputeNodes<_, _>>::free_collateral(a), MIN_COLLATERAL);
+		assert!(!Agreements::<Test>::contains_key(id));
+	});
+}
+
+#[test]
+fn an_undecided_dispute_lapses_and_the_work_is_paid() {
+	test(|| {
+		let (_, id) = completed();
+		let (client_before, seller_before) = (free(CLIENT), free(SELLER_A));
+		assert_ok!(Market::dispute(signed(CLIENT), id));
+		run_to_block(1 + DISPUTE_TIMEOUT);
+		assert_noop!(Market::claim_payment(signed(SELLER_A), id), Error::<Test>::DisputeOpen);
+		run_to_block(2 + DISPUTE_TIMEOUT);
+		assert_noop!(
+			Market::resolve_dispute(RuntimeOrigin::root(), id, true),
+			Error::<Test>::DisputeTimedOut
+		);
+		assert_ok!(Market::claim_payment(signed(SELLER_A), id));
+		System::assert_has_event(Event::DisputeLapsed { agreement: id, bond: DISPUTE_BOND }.into());
+		assert_eq!(free(CLIENT), client_before);
+		assert_eq!(free(SELLER_A), seller_before + 15);
+	});
+}
+
+#[test]
+fn disputes_are_checked() {
+	test(|| {
+		let a = inference_node(SELLER_A, (0, 2));
+		assert_ok!(Market::open_agreement(signed(CLIENT), a, inference_work(), 3, terms(5, 10, 0)));
+		assert_noop!(Market::dispute(signed(CLIENT), 0), Error::<Test>::NotDisputable);
+		assert_noop!(
+			Market::resolve_dispute(RuntimeOrigin::root(), 0, true),
+			Error::<Test>::NotDisputed
+		);
+		assert_noop!(Market::dispute(signed(CLIENT), 9), Error::<Test>::UnknownAgreement);
+		assert_ok!(Market::accept(signed(SELLER_A), 0));
+		assert_ok!(Market::complete(signed(SELLER_A), 0));
+		assert_noop!(Market::dispute(signed(SELLER_A), 0), Error::<Test>::NotClient);
+		run_to_block(1 + CHALLENGE_WINDOW);
+		assert_noop!(Market::dispute(signed(CLIENT), 0), Error::<Test>::ChallengeWindowClosed);
+		// A client that cannot hold the bond cannot dispute.
+		let p = inference_node(SELLER_B, (0, 2));
+		assert_ok!(<Balances as Mutate<_>>::transfer(
+			&SELLER_C,
+			&PAUPER,
+			18,
+			frame_support::traits::tokens::Preservation::Preserve
+		));
+		assert_ok!(Market::open_agreement(signed(PAUPER), p, inference_work(), 3, terms(5, 30, 0)));
+		assert_ok!(Market::accept(signed(SELLER_B), 1));
+		assert_ok!(Market::complete(signed(SELLER_B), 1));
+		assert_noop!(Market::dispute(signed(PAUPER), 1), Error::<Test>::InsufficientBalance);
 	});
 }
 

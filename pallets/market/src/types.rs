@@ -189,6 +189,48 @@ pub enum AgreementStatus<BlockNumber> {
 		/// Block of the completion report.
 		at: BlockNumber,
 	},
+	/// The client disputed the reported work; see [`Dispute`].
+	Disputed,
+}
+
+/// Units of an accepted hash-subjob agreement verified so far.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct HashDelivery {
+	/// The agreement.
+	pub agreement: AgreementId,
+	/// Units verified.
+	pub delivered: u32,
+}
+
+/// A client's dispute of delivered work.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Dispute<Balance, BlockNumber> {
+	/// Held from the client.
+	pub bond: Balance,
+	/// Last block at which verifiers may decide; afterwards the dispute lapses.
+	pub decide_by: BlockNumber,
 }
 
 /// A service-level agreement between a client and a provider node, with the client's payment

@@ -56,6 +56,8 @@ pub trait WeightInfo {
 	fn claim_payment() -> Weight;
 	fn claim_refund() -> Weight;
 	fn reject_work() -> Weight;
+	fn dispute() -> Weight;
+	fn resolve_dispute() -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -268,6 +270,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
+	fn dispute() -> Weight {
+		Weight::from_parts(124_584_000, 6254)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	fn resolve_dispute() -> Weight {
+		Weight::from_parts(124_584_000, 6254)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
@@ -338,6 +350,16 @@ impl WeightInfo for () {
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn reject_work() -> Weight {
+		Weight::from_parts(124_584_000, 6254)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn dispute() -> Weight {
+		Weight::from_parts(124_584_000, 6254)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn resolve_dispute() -> Weight {
 		Weight::from_parts(124_584_000, 6254)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))

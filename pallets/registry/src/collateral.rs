@@ -3,7 +3,11 @@
 //! The pallet holds two kinds of funds, each under its own [`HoldReason`]:
 //! - [`HoldReason::NodeCollateral`]: per node, recorded in [`ComputeNode::collateral`]
 //!   (and summed in [`TotalCollateral`]); released by `withdraw_collateral` and `withdraw`,
-//!   slashed through [`ComputeNodes::slash`](crate::ComputeNodes::slash);
+//!   slashed through [`ComputeNodes::slash`](crate::ComputeNodes::slash) and
+//!   [`ComputeNodes::slash_reserved`](crate::ComputeNodes::slash_reserved), which burn
+//!   [`Config::SlashBurn`](crate::Config::SlashBurn) of every slash. Reservations
+//!   ([`ReservedCollateral`](crate::ReservedCollateral)) are bookkeeping inside this hold: they
+//!   move no funds.
 //! - [`HoldReason::ModelDeposit`]: per model, recorded in [`Model::deposit`].
 //!
 //! Nothing else in the pallet touches `T::Currency` for writes.
@@ -12,7 +16,7 @@
 //! [`Model::deposit`]: crate::types::Model::deposit
 //! [`TotalCollateral`]: crate::TotalCollateral
 
-use crate::{AccountIdOf, BalanceOf, Config, Error, HoldReason};
+use crate::{AccountIdOf, BalanceOf, Config, Error, HoldReason, SlashOutcome};
 use frame_support::{
 	pallet_prelude::DispatchResult,
 	traits::{
@@ -20,7 +24,10 @@ use frame_support::{
 		tokens::{Fortitude, Precision, Restriction},
 	},
 };
-use sp_runtime::DispatchError;
+use sp_runtime::{
+	traits::{Saturating, Zero},
+	DispatchError, Perbill,
+};
 
 /// Fails with [`Error::InsufficientBalance`] unless `amount` can be held from `who`.
 pub(crate) fn ensure_can_hold<T: Config>(
@@ -51,28 +58,37 @@ pub(crate) fn release<T: Config>(
 	T::Currency::release(&reason.into(), who, amount, Precision::Exact)
 }
 
-/// Moves up to `amount` of `who`'s held collateral to `beneficiary` (free balance), or burns it
-/// when there is none. Returns what was actually taken.
+/// Takes up to `amount` of `who`'s held collateral: burns `burn_share` of it (all of it when
+/// there is no beneficiary) and moves the rest to `beneficiary`'s free balance.
 pub(crate) fn slash_collateral<T: Config>(
 	who: &AccountIdOf<T>,
 	amount: BalanceOf<T>,
+	burn_share: Perbill,
 	beneficiary: Option<&AccountIdOf<T>>,
-) -> Result<BalanceOf<T>, DispatchError> {
+) -> Result<SlashOutcome<BalanceOf<T>>, DispatchError> {
 	let reason = HoldReason::NodeCollateral.into();
-	match beneficiary {
-		Some(to) => T::Currency::transfer_on_hold(
+	let to_burn = match beneficiary {
+		Some(_) => burn_share.mul_ceil(amount),
+		None => amount,
+	};
+	let burnt = if to_burn.is_zero() {
+		to_burn
+	} else {
+		T::Currency::burn_held(&reason, who, to_burn, Precision::BestEffort, Fortitude::Force)?
+	};
+	let paid = match beneficiary {
+		Some(to) if !amount.saturating_sub(burnt).is_zero() => T::Currency::transfer_on_hold(
 			&reason,
 			who,
 			to,
-			amount,
+			amount.saturating_sub(burnt),
 			Precision::BestEffort,
 			Restriction::Free,
 			Fortitude::Force,
-		),
-		None => {
-			T::Currency::burn_held(&reason, who, amount, Precision::BestEffort, Fortitude::Force)
-		},
-	}
+		)?,
+		_ => Zero::zero(),
+	};
+	Ok(SlashOutcome { taken: burnt.saturating_add(paid), burnt })
 }
 
 /// What `who` has on hold for `reason`.

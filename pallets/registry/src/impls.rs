@@ -3,8 +3,8 @@
 use crate::{
 	collateral, AccountIdOf, BalanceOf, ComputeNodeOf, ComputeNodes, Config, Error, Event,
 	HoldReason, Model, ModelName, Models, NextModelId, NextNodeId, NodeCount, NodeKind, NodeKindOf,
-	NodeStatus, NodeView, NodeViewOf, Nodes, NodesByOwner, Pallet, QueryError, ShardNodes,
-	SlashReason, TotalCollateral, WorkOutcome, WorkStats,
+	NodeStatus, NodeView, NodeViewOf, Nodes, NodesByOwner, Pallet, QueryError, ReservedCollateral,
+	ShardNodes, SlashOutcome, SlashReason, TotalCollateral, WorkOutcome, WorkStats,
 };
 use alloc::{collections::BTreeSet, vec::Vec};
 use appchain_primitives::{
@@ -316,6 +316,7 @@ impl<T: Config> Pallet<T> {
 		let new =
 			record.collateral.checked_sub(&amount).ok_or(Error::<T>::InsufficientCollateral)?;
 		ensure!(new >= T::MinCollateral::get(), Error::<T>::CollateralBelowMinimum);
+		ensure!(new >= ReservedCollateral::<T>::get(node), Error::<T>::ReservedForObligations);
 
 		collateral::release::<T>(who, HoldReason::NodeCollateral, amount)?;
 		record.collateral = new;
@@ -366,6 +367,10 @@ impl<T: Config> Pallet<T> {
 			return Err(Error::<T>::NotUnbonding.into());
 		};
 		ensure!(Self::now() >= unlocks_at, Error::<T>::UnbondingNotOver);
+		ensure!(
+			ReservedCollateral::<T>::get(node).is_zero(),
+			Error::<T>::ReservedForObligations
+		);
 		let mut owned = NodesByOwner::<T>::get(who);
 
 		if !record.collateral.is_zero() {
@@ -386,6 +391,51 @@ impl<T: Config> Pallet<T> {
 			released: record.collateral,
 		});
 		Ok(())
+	}
+
+	/// Records the node's reservation, removing the entry when it is zero.
+	fn set_reserved(node: NodeId, reserved: BalanceOf<T>) {
+		if reserved.is_zero() {
+			ReservedCollateral::<T>::remove(node);
+		} else {
+			ReservedCollateral::<T>::insert(node, reserved);
+		}
+	}
+
+	/// Takes `amount` (which the caller bounded by what it may take) of the node's collateral,
+	/// burning [`Config::SlashBurn`] of it and paying the rest to `beneficiary`; counts the
+	/// slash and emits `Slashed`. Fails only for an unknown node.
+	fn take_collateral(
+		node: NodeId,
+		amount: BalanceOf<T>,
+		beneficiary: Option<&AccountIdOf<T>>,
+		reason: SlashReason,
+	) -> Result<SlashOutcome<BalanceOf<T>>, DispatchError> {
+		let mut record = Nodes::<T>::get(node).ok_or(Error::<T>::UnknownNode)?;
+		let wanted = amount.min(record.collateral);
+
+		let outcome = if wanted.is_zero() {
+			SlashOutcome::default()
+		} else {
+			collateral::slash_collateral::<T>(
+				&record.owner,
+				wanted,
+				T::SlashBurn::get(),
+				beneficiary,
+			)?
+		};
+		record.collateral = record.collateral.saturating_sub(outcome.taken);
+		record.stats.slashed = record.stats.slashed.saturating_add(1);
+		Nodes::<T>::insert(node, record);
+		TotalCollateral::<T>::mutate(|t| *t = t.saturating_sub(outcome.taken));
+		Self::deposit_event(Event::Slashed {
+			node,
+			amount: outcome.taken,
+			burnt: outcome.burnt,
+			beneficiary: beneficiary.cloned(),
+			reason,
+		});
+		Ok(outcome)
 	}
 
 	fn is_serving_now(record: &ComputeNodeOf<T>) -> bool {
@@ -493,6 +543,8 @@ impl<T: Config> Pallet<T> {
 	///    spanning at most `MaxShardsPerNode` shards.
 	/// 6. Every shard list is strictly ascending, and lists exactly the registered (not
 	///    unbonding) inference nodes of its model whose range overlaps the shard.
+	/// 7. Every reservation belongs to a node, is not zero and is at most the node's
+	///    collateral: an obligation's penalty is always covered by held funds.
 	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::BTreeMap;
@@ -600,6 +652,13 @@ impl<T: Config> Pallet<T> {
 			shard_entries == expected_shard_entries,
 			fail("a node is missing from a shard its range overlaps")
 		);
+
+		// 7.
+		for (id, reserved) in ReservedCollateral::<T>::iter() {
+			let node = Nodes::<T>::get(id).ok_or_else(|| fail("reservation of an unknown node"))?;
+			ensure!(!reserved.is_zero(), fail("zero reservation stored"));
+			ensure!(reserved <= node.collateral, fail("reservation above the node's collateral"));
+		}
 		Ok(())
 	}
 }
@@ -636,32 +695,58 @@ impl<T: Config> ComputeNodes<AccountIdOf<T>, BalanceOf<T>> for Pallet<T> {
 		Nodes::<T>::get(node).map(|n| n.collateral).unwrap_or_default()
 	}
 
+	fn free_collateral(node: NodeId) -> BalanceOf<T> {
+		Nodes::<T>::get(node)
+			.map(|n| n.collateral.saturating_sub(ReservedCollateral::<T>::get(node)))
+			.unwrap_or_default()
+	}
+
+	fn reserve(node: NodeId, amount: BalanceOf<T>) -> DispatchResult {
+		let record = Nodes::<T>::get(node).ok_or(Error::<T>::UnknownNode)?;
+		ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+		let reserved = ReservedCollateral::<T>::get(node)
+			.checked_add(&amount)
+			.ok_or(Error::<T>::Overflow)?;
+		ensure!(reserved <= record.collateral, Error::<T>::InsufficientFreeCollateral);
+
+		ReservedCollateral::<T>::insert(node, reserved);
+		Self::deposit_event(Event::CollateralReserved { node, amount, reserved });
+		Ok(())
+	}
+
+	fn release_reservation(node: NodeId, amount: BalanceOf<T>) -> DispatchResult {
+		ensure!(Nodes::<T>::contains_key(node), Error::<T>::UnknownNode);
+		let before = ReservedCollateral::<T>::get(node);
+		let released = amount.min(before);
+		let reserved = before.saturating_sub(released);
+
+		Self::set_reserved(node, reserved);
+		Self::deposit_event(Event::ReservationReleased { node, amount: released, reserved });
+		Ok(())
+	}
+
+	fn slash_reserved(
+		node: NodeId,
+		amount: BalanceOf<T>,
+		beneficiary: Option<&AccountIdOf<T>>,
+		reason: SlashReason,
+	) -> Result<SlashOutcome<BalanceOf<T>>, DispatchError> {
+		ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+		let reserved = ReservedCollateral::<T>::get(node);
+		let outcome = Self::take_collateral(node, amount.min(reserved), beneficiary, reason)?;
+		Self::set_reserved(node, reserved.saturating_sub(amount.min(reserved)));
+		Ok(outcome)
+	}
+
 	fn slash(
 		node: NodeId,
 		amount: BalanceOf<T>,
 		beneficiary: Option<&AccountIdOf<T>>,
 		reason: SlashReason,
-	) -> Result<BalanceOf<T>, DispatchError> {
-		let mut record = Nodes::<T>::get(node).ok_or(Error::<T>::UnknownNode)?;
+	) -> Result<SlashOutcome<BalanceOf<T>>, DispatchError> {
 		ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
-		let wanted = amount.min(record.collateral);
-
-		let taken = if wanted.is_zero() {
-			wanted
-		} else {
-			collateral::slash_collateral::<T>(&record.owner, wanted, beneficiary)?
-		};
-		record.collateral = record.collateral.saturating_sub(taken);
-		record.stats.slashed = record.stats.slashed.saturating_add(1);
-		Nodes::<T>::insert(node, record);
-		TotalCollateral::<T>::mutate(|t| *t = t.saturating_sub(taken));
-		Self::deposit_event(Event::Slashed {
-			node,
-			amount: taken,
-			beneficiary: beneficiary.cloned(),
-			reason,
-		});
-		Ok(taken)
+		let free = Self::free_collateral(node);
+		Self::take_collateral(node, amount.min(free), beneficiary, reason)
 	}
 
 	fn record_work(node: NodeId, outcome: WorkOutcome) -> Result<(), DispatchError> {

@@ -25,7 +25,19 @@
 //!   inference nodes whose range overlaps layers `[s * shard_size, (s + 1) * shard_size)`.
 //!   Registering, moving or unregistering touches only the shards of the ranges involved, and
 //!   reading one shard never loads another.
-//! - **Slashing and reputation** for the SLA and proof pallets, through [`ComputeNodes`].
+//! - **Collateral backs obligations.** A pallet that gives a node work whose failure costs a
+//!   penalty *reserves* that penalty from the node's collateral when the node takes the work
+//!   ([`ComputeNodes::reserve`]): reserved collateral cannot be withdrawn, cannot back another
+//!   obligation and cannot be slashed for anything else. The obligation then either releases
+//!   its reservation ([`ComputeNodes::release_reservation`]) or is slashed from it
+//!   ([`ComputeNodes::slash_reserved`]). A node can take no more obligations than its free
+//!   collateral (collateral minus reservations) covers, and leaves the registry
+//!   (`withdraw`) only once every obligation has settled.
+//! - **Slashing and reputation** for the SLA and proof pallets, through [`ComputeNodes`]. Every
+//!   slash burns [`Config::SlashBurn`] of what it takes and pays the rest to its beneficiary.
+//!   Design choice: the burnt share is what makes slashing oneself (through a second account
+//!   as the "client") cost money, so that self-dealing can move collateral out no faster and
+//!   no cheaper than unbonding does.
 //! - **Routing.** The runtime API ([`runtime_api::ComputeRegistryApi`]) lists a shard's nodes and
 //!   computes the best route for a weight `alpha` and the Pareto frontier, with the algorithms of
 //!   [`appchain_primitives::routing`] over serving nodes only.
@@ -39,7 +51,7 @@
 extern crate alloc;
 
 pub use pallet::*;
-pub use traits::ComputeNodes;
+pub use traits::{ComputeNodes, OnVerifiedWork};
 pub use types::*;
 pub use weights::WeightInfo;
 
@@ -139,6 +151,10 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxFrontierRoutes: Get<u32>;
 
+		/// Share of every slash that is burnt; the beneficiary gets the rest.
+		#[pallet::constant]
+		type SlashBurn: Get<sp_runtime::Perbill>;
+
 		/// Weights of this pallet's calls.
 		type WeightInfo: WeightInfo;
 	}
@@ -196,6 +212,13 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type TotalCollateral<T: Config> = StorageValue<_, BalanceOf<T>, ValueQuery>;
 
+	/// The part of each node's collateral reserved for the obligations it has taken (accepted
+	/// agreements, claimed subjobs); never more than its collateral. Nodes without obligations
+	/// have no entry.
+	#[pallet::storage]
+	pub type ReservedCollateral<T: Config> =
+		StorageMap<_, Twox64Concat, NodeId, BalanceOf<T>, ValueQuery>;
+
 	#[pallet::event]
 	#[pallet::generate_deposit(pub(super) fn deposit_event)]
 	pub enum Event<T: Config> {
@@ -242,13 +265,21 @@ pub mod pallet {
 		UnbondingStarted { node: NodeId, unlocks_at: BlockNumberFor<T> },
 		/// An unbonded node was removed and its collateral released.
 		NodeWithdrawn { node: NodeId, owner: T::AccountId, released: BalanceOf<T> },
-		/// A node's collateral was slashed, to `beneficiary` or burnt when `None`.
+		/// `amount` of a node's collateral was slashed: `burnt` of it was burnt and the rest paid
+		/// to `beneficiary` (all of it burnt when `None`).
 		Slashed {
 			node: NodeId,
 			amount: BalanceOf<T>,
+			burnt: BalanceOf<T>,
 			beneficiary: Option<T::AccountId>,
 			reason: SlashReason,
 		},
+		/// `amount` of a node's collateral was reserved for an obligation it took; `reserved` is
+		/// its total reservation now.
+		CollateralReserved { node: NodeId, amount: BalanceOf<T>, reserved: BalanceOf<T> },
+		/// An obligation settled without penalty and released `amount` of the node's
+		/// reservation; `reserved` is what is left reserved.
+		ReservationReleased { node: NodeId, amount: BalanceOf<T>, reserved: BalanceOf<T> },
 		/// A unit of work by a node was recorded for its reputation.
 		WorkRecorded { node: NodeId, outcome: WorkOutcome },
 	}
@@ -309,6 +340,12 @@ pub mod pallet {
 		IdsExhausted,
 		/// An amount overflowed.
 		Overflow,
+		/// The collateral is reserved for obligations the node has not settled yet (accepted
+		/// agreements, claimed subjobs): settle them first.
+		ReservedForObligations,
+		/// The node's free collateral (collateral minus reservations) does not cover the
+		/// penalty of another obligation.
+		InsufficientFreeCollateral,
 	}
 
 	#[pallet::hooks]
@@ -427,7 +464,8 @@ pub mod pallet {
 			Self::do_add_collateral(&who, node, amount)
 		}
 
-		/// Release `amount` of a node's collateral, keeping at least [`Config::MinCollateral`].
+		/// Release `amount` of a node's collateral, keeping at least [`Config::MinCollateral`]
+		/// and everything reserved for its open obligations.
 		#[pallet::call_index(8)]
 		pub fn withdraw_collateral(
 			origin: OriginFor<T>,
@@ -454,7 +492,8 @@ pub mod pallet {
 			Self::do_unregister(&who, node)
 		}
 
-		/// Remove a node whose unbonding period is over and release its collateral.
+		/// Remove a node whose unbonding period is over and whose obligations have all settled,
+		/// and release its collateral.
 		#[pallet::call_index(11)]
 		pub fn withdraw(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			let who = ensure_signed(origin)?;

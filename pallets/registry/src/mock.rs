@@ -41,6 +41,8 @@ pub const UNBONDING_PERIOD: u64 = 30;
 pub const MAX_NODES_PER_SHARD: u32 = 4;
 pub const MAX_SHARDS_PER_NODE: u32 = 4;
 pub const MAX_NODES_PER_ACCOUNT: u32 = 6;
+/// A fifth of every slash is burnt.
+pub const SLASH_BURN_PERCENT: u32 = 20;
 
 parameter_types! {
 	pub const ExistentialDeposit: Balance = 1;
@@ -50,6 +52,7 @@ parameter_types! {
 	pub const HeartbeatInterval: u64 = HEARTBEAT_INTERVAL;
 	pub const HeartbeatTimeout: u64 = HEARTBEAT_TIMEOUT;
 	pub const UnbondingPeriod: u64 = UNBONDING_PERIOD;
+	pub const SlashBurn: sp_runtime::Perbill = sp_runtime::Perbill::from_percent(SLASH_BURN_PERCENT);
 }
 
 impl pallet_compute_registry::Config for Test {
@@ -67,6 +70,7 @@ impl pallet_compute_registry::Config for Test {
 	type HeartbeatTimeout = HeartbeatTimeout;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxFrontierRoutes = ConstU32<32>;
+	type SlashBurn = SlashBurn;
 	type WeightInfo = ();
 }
 

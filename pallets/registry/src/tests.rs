@@ -10,7 +10,7 @@ use frame_support::{
 	BoundedVec,
 };
 use sp_arithmetic::Perbill;
-use sp_runtime::DispatchError;
+use sp_runtime::{DispatchError, DispatchResult};
 
 type Err = Error<Test>;
 
@@ -478,58 +478,139 @@ fn unregister_then_withdraw_after_unbonding() {
 
 // ---- slashing and reputation
 
+type Nodes_ = Registry;
+fn slash(node: NodeId, amount: Balance, to: Option<&AccountId>) -> Result<SlashOutcome<Balance>, DispatchError> {
+	<Nodes_ as ComputeNodes<_, _>>::slash(node, amount, to, SlashReason::InvalidWork)
+}
+fn slash_reserved(
+	node: NodeId,
+	amount: Balance,
+	to: Option<&AccountId>,
+) -> Result<SlashOutcome<Balance>, DispatchError> {
+	<Nodes_ as ComputeNodes<_, _>>::slash_reserved(node, amount, to, SlashReason::MissedDeadline)
+}
+fn reserve(node: NodeId, amount: Balance) -> DispatchResult {
+	<Nodes_ as ComputeNodes<_, _>>::reserve(node, amount)
+}
+fn release(node: NodeId, amount: Balance) -> DispatchResult {
+	<Nodes_ as ComputeNodes<_, _>>::release_reservation(node, amount)
+}
+fn free(node: NodeId) -> Balance {
+	<Nodes_ as ComputeNodes<_, _>>::free_collateral(node)
+}
+
 #[test]
-fn slashing_moves_collateral_to_the_beneficiary_or_burns_it() {
+fn slashing_burns_its_share_and_pays_the_rest_to_the_beneficiary() {
 	test(|| {
 		let n = hashing(BOB);
 		let issuance = Balances::total_issuance();
-		let taken = <Registry as ComputeNodes<_, _>>::slash(
-			n,
-			30,
-			Some(&CHARLIE),
-			SlashReason::MissedDeadline,
-		)
-		.unwrap();
-		assert_eq!(taken, 30);
-		assert_eq!(Balances::balance(&CHARLIE), ENDOWMENT + 30);
+		let outcome = slash(n, 30, Some(&CHARLIE)).unwrap();
+		// A fifth (rounded up) is burnt, the rest paid.
+		assert_eq!(outcome, SlashOutcome { taken: 30, burnt: 6 });
+		assert_eq!(outcome.paid(), 24);
+		assert_eq!(Balances::balance(&CHARLIE), ENDOWMENT + 24);
+		assert_eq!(Balances::total_issuance(), issuance - 6);
 		assert_eq!(held_collateral(BOB), 70);
 		System::assert_last_event(
 			Event::<Test>::Slashed {
 				node: n,
 				amount: 30,
+				burnt: 6,
 				beneficiary: Some(CHARLIE),
-				reason: SlashReason::MissedDeadline,
+				reason: SlashReason::InvalidWork,
 			}
 			.into(),
 		);
 		assert!(!<Registry as ComputeNodes<_, _>>::is_serving(n), "below MinCollateral");
 
-		// Unbonding collateral is still slashable; slashes are capped at what is held.
+		// Unbonding collateral is still slashable; slashes are capped at what is held; with no
+		// beneficiary everything is burnt.
 		assert_ok!(Registry::unregister(origin(BOB), n));
-		let taken =
-			<Registry as ComputeNodes<_, _>>::slash(n, 1_000, None, SlashReason::InvalidWork)
-				.unwrap();
-		assert_eq!(taken, 70);
-		assert_eq!(Balances::total_issuance(), issuance - 70, "burnt");
+		let outcome = slash(n, 1_000, None).unwrap();
+		assert_eq!(outcome, SlashOutcome { taken: 70, burnt: 70 });
+		assert_eq!(Balances::total_issuance(), issuance - 76, "burnt");
 		assert_eq!(<Registry as ComputeNodes<_, _>>::collateral(n), 0);
 		assert_eq!(Nodes::<Test>::get(n).unwrap().stats.slashed, 2);
-		let taken =
-			<Registry as ComputeNodes<_, _>>::slash(n, 5, None, SlashReason::InvalidWork).unwrap();
-		assert_eq!(taken, 0);
+		assert_eq!(slash(n, 5, None).unwrap().taken, 0);
 
-		assert_noop!(
-			<Registry as ComputeNodes<_, _>>::slash(n, 0, None, SlashReason::Governance),
-			Err::ZeroAmount
-		);
-		assert_noop!(
-			<Registry as ComputeNodes<_, _>>::slash(99, 1, None, SlashReason::Governance),
-			Err::UnknownNode
-		);
+		assert_noop!(slash(n, 0, None), Err::ZeroAmount);
+		assert_noop!(slash(99, 1, None), Err::UnknownNode);
 
 		// A fully slashed node can still be withdrawn.
 		run_to_block(1 + UNBONDING_PERIOD);
 		assert_ok!(Registry::withdraw(origin(BOB), n));
 		assert_eq!(TotalCollateral::<Test>::get(), 0);
+	});
+}
+
+#[test]
+fn reservations_back_obligations_and_settle_by_release_or_slash() {
+	test(|| {
+		let n = hashing(BOB);
+		assert_ok!(Registry::add_collateral(origin(BOB), n, 100));
+		assert_eq!(free(n), 200);
+
+		assert_ok!(reserve(n, 60));
+		System::assert_last_event(
+			Event::<Test>::CollateralReserved { node: n, amount: 60, reserved: 60 }.into(),
+		);
+		assert_ok!(reserve(n, 90));
+		assert_eq!(ReservedCollateral::<Test>::get(n), 150);
+		assert_eq!(free(n), 50);
+		// No obligation beyond the free collateral.
+		assert_noop!(reserve(n, 51), Err::InsufficientFreeCollateral);
+		assert_noop!(reserve(n, 0), Err::ZeroAmount);
+		assert_noop!(reserve(99, 1), Err::UnknownNode);
+		assert_noop!(reserve(n, u128::MAX), Err::Overflow);
+
+		// Reserved collateral cannot be withdrawn, even above the minimum.
+		assert_noop!(
+			Registry::withdraw_collateral(origin(BOB), n, 51),
+			Err::ReservedForObligations
+		);
+
+		// An obligation that settles without penalty releases its part.
+		assert_ok!(release(n, 60));
+		System::assert_last_event(
+			Event::<Test>::ReservationReleased { node: n, amount: 60, reserved: 90 }.into(),
+		);
+		// One that fails is slashed from its reservation, not from free collateral.
+		let outcome = slash_reserved(n, 90, Some(&CHARLIE)).unwrap();
+		assert_eq!(outcome, SlashOutcome { taken: 90, burnt: 18 });
+		assert_eq!(ReservedCollateral::<Test>::get(n), 0);
+		assert!(!ReservedCollateral::<Test>::contains_key(n), "no zero entries");
+		assert_eq!(<Registry as ComputeNodes<_, _>>::collateral(n), 110);
+		assert_noop!(slash_reserved(n, 0, None), Err::ZeroAmount);
+		assert_noop!(release(99, 1), Err::UnknownNode);
+	});
+}
+
+#[test]
+fn a_slash_for_one_thing_never_takes_what_backs_another_obligation() {
+	test(|| {
+		let n = hashing(BOB);
+		assert_ok!(Registry::add_collateral(origin(BOB), n, 100));
+		assert_ok!(reserve(n, 150));
+		// An unbacked slash (a quorum, governance) reaches only the free 50.
+		assert_eq!(slash(n, 1_000, Some(&CHARLIE)).unwrap().taken, 50);
+		assert_eq!(free(n), 0);
+		// The obligation is still fully covered.
+		assert_eq!(slash_reserved(n, 150, Some(&CHARLIE)).unwrap().taken, 150);
+		assert_eq!(<Registry as ComputeNodes<_, _>>::collateral(n), 0);
+	});
+}
+
+#[test]
+fn a_node_leaves_only_after_its_obligations_settle() {
+	test(|| {
+		let n = hashing(BOB);
+		assert_ok!(reserve(n, 10));
+		assert_ok!(Registry::unregister(origin(BOB), n));
+		run_to_block(1 + UNBONDING_PERIOD);
+		assert_noop!(Registry::withdraw(origin(BOB), n), Err::ReservedForObligations);
+		assert_ok!(release(n, 10));
+		assert_ok!(Registry::withdraw(origin(BOB), n));
+		assert_eq!(held_collateral(BOB), 0);
 	});
 }
 

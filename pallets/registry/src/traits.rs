@@ -1,7 +1,7 @@
 //! The interface other pallets (SLA escrow, proofs, markets) use to look up nodes, slash their
 //! collateral and record their work.
 
-use crate::types::{SlashReason, WorkOutcome};
+use crate::types::{SlashOutcome, SlashReason, WorkOutcome};
 use appchain_primitives::{LayerRange, ModelId, NodeId, ShardIndex};
 use sp_runtime::DispatchError;
 
@@ -27,16 +27,55 @@ pub trait ComputeNodes<AccountId, Balance> {
 	/// Collateral held for the node (zero for an unknown node).
 	fn collateral(node: NodeId) -> Balance;
 
-	/// Take up to `amount` of the node's collateral, registered or unbonding, and give it to
-	/// `beneficiary` (burn it when `None`). Returns the amount actually taken, which is less than
-	/// `amount` when the collateral does not cover it. Emits `Slashed`.
+	/// Collateral of the node not reserved for obligations: what backs a new one.
+	fn free_collateral(node: NodeId) -> Balance;
+
+	/// Reserve `amount` of the node's free collateral for an obligation the node takes now
+	/// (`InsufficientFreeCollateral` when it does not cover it). Settle it later with
+	/// [`Self::release_reservation`] or [`Self::slash_reserved`]. Emits `CollateralReserved`.
+	fn reserve(node: NodeId, amount: Balance) -> Result<(), DispatchError>;
+
+	/// Release `amount` of the node's reservation: the obligation settled without penalty.
+	/// Emits `ReservationReleased`.
+	fn release_reservation(node: NodeId, amount: Balance) -> Result<(), DispatchError>;
+
+	/// Slash `amount` from the node's reservation (the obligation it backed failed), registered
+	/// or unbonding: [`Config::SlashBurn`](crate::Config::SlashBurn) of it is burnt, the rest
+	/// goes to `beneficiary` (all burnt when `None`). Takes less only when less is reserved.
+	/// Emits `Slashed`.
+	fn slash_reserved(
+		node: NodeId,
+		amount: Balance,
+		beneficiary: Option<&AccountId>,
+		reason: SlashReason,
+	) -> Result<SlashOutcome<Balance>, DispatchError>;
+
+	/// Take up to `amount` of the node's *free* collateral, registered or unbonding (never what
+	/// is reserved for other obligations), burning
+	/// [`Config::SlashBurn`](crate::Config::SlashBurn) of it and giving the rest to
+	/// `beneficiary` (all burnt when `None`). Takes less when the free collateral does not
+	/// cover `amount`. Emits `Slashed`.
 	fn slash(
 		node: NodeId,
 		amount: Balance,
 		beneficiary: Option<&AccountId>,
 		reason: SlashReason,
-	) -> Result<Balance, DispatchError>;
+	) -> Result<SlashOutcome<Balance>, DispatchError>;
 
 	/// Count one unit of work by the node for its reputation. Emits `WorkRecorded`.
 	fn record_work(node: NodeId, outcome: WorkOutcome) -> Result<(), DispatchError>;
+}
+
+/// Told by a pallet that verifies work on chain (hash jobs) that `node` delivered one unit of
+/// verified work to `client`, so that an agreement between them can pay for it on the verdict
+/// rather than on the provider's word. Implemented by the market.
+pub trait OnVerifiedWork<AccountId> {
+	/// One unit of `node`'s work for `client` was verified.
+	fn on_verified_work(client: &AccountId, node: NodeId) -> Result<(), DispatchError>;
+}
+
+impl<AccountId> OnVerifiedWork<AccountId> for () {
+	fn on_verified_work(_client: &AccountId, _node: NodeId) -> Result<(), DispatchError> {
+		Ok(())
+	}
 }

@@ -195,6 +195,22 @@ pub enum SlashReason {
 	Governance,
 }
 
+/// What a slash took from a node's collateral.
+#[derive(Clone, Copy, Default, PartialEq, Eq, Debug)]
+pub struct SlashOutcome<Balance> {
+	/// Taken from the collateral in all.
+	pub taken: Balance,
+	/// Burnt: the slash's burn share of `taken`, or all of it without a beneficiary.
+	pub burnt: Balance,
+}
+
+impl<Balance: Saturating + Copy> SlashOutcome<Balance> {
+	/// What the beneficiary received: `taken - burnt`.
+	pub fn paid(&self) -> Balance {
+		self.taken.saturating_sub(self.burnt)
+	}
+}
+
 /// Outcome of one unit of work, for the reputation counters.
 #[derive(
 	Clone,

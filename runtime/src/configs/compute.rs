@@ -4,7 +4,6 @@
 
 use frame_support::{parameter_types, traits::ConstU32};
 use sp_runtime::Perbill;
-use frame_system::EnsureRoot;
 
 use super::super::{
 	currency::UNITS, time::MINUTES, AccountId, Balance, Balances, BlockNumber, Registry, Runtime,
@@ -25,6 +24,9 @@ parameter_types! {
 	/// Collateral stays slashable for 5 minutes after unregistering; long enough for an SLA
 	/// challenge window on the local networks.
 	pub const UnbondingPeriod: BlockNumber = 5 * MINUTES;
+	/// A fifth of every slash is burnt, so that slashing oneself through a second account
+	/// costs money; the rest goes to the wronged client.
+	pub const SlashBurn: Perbill = Perbill::from_percent(20);
 }
 
 impl pallet_compute_registry::Config for Runtime {
@@ -42,6 +44,7 @@ impl pallet_compute_registry::Config for Runtime {
 	type HeartbeatTimeout = HeartbeatTimeout;
 	type UnbondingPeriod = UnbondingPeriod;
 	type MaxFrontierRoutes = ConstU32<64>;
+	type SlashBurn = SlashBurn;
 	type WeightInfo = pallet_compute_registry::weights::SubstrateWeight<Runtime>;
 }
 
@@ -58,6 +61,10 @@ parameter_types! {
 	pub const VariablePayoffScale: Balance = UNITS * UNITS;
 	/// The paper's `MC_1 + 1`, in whole CPU.
 	pub const VariableSellerMargin: Balance = UNITS;
+	/// Disputing delivered work holds 10 CPU until the verifiers decide ...
+	pub const DisputeBond: Balance = 10 * UNITS;
+	/// ... within 10 minutes, after which the dispute lapses and the work is paid.
+	pub const DisputeTimeout: BlockNumber = 10 * MINUTES;
 }
 
 // A provider must not be able to withdraw its collateral before a missed deadline or a rejection
@@ -68,14 +75,24 @@ impl pallet_compute_market::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Nodes = Registry;
-	/// Root (sudo) until the proof-of-computation pallet rejects work through `WorkVerdicts`.
-	type VerifierOrigin = EnsureRoot<AccountId>;
+	/// More than half of the verifier collective, until the proof-of-computation pallet
+	/// rejects work through `WorkVerdicts`. Not sudo.
+	type VerifierOrigin = pallet_collective::EnsureProportionMoreThan<
+		AccountId,
+		super::VerifierCollective,
+		1,
+		2,
+	>;
 	type MarketDeposit = MarketDeposit;
 	type MaxListings = ConstU32<32>;
 	type ChallengeWindow = ChallengeWindow;
 	type MaxAgreementDuration = MaxAgreementDuration;
 	type VariablePayoffScale = VariablePayoffScale;
 	type VariableSellerMargin = VariableSellerMargin;
+	/// A penalty of at most twice the escrow.
+	type MaxPenaltyPerEscrow = ConstU32<2>;
+	type DisputeBond = DisputeBond;
+	type DisputeTimeout = DisputeTimeout;
 	type WeightInfo = pallet_compute_market::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = pallet_compute_market::RegistryHelper<Runtime>;
@@ -86,8 +103,9 @@ parameter_types! {
 	pub const MinJobBudget: Balance = UNITS;
 	/// A claim must be committed and revealed within a minute ...
 	pub const ClaimTimeout: BlockNumber = MINUTES;
-	/// ... its challenges come from the randomness of the second block after the reveal ...
-	pub const ChallengeDelay: BlockNumber = 2;
+	/// ... its challenges come from the seed of the sixth block after the commitment, which
+	/// hashes the VRF outputs of four blocks produced after it ...
+	pub const ChallengeDelay: BlockNumber = 6;
 	/// ... and must be answered within a minute of it.
 	pub const AnswerWindow: BlockNumber = MINUTES;
 	/// 10% of a job's budget goes to the worker of its first verified winning nonce.
@@ -100,6 +118,8 @@ impl pallet_hash_jobs::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
 	type Nodes = Registry;
+	/// Verified subjobs pay hash-subjob agreements.
+	type OnVerifiedWork = super::super::Market;
 	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
 	/// 64 nonces per chunk: 8 challenged chunks cost 1,024 double SHA-256 in the runtime.
 	type ChunkSize = ConstU32<64>;
@@ -114,6 +134,7 @@ impl pallet_hash_jobs::Config for Runtime {
 	type MaxProofDepth = ConstU32<20>;
 	type ClaimTimeout = ClaimTimeout;
 	type ChallengeDelay = ChallengeDelay;
+	type SeedBlocks = ConstU32<4>;
 	type AnswerWindow = AnswerWindow;
 	type FinderBonus = FinderBonus;
 	type SlashPenalty = HashJobPenalty;

@@ -121,6 +121,35 @@ impl pallet_utility::Config for Runtime {
 	type WeightInfo = pallet_utility::weights::SubstrateWeight<Runtime>;
 }
 
+parameter_types! {
+	/// A verifier motion stays open for five minutes.
+	pub const VerifierMotionDuration: BlockNumber = 5 * super::time::MINUTES;
+	/// What a verifier motion may dispatch: a verdict, far below a block.
+	pub VerifierMaxProposalWeight: Weight =
+		Perbill::from_percent(50) * RuntimeBlockWeights::get().max_block;
+}
+
+/// The collective of verifiers that decides disputed work (the market's `VerifierOrigin`)
+/// until the proof-of-computation pallet gives re-execution verdicts. Its members are set at
+/// genesis and changed by root.
+pub type VerifierCollective = pallet_collective::Instance1;
+
+impl pallet_collective::Config<VerifierCollective> for Runtime {
+	type RuntimeOrigin = RuntimeOrigin;
+	type Proposal = RuntimeCall;
+	type RuntimeEvent = RuntimeEvent;
+	type MotionDuration = VerifierMotionDuration;
+	type MaxProposals = ConstU32<100>;
+	type MaxMembers = ConstU32<32>;
+	type DefaultVote = pallet_collective::PrimeDefaultVote;
+	type WeightInfo = pallet_collective::weights::SubstrateWeight<Runtime>;
+	type SetMembersOrigin = frame_system::EnsureRoot<AccountId>;
+	type MaxProposalWeight = VerifierMaxProposalWeight;
+	type DisapproveOrigin = frame_system::EnsureRoot<AccountId>;
+	type KillOrigin = frame_system::EnsureRoot<AccountId>;
+	type Consideration = ();
+}
+
 impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
