@@ -220,9 +220,13 @@ describe('hash jobs on a dev node', { timeout: 900_000 }, () => {
       const reclaimed = await sendAndFinalize(api, api.tx.hashJobs.reclaim(subjobs.dave.id), k.alice);
       const failed = eventOf(reclaimed.events, 'SubjobFailed');
       assert.ok(failed.data.reason.isMissedDeadline);
-      assert.equal(failed.data.penalty.toBigInt(), api.consts.hashJobs.slashPenalty.toBigInt());
+      const penalty = api.consts.hashJobs.slashPenalty.toBigInt();
+      assert.equal(failed.data.penalty.toBigInt(), penalty);
       const slashed = reclaimed.events.find(({ event }) => event.section === 'registry' && event.method === 'Slashed').event;
       assert.equal(slashed.data.beneficiary.unwrap().toString(), addr(k.eve.address));
+      // The registry burns its share (a fifth); Eve gets the rest.
+      assert.equal(slashed.data.burnt.toBigInt(), penalty / 5n);
+      assert.equal(failed.data.compensation.toBigInt(), penalty - penalty / 5n);
 
       // Charlie gets exactly Dave's range and the job completes.
       const charlie2 = await claim('charlie');
@@ -275,7 +279,7 @@ describe('hash jobs on a dev node', { timeout: 900_000 }, () => {
             assert.ok(expectedWinners.includes(d.nonce.toNumber()), 'the bonus is for a real winner');
             break;
           case 'hashJobs.SubjobFailed':
-            add(client, d.penalty.toBigInt());
+            add(client, d.compensation.toBigInt());
             break;
           case 'hashJobs.JobCompleted':
             add(client, d.refunded.toBigInt());

@@ -190,9 +190,11 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
       const expired = eventOf(refunded.events, 'market', 'AgreementExpired');
       assert.equal(expired.data.refunded.toBigInt(), 27n * UNITS);
       assert.equal(expired.data.penalty.toBigInt(), PENALTY);
+      assert.equal(expired.data.compensation.toBigInt(), PENALTY - PENALTY / 5n, 'a fifth of the slash is burnt');
       const slashed = eventOf(refunded.events, 'registry', 'Slashed');
       assert.equal(slashed.data.node.toNumber(), nodeOf.charlie);
       assert.equal(slashed.data.amount.toBigInt(), PENALTY);
+      assert.equal(slashed.data.burnt.toBigInt(), PENALTY / 5n);
       assert.equal(slashed.data.beneficiary.unwrap().toString(), addr(k.eve.address));
       assert.ok(slashed.data.reason.isMissedDeadline);
       const collateralAfter = (await api.query.registry.nodes(nodeOf.charlie)).unwrap().collateral.toBigInt();
@@ -254,7 +256,8 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
             break;
           case 'market.AgreementExpired':
           case 'market.WorkRejected':
-            add(clientOf[d.agreement.toNumber()], d.refunded.toBigInt() + d.penalty.toBigInt());
+            add(clientOf[d.agreement.toNumber()], d.refunded.toBigInt() + d.compensation.toBigInt());
+            assert.equal(d.paid?.toBigInt() ?? 0n, 0n, 'inference agreements pay nothing on expiry');
             break;
           case 'market.AgreementCancelled':
             add(clientOf[d.agreement.toNumber()], d.refunded.toBigInt());
@@ -269,9 +272,10 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
         const afterwards = (await api.query.system.account.at(endHash, who)).data.free.toBigInt();
         assert.equal(afterwards - before, expected[who], `balance change of ${who}`);
       }
-      // Spelled out for the two sales: Bob was paid 21, Eve got 27 back plus the 20 penalty.
+      // Spelled out for the two sales: Bob was paid 21, Eve got 27 back plus the 20 penalty
+      // less the burnt fifth.
       const eve = addr(k.eve.address);
-      const eveFees = expected[eve] - (-21n * UNITS - 27n * UNITS + 27n * UNITS + PENALTY);
+      const eveFees = expected[eve] - (-21n * UNITS - 27n * UNITS + 27n * UNITS + PENALTY - PENALTY / 5n);
       assert.ok(eveFees < 0n && eveFees > -UNITS, 'Eve paid only transaction fees besides the sales');
     }),
   );

@@ -424,6 +424,15 @@ pub async fn claims_of(at: &AtBlock, id: u64) -> Result<u32, WorkerError> {
 	Ok(at.storage().fetch(runtime::storage().hash_jobs().claims_of(), (id,)).await?.decode()?)
 }
 
+/// Collateral of node `id` the registry reserved for its open claims and agreements.
+pub async fn reserved_collateral(at: &AtBlock, id: u64) -> Result<u128, WorkerError> {
+	Ok(at
+		.storage()
+		.fetch(runtime::storage().registry().reserved_collateral(), (id,))
+		.await?
+		.decode()?)
+}
+
 /// The spot-check seed of the subjobs challenged at block `block`, once it exists.
 pub async fn challenge_seed(at: &AtBlock, block: u64) -> Result<Option<[u8; 32]>, WorkerError> {
 	let key = u32::try_from(block).unwrap_or(u32::MAX);

@@ -74,6 +74,7 @@ impl HashJobs {
 				collateral: info.collateral,
 				last_heartbeat: u64::from(info.last_heartbeat),
 				claims: chain::claims_of(at, self.node).await?,
+				reserved: chain::reserved_collateral(at, self.node).await?,
 			}),
 			None => None,
 		};

@@ -19,7 +19,8 @@
 //!    the next block is reclaimed: the penalty is the same whoever asks, and the range goes
 //!    back to its job.
 //! 4. **A claim**, on the lowest job id with nonces left, when the node is serving, not busy,
-//!    not hashing, and its collateral covers another claim (`collateral / penalty`).
+//!    not hashing, and its free collateral (what the registry has not reserved for its open
+//!    claims and agreements) covers the penalty of another claim, which claiming reserves.
 //!
 //! A transaction whose tag is in flight is never planned again. Busyness is decided when
 //! planning: an action of ours that then fails (a rejected commitment, a job gone while
@@ -124,6 +125,8 @@ pub struct NodeView {
 	pub last_heartbeat: u64,
 	/// Subjobs it holds.
 	pub claims: u32,
+	/// Collateral the registry reserved for its open obligations (claims, agreements).
+	pub reserved: u128,
 }
 
 /// A job on chain, as far as claiming goes.
@@ -290,9 +293,9 @@ pub fn serving(node: &NodeView, now: u64, rules: &Rules) -> bool {
 		&& now.saturating_sub(node.last_heartbeat) <= rules.heartbeat_timeout
 }
 
-/// How many subjobs the node's collateral covers.
-pub fn claim_limit(node: &NodeView, rules: &Rules) -> u128 {
-	node.collateral / rules.slash_penalty.max(1)
+/// Whether the node's free collateral backs the penalty of another claim.
+pub fn covers_another_claim(node: &NodeView, rules: &Rules) -> bool {
+	node.collateral.saturating_sub(node.reserved) >= rules.slash_penalty
 }
 
 /// Whether a claim on `job` can succeed: a returned range to hand out, or fresh nonces and
@@ -402,7 +405,7 @@ pub fn plan(chain: &ChainView, local: &LocalView, rules: &Rules) -> Vec<Action> 
 	if let Some(node) = &chain.node {
 		let may_claim = serving(node, now, rules)
 			&& !busy && hashing.is_none()
-			&& u128::from(node.claims) < claim_limit(node, rules)
+			&& covers_another_claim(node, rules)
 			&& free(tags::CLAIM);
 		if may_claim {
 			if let Some((&job, _)) = chain.jobs.iter().find(|(_, job)| claimable(job, rules)) {
@@ -430,7 +433,7 @@ mod tests {
 	};
 
 	fn node() -> NodeView {
-		NodeView { registered: true, collateral: 100, last_heartbeat: 95, claims: 0 }
+		NodeView { registered: true, collateral: 100, last_heartbeat: 95, claims: 0, reserved: 0 }
 	}
 
 	fn subjob(node: u64, deadline: u64, state: SubjobState) -> SubjobView {
@@ -686,11 +689,11 @@ mod tests {
 		let cases: Vec<(&str, ChainView, Vec<Action>)> = vec![
 			("idle and serving", with(&|_| {}), claim.clone()),
 			(
-				"collateral covers 10 claims, holds 9",
-				with(&|c| c.node.as_mut().unwrap().claims = 9),
+				"free collateral covers one more penalty",
+				with(&|c| c.node.as_mut().unwrap().reserved = 90),
 				claim.clone(),
 			),
-			("holds 10", with(&|c| c.node.as_mut().unwrap().claims = 10), vec![]),
+			("all collateral reserved", with(&|c| c.node.as_mut().unwrap().reserved = 91), vec![]),
 			(
 				"below minimum collateral",
 				with(&|c| c.node.as_mut().unwrap().collateral = 99),
