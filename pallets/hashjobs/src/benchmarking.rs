@@ -252,6 +252,10 @@ mod benchmarks {
 		let retention = T::ChallengeDelay::get() + T::AnswerWindow::get() + 1u32.into();
 		let now = retention + 5u32.into();
 		ChallengeSeeds::<T>::insert(now - retention, [1; 32]);
+		// A full ring of recent randomness: the oldest is dropped and every output hashed.
+		let full: BoundedVec<Hash256, T::SeedBlocks> =
+			(0..T::SeedBlocks::get()).map(|i| [i as u8; 32]).collect::<Vec<_>>().try_into().unwrap();
+		RecentRandomness::<T>::put(full);
 
 		#[block]
 		{
@@ -260,6 +264,7 @@ mod benchmarks {
 
 		assert!(ChallengeSeeds::<T>::get(now).is_some());
 		assert!(ChallengeSeeds::<T>::get(now - retention).is_none());
+		assert_eq!(RecentRandomness::<T>::get().len() as u32, T::SeedBlocks::get());
 	}
 
 	impl_benchmark_test_suite!(HashJobs, crate::mock::new_test_ext(), crate::mock::Test);

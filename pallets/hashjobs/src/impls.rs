@@ -80,7 +80,9 @@ impl<T: Config> Pallet<T> {
 		// Cannot fail: there is room after the removal (`SeedBlocks` is at least 1, checked by
 		// `integrity_test`).
 		let _ = recent.try_push(random);
-		let mut preimage = alloc::vec::Vec::with_capacity(SEED_DOMAIN.len() + 32 * recent.len());
+		let mut preimage = alloc::vec::Vec::with_capacity(
+			SEED_DOMAIN.len().saturating_add(recent.len().saturating_mul(32)),
+		);
 		preimage.extend_from_slice(SEED_DOMAIN);
 		for r in recent.iter() {
 			preimage.extend_from_slice(r);

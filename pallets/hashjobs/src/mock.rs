@@ -192,7 +192,7 @@ pub fn test(test: impl FnOnce()) {
 		Registry::do_try_state().expect("registry invariants hold");
 		assert_eq!(
 			pallet_balances::TotalIssuance::<Test>::get(),
-			issuance - burnt(),
+			issuance.saturating_sub(burnt()),
 			"total issuance changed other than by the burnt share of slashes"
 		);
 	});

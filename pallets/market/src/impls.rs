@@ -169,17 +169,48 @@ impl<T: Config> Pallet<T> {
 		ensure!(Self::sells(node, &info.commodity), Error::<T>::NodeNotEligible);
 		let mut listings = Listings::<T>::get(market);
 		ensure!(!listings.iter().any(|l| l.node == node), Error::<T>::AlreadyListed);
+		let own = listings
+			.iter()
+			.filter(|l| T::Nodes::owner(l.node).as_ref() == Some(who))
+			.count();
+		ensure!(
+			u32::try_from(own).unwrap_or(u32::MAX) < T::MaxListingsPerOwner::get(),
+			Error::<T>::TooManyListings
+		);
 		let fee = match info.policy {
 			ListingPolicy::FixedFee { fee } if who != &info.owner => fee,
 			_ => Zero::zero(),
 		};
 		ensure!(fee <= max_fee, Error::<T>::FeeAboveMaximum);
 		funds::ensure_can_pay::<T>(who, fee)?;
+		// A full market makes room for a lower ask by evicting its highest (the latest listed of
+		// equal highest asks): places go to the cheapest sellers, not to the first ones.
+		let evicted = if listings.is_full() {
+			let (position, highest) = listings
+				.iter()
+				.enumerate()
+				.rev()
+				.max_by_key(|(_, l)| l.ask)
+				.map(|(i, l)| (i, *l))
+				.ok_or(Error::<T>::MarketFull)?;
+			ensure!(ask < highest.ask, Error::<T>::MarketFull);
+			listings.remove(position);
+			Some(highest.node)
+		} else {
+			None
+		};
 		listings.try_push(crate::Listing { node, ask }).map_err(|_| Error::<T>::MarketFull)?;
 
 		funds::pay_fee::<T>(who, &info.owner, fee)?;
 		Listings::<T>::insert(market, listings);
 
+		if let Some(evicted) = evicted {
+			Self::deposit_event(Event::Delisted {
+				market,
+				node: evicted,
+				reason: DelistReason::Evicted,
+			});
+		}
 		Self::deposit_event(Event::Listed { market, node, ask, fee });
 		Ok(())
 	}

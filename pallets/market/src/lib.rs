@@ -16,7 +16,10 @@
 //! - **Listings.** The owner of a serving node eligible for the commodity lists it with an ask,
 //!   its marginal cost per unit and the most listing fee it accepts, and may de-list it at any
 //!   time; anyone may de-list a node that stopped serving. A market holds at most
-//!   [`Config::MaxListings`] listings, in listing order. The owner changes the listing policy
+//!   [`Config::MaxListings`] listings, in listing order, and at most
+//!   [`Config::MaxListingsPerOwner`] of one owner's nodes. A full market takes a new listing
+//!   only if its ask is below the highest, which it evicts: a Sybil seller cannot fill a market
+//!   with early listings to shut honest sellers out and set the second price. The owner changes the listing policy
 //!   only while the market has no listings. The buyer's listings and the market owner's take
 //!   no part in a sale (they stay listed for other buyers): a buyer's own ask just above the
 //!   lowest would set the second price it pays, and an owner's asks would set its own payoff.
@@ -146,6 +149,10 @@ pub mod pallet {
 		/// Most listings in one market.
 		#[pallet::constant]
 		type MaxListings: Get<u32>;
+
+		/// Most listings of one owner's nodes in one market.
+		#[pallet::constant]
+		type MaxListingsPerOwner: Get<u32>;
 
 		/// Blocks after a completion report during which the work can still be rejected; the
 		/// escrow is paid only after it.
@@ -407,6 +414,8 @@ pub mod pallet {
 		PaidOnVerdict,
 		/// The client already has an accepted hash-subjob agreement with this node.
 		AgreementExists,
+		/// The owner already has `MaxListingsPerOwner` listings in this market.
+		TooManyListings,
 		/// Only delivered inference work inside its challenge window can be disputed.
 		NotDisputable,
 		/// The agreement is not disputed.

@@ -40,6 +40,7 @@ pub const MIN_COLLATERAL: Balance = 100;
 pub const HEARTBEAT_TIMEOUT: u64 = 20;
 pub const MARKET_DEPOSIT: Balance = 50;
 pub const MAX_LISTINGS: u32 = 4;
+pub const MAX_LISTINGS_PER_OWNER: u32 = 2;
 pub const CHALLENGE_WINDOW: u64 = 5;
 pub const MAX_DURATION: u64 = 30;
 pub const PAYOFF_SCALE: Balance = 100_000;
@@ -101,6 +102,7 @@ impl pallet_compute_market::Config for Test {
 	type VerifierOrigin = EnsureRoot<AccountId>;
 	type MarketDeposit = MarketDeposit;
 	type MaxListings = ConstU32<MAX_LISTINGS>;
+	type MaxListingsPerOwner = ConstU32<MAX_LISTINGS_PER_OWNER>;
 	type ChallengeWindow = ChallengeWindow;
 	type MaxAgreementDuration = MaxAgreementDuration;
 	type VariablePayoffScale = VariablePayoffScale;
@@ -166,7 +168,7 @@ pub fn test(test: impl FnOnce()) {
 		test();
 		Market::do_try_state().expect("market invariants hold");
 		Registry::do_try_state().expect("registry invariants hold");
-		assert_eq!(Balances::total_issuance(), issuance - burnt(), "total issuance changed");
+		assert_eq!(Balances::total_issuance(), issuance.saturating_sub(burnt()), "total issuance changed");
 	});
 }
 

@@ -301,15 +301,64 @@ fn list_rejects_bad_listings() {
 fn markets_hold_a_bounded_number_of_listings() {
 	test(|| {
 		let market = open(ListingPolicy::VariableMaxMin);
-		for i in 0..MAX_LISTINGS {
-			let node = inference_node(SELLER_A, (0, 2));
-			assert_ok!(Market::list(signed(SELLER_A), market, node, 5 + u128::from(i), MAX_FEE));
+		let sellers = [SELLER_A, SELLER_A, SELLER_B, SELLER_B];
+		for (i, seller) in sellers.into_iter().enumerate() {
+			let node = inference_node(seller, (0, 2));
+			assert_ok!(Market::list(signed(seller), market, node, 5 + i as u128, MAX_FEE));
 		}
-		let extra = inference_node(SELLER_A, (0, 2));
+		// Full: an ask that is not below the highest (8) finds no place.
+		let extra = inference_node(SELLER_C, (0, 2));
 		assert_noop!(
-			Market::list(signed(SELLER_A), market, extra, 5, MAX_FEE),
+			Market::list(signed(SELLER_C), market, extra, 8, MAX_FEE),
 			Error::<Test>::MarketFull
 		);
+		// An owner holds at most MAX_LISTINGS_PER_OWNER places.
+		let third = inference_node(SELLER_A, (0, 2));
+		assert_noop!(
+			Market::list(signed(SELLER_A), market, third, 1, MAX_FEE),
+			Error::<Test>::TooManyListings
+		);
+	});
+}
+
+/// Issue 12, item 5: a Sybil seller listed first used to hold every place of a market for ever
+/// (first come, first served), shutting out cheaper honest sellers and setting the second
+/// price. Now one owner gets at most a share of the places, and a cheaper ask evicts the
+/// highest.
+#[test]
+fn a_sybil_seller_cannot_fill_a_market_and_cheaper_sellers_evict_the_highest_ask() {
+	test(|| {
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		// The Sybil owner (A) lists as many nodes as it may, at high asks...
+		for ask in [50, 60] {
+			let node = inference_node(SELLER_A, (0, 2));
+			assert_ok!(Market::list(signed(SELLER_A), market, node, ask, MAX_FEE));
+		}
+		let blocked = inference_node(SELLER_A, (0, 2));
+		assert_noop!(
+			Market::list(signed(SELLER_A), market, blocked, 55, MAX_FEE),
+			Error::<Test>::TooManyListings
+		);
+		// ... and a second Sybil account (B) fills the rest.
+		let mut highest = 0;
+		for ask in [70, 80] {
+			highest = inference_node(SELLER_B, (0, 2));
+			assert_ok!(Market::list(signed(SELLER_B), market, highest, ask, MAX_FEE));
+		}
+		// An honest seller still gets in by asking less: the highest ask (80) is evicted.
+		let honest = inference_node(SELLER_C, (0, 2));
+		assert_ok!(Market::list(signed(SELLER_C), market, honest, 7, MAX_FEE));
+		System::assert_has_event(
+			Event::Delisted { market, node: highest, reason: DelistReason::Evicted }.into(),
+		);
+		assert_eq!(
+			Listings::<Test>::get(market).iter().map(|l| l.ask).collect::<Vec<_>>(),
+			vec![50, 60, 70, 7]
+		);
+		// The honest seller wins at the Sybils' lowest ask instead of the Sybils winning.
+		assert_ok!(Market::buy(signed(CLIENT), market, 100, terms(1, 10, 0)));
+		let sold = Agreements::<Test>::get(0).unwrap();
+		assert_eq!((sold.provider, sold.price_per_unit), (honest, 50));
 	});
 }
 
@@ -1321,11 +1370,23 @@ fn sale_through_the_pallet(asks: &[Balance], max: Balance) -> Option<(usize, Bal
 	let mut outcome = None;
 	test(|| {
 		let market = open(ListingPolicy::FixedFee { fee: 1 });
+		// Sellers of their own (at most MAX_LISTINGS_PER_OWNER listings per owner).
+		let sellers = [SELLER_A, SELLER_B, SELLER_C, PAUPER + 1, PAUPER + 2, PAUPER + 3];
 		let nodes: Vec<NodeId> = asks
 			.iter()
-			.map(|&ask| {
-				let node = inference_node(SELLER_A, (0, 2));
-				assert_ok!(Market::list(signed(SELLER_A), market, node, ask, MAX_FEE));
+			.enumerate()
+			.map(|(i, &ask)| {
+				let seller = sellers[i % sellers.len()];
+				if free(seller) < 1_000 {
+					assert_ok!(<Balances as Mutate<_>>::transfer(
+						&OWNER,
+						&seller,
+						1_000,
+						frame_support::traits::tokens::Preservation::Preserve
+					));
+				}
+				let node = inference_node(seller, (0, 2));
+				assert_ok!(Market::list(signed(seller), market, node, ask, MAX_FEE));
 				node
 			})
 			.collect();

@@ -293,4 +293,6 @@ pub enum DelistReason {
 	Sold,
 	/// Its node stopped serving; dropped by a sale, or by anyone with `delist`.
 	NotServing,
+	/// The market was full and a lower ask took its place.
+	Evicted,
 }

@@ -278,6 +278,24 @@ mod benchmarks {
 		assert!(!ShardNodes::<T>::get(model, 0).contains(&node));
 	}
 
+	/// The same worst case as `unregister`: a node in full shards, pruned after its heartbeat
+	/// timed out.
+	#[benchmark]
+	fn prune() {
+		let who = caller::<T>();
+		let (model, node) = node_in_full_shards::<T>(&who);
+		let later = frame_system::Pallet::<T>::block_number()
+			.saturating_add(T::HeartbeatTimeout::get())
+			.saturating_add(1u32.into());
+		frame_system::Pallet::<T>::set_block_number(later);
+		let pruner: T::AccountId = account("pruner", 0, 0);
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(pruner), node);
+
+		assert!(!ShardNodes::<T>::get(model, 0).contains(&node));
+	}
+
 	#[benchmark]
 	fn withdraw() {
 		let who = caller::<T>();

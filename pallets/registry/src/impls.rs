@@ -342,7 +342,22 @@ impl<T: Config> Pallet<T> {
 	}
 
 	pub(crate) fn do_unregister(who: &AccountIdOf<T>, node: NodeId) -> DispatchResult {
-		let mut record = Self::owned_registered_node(who, node)?;
+		let record = Self::owned_registered_node(who, node)?;
+		Self::start_unbonding(node, record)
+	}
+
+	pub(crate) fn do_prune(pruner: AccountIdOf<T>, node: NodeId) -> DispatchResult {
+		let record = Nodes::<T>::get(node).ok_or(Error::<T>::UnknownNode)?;
+		ensure!(record.status == NodeStatus::Registered, Error::<T>::NodeUnbonding);
+		ensure!(!Self::is_serving_now(&record), Error::<T>::StillServing);
+
+		Self::start_unbonding(node, record)?;
+		Self::deposit_event(Event::NodePruned { node, pruner });
+		Ok(())
+	}
+
+	/// Takes a registered node out of every shard and starts its unbonding period.
+	fn start_unbonding(node: NodeId, mut record: ComputeNodeOf<T>) -> DispatchResult {
 		let shards = match record.kind.inference_layers() {
 			Some((model, layers)) => {
 				let info = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;

@@ -263,6 +263,8 @@ pub mod pallet {
 		Heartbeat { node: NodeId, revived: bool },
 		/// A node left the registry; its collateral stays slashable until `unlocks_at`.
 		UnbondingStarted { node: NodeId, unlocks_at: BlockNumberFor<T> },
+		/// A node that had stopped serving was taken out of the registry by `pruner`.
+		NodePruned { node: NodeId, pruner: T::AccountId },
 		/// An unbonded node was removed and its collateral released.
 		NodeWithdrawn { node: NodeId, owner: T::AccountId, released: BalanceOf<T> },
 		/// `amount` of a node's collateral was slashed: `burnt` of it was burnt and the rest paid
@@ -346,6 +348,8 @@ pub mod pallet {
 		/// The node's free collateral (collateral minus reservations) does not cover the
 		/// penalty of another obligation.
 		InsufficientFreeCollateral,
+		/// The node is still serving: only its owner may take it out.
+		StillServing,
 	}
 
 	#[pallet::hooks]
@@ -498,6 +502,18 @@ pub mod pallet {
 		pub fn withdraw(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_withdraw(&who, node)
+		}
+
+		/// Take a registered node that is not serving (no heartbeat within
+		/// [`Config::HeartbeatTimeout`], or collateral below the minimum) out of every shard and
+		/// start its unbonding, as `unregister` would.
+		///
+		/// - origin: anyone, so that dead nodes cannot fill a shard for ever;
+		/// - the owner keeps its collateral and may `withdraw` it after unbonding.
+		#[pallet::call_index(12)]
+		pub fn prune(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
+			let pruner = ensure_signed(origin)?;
+			Self::do_prune(pruner, node)
 		}
 	}
 }

@@ -614,6 +614,32 @@ fn a_node_leaves_only_after_its_obligations_settle() {
 	});
 }
 
+/// Issue 12, item 5: dead nodes used to hold their places in a shard for ever (only the owner
+/// could unregister them), so 64 of them blocked a shard. Anyone may prune a node that stopped
+/// serving; a serving node cannot be pruned.
+#[test]
+fn anyone_prunes_a_node_that_stopped_serving_and_frees_its_shards() {
+	test(|| {
+		let m = model(4, 2);
+		let dead = inference(BOB, m, 0, 4, 10, 5);
+		let alive = inference(CHARLIE, m, 0, 2, 10, 5);
+		assert_noop!(Registry::prune(origin(ALICE), dead), Err::StillServing);
+		assert_noop!(Registry::prune(origin(ALICE), 99), Err::UnknownNode);
+		run_to_block(2 + HEARTBEAT_TIMEOUT);
+		assert_ok!(Registry::heartbeat(origin(CHARLIE), alive));
+		assert_noop!(Registry::prune(origin(ALICE), alive), Err::StillServing);
+		assert_ok!(Registry::prune(origin(ALICE), dead));
+		System::assert_last_event(Event::<Test>::NodePruned { node: dead, pruner: ALICE }.into());
+		assert_eq!(shard(m, 0), vec![alive]);
+		assert!(shard(m, 1).is_empty());
+		assert_noop!(Registry::prune(origin(ALICE), dead), Err::NodeUnbonding);
+		// The owner keeps its collateral and withdraws it after unbonding.
+		run_to_block(2 + HEARTBEAT_TIMEOUT + UNBONDING_PERIOD);
+		assert_ok!(Registry::withdraw(origin(BOB), dead));
+		assert_eq!(held_collateral(BOB), 0);
+	});
+}
+
 #[test]
 fn work_is_counted_for_reputation() {
 	test(|| {
@@ -691,6 +717,12 @@ fn try_state_catches_broken_invariants() {
 		Nodes::<Test>::mutate(n, |r| r.as_mut().unwrap().collateral += 1);
 		assert!(Registry::do_try_state().is_err());
 		Nodes::<Test>::mutate(n, |r| r.as_mut().unwrap().collateral -= 1);
+		assert_ok!(Registry::do_try_state());
+		// A reservation above the collateral: a penalty no held funds back.
+		ReservedCollateral::<Test>::insert(n, MIN_COLLATERAL + 1);
+		assert!(Registry::do_try_state().is_err());
+		ReservedCollateral::<Test>::insert(n, MIN_COLLATERAL);
+		assert_ok!(Registry::do_try_state());
 		// A wrong node count.
 		NodeCount::<Test>::put(5);
 		assert!(Registry::do_try_state().is_err());

@@ -55,6 +55,7 @@ pub trait WeightInfo {
 	fn heartbeat() -> Weight;
 	fn unregister() -> Weight;
 	fn withdraw() -> Weight;
+	fn prune() -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -220,6 +221,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
+	fn prune() -> Weight {
+		Weight::from_parts(117_424_000, 49166)
+			.saturating_add(T::DbWeight::get().reads(18_u64))
+			.saturating_add(T::DbWeight::get().writes(17_u64))
+	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
@@ -283,5 +289,10 @@ impl WeightInfo for () {
 		Weight::from_parts(71_827_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
+	}
+	fn prune() -> Weight {
+		Weight::from_parts(117_424_000, 49166)
+			.saturating_add(ParityDbWeight::get().reads(18_u64))
+			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 }

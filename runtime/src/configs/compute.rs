@@ -85,6 +85,8 @@ impl pallet_compute_market::Config for Runtime {
 	>;
 	type MarketDeposit = MarketDeposit;
 	type MaxListings = ConstU32<32>;
+	/// An owner's nodes take at most a quarter of a market's places.
+	type MaxListingsPerOwner = ConstU32<8>;
 	type ChallengeWindow = ChallengeWindow;
 	type MaxAgreementDuration = MaxAgreementDuration;
 	type VariablePayoffScale = VariablePayoffScale;
