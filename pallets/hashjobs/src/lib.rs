@@ -461,7 +461,12 @@ pub mod pallet {
 		}
 
 		/// Commit to a subjob's result: `pow::commitment(subjob, root, salt, nonces)`.
+		///
+		/// Commit, reveal and answer are bound to deadlines that a slash enforces, so they are
+		/// `Operational`: the pool ranks them above ordinary calls of the same fee and the
+		/// block keeps room for them, and filling blocks cannot push them out.
 		#[pallet::call_index(3)]
+		#[pallet::weight((<T as Config>::WeightInfo::commit(), DispatchClass::Operational))]
 		pub fn commit(
 			origin: OriginFor<T>,
 			subjob: SubjobId,
@@ -475,8 +480,11 @@ pub mod pallet {
 		/// chunk digests and the salt. Every nonce is checked; an invalid one fails the subjob.
 		#[pallet::call_index(4)]
 		// An invalid nonce fails the subjob, which costs what a reclaim does.
-		#[pallet::weight(<T as Config>::WeightInfo::reveal(nonces.len() as u32)
-			.saturating_add(<T as Config>::WeightInfo::reclaim()))]
+		#[pallet::weight((
+			<T as Config>::WeightInfo::reveal(nonces.len() as u32)
+				.saturating_add(<T as Config>::WeightInfo::reclaim()),
+			DispatchClass::Operational,
+		))]
 		pub fn reveal(
 			origin: OriginFor<T>,
 			subjob: SubjobId,
@@ -493,8 +501,11 @@ pub mod pallet {
 		#[pallet::call_index(5)]
 		// The benchmark measures the passing path, which completes the job; a failing answer
 		// also costs what a reclaim does.
-		#[pallet::weight(<T as Config>::WeightInfo::answer_challenge()
-			.saturating_add(<T as Config>::WeightInfo::reclaim()))]
+		#[pallet::weight((
+			<T as Config>::WeightInfo::answer_challenge()
+				.saturating_add(<T as Config>::WeightInfo::reclaim()),
+			DispatchClass::Operational,
+		))]
 		pub fn answer_challenge(
 			origin: OriginFor<T>,
 			subjob: SubjobId,

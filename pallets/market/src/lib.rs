@@ -545,6 +545,9 @@ pub mod pallet {
 		/// Report an accepted agreement's work as delivered, before its deadline. Starts the
 		/// challenge window.
 		#[pallet::call_index(9)]
+		// Deadline-bound, like `dispute`: `Operational`, so that filled blocks cannot push it
+		// out and turn a delivery into a penalty.
+		#[pallet::weight((<T as Config>::WeightInfo::complete(), DispatchClass::Operational))]
 		pub fn complete(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_complete(&who, agreement)
@@ -581,6 +584,7 @@ pub mod pallet {
 		/// - holds [`Config::DisputeBond`] until [`Config::VerifierOrigin`] decides, or until
 		///   [`Config::DisputeTimeout`] blocks pass and the dispute lapses (`claim_payment`).
 		#[pallet::call_index(13)]
+		#[pallet::weight((<T as Config>::WeightInfo::dispute(), DispatchClass::Operational))]
 		pub fn dispute(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_dispute(&who, agreement)

@@ -13,12 +13,15 @@ use frame_support::{
 	traits::{ConstU128, ConstU32, ConstU8, VariantCountOf},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
-		IdentityFee, Weight,
+		ConstantMultiplier, IdentityFee, Weight,
 	},
 };
 use frame_system::limits::{BlockLength, BlockWeights};
-use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
-use sp_runtime::{traits::One, Perbill};
+use pallet_transaction_payment::{FungibleAdapter, Multiplier, TargetedFeeAdjustment};
+use sp_runtime::{
+	traits::Bounded,
+	FixedPointNumber, Perbill, Perquintill,
+};
 use sp_version::RuntimeVersion;
 
 use super::{
@@ -100,17 +103,39 @@ impl pallet_balances::Config for Runtime {
 }
 
 parameter_types! {
-	pub FeeMultiplier: Multiplier = Multiplier::one();
+	/// 10 µCPU per byte: filling a 5 MiB block with bytes costs about 52 CPU, before the
+	/// multiplier.
+	pub const TransactionByteFee: Balance = 10 * super::currency::MICRO_UNITS;
+	/// The fee multiplier aims at blocks a quarter full ...
+	pub const TargetBlockFullness: Perquintill = Perquintill::from_percent(25);
+	/// ... moving by 0.75% per full block: sustained spam doubles fees in about 93 blocks
+	/// (under 5 minutes), and they fall back by 0.25% per empty block ...
+	pub AdjustmentVariable: Multiplier = Multiplier::saturating_from_rational(1, 100);
+	/// ... and never below a tenth of the base fee.
+	pub MinimumMultiplier: Multiplier = Multiplier::saturating_from_rational(1, 10u128);
+	pub MaximumMultiplier: Multiplier = Bounded::max_value();
 }
+
+/// Fees follow demand: the multiplier rises while blocks are fuller than the target and falls
+/// back when they are emptier, so filling blocks gets more expensive block after block.
+pub type SlowAdjustingFeeUpdate<R> = TargetedFeeAdjustment<
+	R,
+	TargetBlockFullness,
+	AdjustmentVariable,
+	MinimumMultiplier,
+	MaximumMultiplier,
+>;
 
 impl pallet_transaction_payment::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	/// Fees are burnt (withdrawn from the payer and dropped).
 	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
+	/// Operational calls (the deadline-bound steps of hash jobs and agreements) get five times
+	/// their fee as virtual tip in the pool's priority, and the block's reserved quarter.
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
-	type LengthToFee = IdentityFee<Balance>;
-	type FeeMultiplierUpdate = ConstFeeMultiplier<FeeMultiplier>;
+	type LengthToFee = ConstantMultiplier<Balance, TransactionByteFee>;
+	type FeeMultiplierUpdate = SlowAdjustingFeeUpdate<Self>;
 	type WeightInfo = pallet_transaction_payment::weights::SubstrateWeight<Runtime>;
 }
 
