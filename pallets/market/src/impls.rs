@@ -280,8 +280,11 @@ impl<T: Config> Pallet<T> {
 		// buyer and of the market's owner take no part in this sale and stay listed: the buyer's
 		// could set the price it pays (a second-lowest ask of its own), the owner's its own
 		// payoff.
-		let (serving, stale): (Vec<_>, Vec<_>) =
-			Listings::<T>::get(market).into_iter().partition(|l| T::Nodes::is_serving(l.node));
+		// Eligibility is checked again here: a node that moved to other layers or declared a
+		// lower hash rate since it listed no longer sells the commodity.
+		let (serving, stale): (Vec<_>, Vec<_>) = Listings::<T>::get(market)
+			.into_iter()
+			.partition(|l| T::Nodes::is_serving(l.node) && Self::sells(l.node, &info.commodity));
 		// A node whose free collateral cannot back the penalty could not accept: it neither
 		// wins nor prices the sale.
 		let eligible: Vec<_> = serving
@@ -445,6 +448,8 @@ impl<T: Config> Pallet<T> {
 		ensure!(agreement.status == AgreementStatus::Proposed, Error::<T>::NotProposed);
 		ensure!(Self::now() <= agreement.deadline, Error::<T>::DeadlinePassed);
 		ensure!(T::Nodes::is_serving(agreement.provider), Error::<T>::NodeNotServing);
+		// The node may have moved to other layers since the agreement was opened.
+		ensure!(Self::serves(agreement.provider, &agreement.work), Error::<T>::WorkNotServed);
 		let penalty = agreement.terms.penalty;
 		ensure!(
 			T::Nodes::free_collateral(agreement.provider) >= penalty,

@@ -758,6 +758,29 @@ fn the_client_may_cancel_before_acceptance() {
 	});
 }
 
+/// Issue 12, item 9: eligibility was checked only when listing and opening. A node that moved
+/// to other layers kept winning sales of its old shard and could accept work it no longer
+/// serves.
+#[test]
+fn eligibility_is_checked_again_at_buy_and_accept() {
+	test(|| {
+		let (market, [a, b, _]) = market_5_7_9();
+		// A (the lowest ask) moves off shard 0.
+		assert_ok!(Registry::move_layers(signed(SELLER_A), a, LayerRange::new(4, 6)));
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(4, 10, 0)));
+		System::assert_has_event(
+			Event::Delisted { market, node: a, reason: DelistReason::NotServing }.into(),
+		);
+		let sold = Agreements::<Test>::get(0).unwrap();
+		assert_eq!((sold.provider, sold.price_per_unit), (b, 9));
+		// B accepts only while it still serves the agreed layers.
+		assert_ok!(Registry::move_layers(signed(SELLER_B), b, LayerRange::new(2, 4)));
+		assert_noop!(Market::accept(signed(SELLER_B), 0), Error::<Test>::WorkNotServed);
+		assert_ok!(Registry::move_layers(signed(SELLER_B), b, LayerRange::new(0, 4)));
+		assert_ok!(Market::accept(signed(SELLER_B), 0));
+	});
+}
+
 #[test]
 fn agreement_steps_are_checked() {
 	test(|| {

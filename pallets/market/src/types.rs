@@ -291,7 +291,8 @@ pub enum DelistReason {
 	ByOwner,
 	/// It won a sale.
 	Sold,
-	/// Its node stopped serving; dropped by a sale, or by anyone with `delist`.
+	/// Its node stopped serving (or no longer serves the commodity); dropped by a sale, or by
+	/// anyone with `delist`.
 	NotServing,
 	/// The market was full and a lower ask took its place.
 	Evicted,

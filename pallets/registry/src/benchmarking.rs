@@ -143,6 +143,20 @@ mod benchmarks {
 		assert!(Models::<T>::contains_key(0));
 	}
 
+	/// The widest model, one shard per layer: every shard is checked to be empty.
+	#[benchmark]
+	fn retire_model() {
+		let who = caller::<T>();
+		let name: ModelName<T> = BoundedVec::try_from(vec![b'm'; 4]).unwrap();
+		Registry::<T>::do_register_model(who.clone(), name, T::MaxLayers::get(), 1, [1; 32])
+			.unwrap();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(who), 0);
+
+		assert!(!Models::<T>::contains_key(0));
+	}
+
 	#[benchmark]
 	fn register_inference_node() {
 		let who = caller::<T>();

@@ -140,6 +140,21 @@ impl<T: Config> Pallet<T> {
 		Ok(id)
 	}
 
+	pub(crate) fn do_retire_model(who: &AccountIdOf<T>, model: ModelId) -> DispatchResult {
+		let info = Models::<T>::get(model).ok_or(Error::<T>::UnknownModel)?;
+		ensure!(info.owner == *who, Error::<T>::NotModelOwner);
+		let shards = shard_count(info.layers, info.shard_size).unwrap_or(0);
+		for shard in 0..shards {
+			let Ok(shard) = ShardIndex::try_from(shard) else { break };
+			ensure!(!ShardNodes::<T>::contains_key(model, shard), Error::<T>::ModelInUse);
+		}
+
+		collateral::release::<T>(who, HoldReason::ModelDeposit, info.deposit)?;
+		Models::<T>::remove(model);
+		Self::deposit_event(Event::ModelRetired { model, deposit: info.deposit });
+		Ok(())
+	}
+
 	pub(crate) fn do_register_node(
 		owner: AccountIdOf<T>,
 		kind: NodeKindOf<T>,

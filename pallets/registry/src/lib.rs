@@ -263,6 +263,8 @@ pub mod pallet {
 		Heartbeat { node: NodeId, revived: bool },
 		/// A node left the registry; its collateral stays slashable until `unlocks_at`.
 		UnbondingStarted { node: NodeId, unlocks_at: BlockNumberFor<T> },
+		/// The owner retired a model no node served; its deposit was released.
+		ModelRetired { model: ModelId, deposit: BalanceOf<T> },
 		/// A node that had stopped serving was taken out of the registry by `pruner`.
 		NodePruned { node: NodeId, pruner: T::AccountId },
 		/// An unbonded node was removed and its collateral released.
@@ -350,6 +352,10 @@ pub mod pallet {
 		InsufficientFreeCollateral,
 		/// The node is still serving: only its owner may take it out.
 		StillServing,
+		/// Only the model's owner may do this.
+		NotModelOwner,
+		/// Registered nodes still serve the model.
+		ModelInUse,
 	}
 
 	#[pallet::hooks]
@@ -510,6 +516,17 @@ pub mod pallet {
 		///
 		/// - origin: anyone, so that dead nodes cannot fill a shard for ever;
 		/// - the owner keeps its collateral and may `withdraw` it after unbonding.
+		/// Retire a model no registered node serves and release its deposit.
+		///
+		/// - origin: the model's owner;
+		/// - fails with `ModelInUse` while any shard of the model lists a node. Nodes still
+		///   unbonding from it keep their collateral and withdraw as usual.
+		#[pallet::call_index(13)]
+		pub fn retire_model(origin: OriginFor<T>, model: ModelId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_retire_model(&who, model)
+		}
+
 		#[pallet::call_index(12)]
 		pub fn prune(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			let pruner = ensure_signed(origin)?;

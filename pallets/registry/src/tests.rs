@@ -640,6 +640,28 @@ fn anyone_prunes_a_node_that_stopped_serving_and_frees_its_shards() {
 	});
 }
 
+/// Issue 12, item 9: a model's deposit was held for ever.
+#[test]
+fn a_model_no_node_serves_can_be_retired_and_its_deposit_returned() {
+	test(|| {
+		let m = model(4, 2);
+		let n = inference(BOB, m, 2, 4, 10, 5);
+		assert_noop!(Registry::retire_model(origin(BOB), m), Err::NotModelOwner);
+		assert_noop!(Registry::retire_model(origin(ALICE), 9), Err::UnknownModel);
+		assert_noop!(Registry::retire_model(origin(ALICE), m), Err::ModelInUse);
+		assert_ok!(Registry::unregister(origin(BOB), n));
+		let before = Balances::balance(&ALICE);
+		assert_ok!(Registry::retire_model(origin(ALICE), m));
+		System::assert_last_event(
+			Event::<Test>::ModelRetired { model: m, deposit: MODEL_DEPOSIT }.into(),
+		);
+		assert_eq!(Balances::balance(&ALICE), before + MODEL_DEPOSIT);
+		// The unbonding node still withdraws its collateral.
+		run_to_block(1 + UNBONDING_PERIOD);
+		assert_ok!(Registry::withdraw(origin(BOB), n));
+	});
+}
+
 #[test]
 fn work_is_counted_for_reputation() {
 	test(|| {

@@ -56,6 +56,7 @@ pub trait WeightInfo {
 	fn unregister() -> Weight;
 	fn withdraw() -> Weight;
 	fn prune() -> Weight;
+	fn retire_model() -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -226,6 +227,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
+	fn retire_model() -> Weight {
+		Weight::from_parts(100_000_000, 3_000)
+			.saturating_add(T::DbWeight::get().reads(258_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
+	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
@@ -294,5 +300,10 @@ impl WeightInfo for () {
 		Weight::from_parts(117_424_000, 49166)
 			.saturating_add(ParityDbWeight::get().reads(18_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
+	}
+	fn retire_model() -> Weight {
+		Weight::from_parts(100_000_000, 3_000)
+			.saturating_add(ParityDbWeight::get().reads(258_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 }
