@@ -199,7 +199,10 @@ describe('economic security on a dev node', { timeout: 900_000 }, () => {
       const length = verdict.method.encodedLength;
       const proposed = await sendAndFinalize(api, api.tx.verifierCouncil.propose(2, verdict, length), k.alice);
       const { proposalIndex, proposalHash } = eventOf(proposed.events, 'verifierCouncil', 'Proposed').data;
-      await sendAndFinalize(api, api.tx.verifierCouncil.vote(proposalHash, proposalIndex, true), k.bob);
+      // The proposer's aye is not implied: Alice and Bob vote.
+      for (const who of [k.alice, k.bob]) {
+        await sendAndFinalize(api, api.tx.verifierCouncil.vote(proposalHash, proposalIndex, true), who);
+      }
       const closed = await sendAndFinalize(
         api,
         api.tx.verifierCouncil.close(proposalHash, proposalIndex, { refTime: 10_000_000_000n, proofSize: 1_000_000n }, length),
