@@ -46,6 +46,12 @@
 //!   slot's. That is at most one re-draw per withheld slot, each costing the block's reward
 //!   and the author's standing, and it turns the cheater's pass probability `(1 - f)^c` into at
 //!   most `1 - (1 - (1 - f)^c)^2`, still about `2 (1 - f)^c` for a cheater worth catching.
+//! - **Withheld winners.** A spot check recomputes its chunk's winning nonces, so a worker
+//!   that keeps a winner out of its result is caught exactly when a worker that skipped that
+//!   chunk would be: probability `1 - (1 - 1/n)^c` over `n` chunks, at the same penalty `P`.
+//!   The bound that remains: withholding a winner worth `V` off chain is unprofitable only while
+//!   `V < bonus + P (1 - (1 - 1/n)^c)`; short of checking every chunk, no sampling does
+//!   better, so a client whose winner is worth more than that should ask for smaller subjobs.
 //! - **Collateral.** Claiming a subjob *reserves* [`Config::SlashPenalty`] from the node's free
 //!   collateral in the registry, so a node holds no more claims than its free collateral
 //!   covers, and the penalty of a subjob it is about to fail cannot be moved out of reach

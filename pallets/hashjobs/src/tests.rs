@@ -654,6 +654,73 @@ fn lazy_trial(seed: u64) -> bool {
 	caught
 }
 
+/// How a trial's worker cheats on the first chunk that holds a winning nonce.
+#[derive(Clone, Copy)]
+enum Cheat {
+	/// Hashes everything but leaves that chunk's winners out of its result (keeping them).
+	HideWinners,
+	/// Does not hash that chunk: a made-up digest, and so no winners from it either.
+	SkipChunk,
+}
+
+/// One trial of a cheating worker on a 16-chunk subjob with a few winners; returns the chunk it
+/// cheated on and whether it was caught.
+fn cheating_trial(seed: u64, cheat: Cheat) -> (u64, bool) {
+	let mut outcome = (0, false);
+	new_test_ext().execute_with(|| {
+		set_randomness(seed);
+		let a = hashing_node(WORKER_A, 32);
+		let spec = PowSpec::Generic {
+			hash: HashFunction::Sha256,
+			difficulty: Difficulty::LeadingZeroBits(4),
+		};
+		let job = post(spec, 0, 64, 1_000);
+		let (subjob, range) = claim(WORKER_A, job, a);
+		let mut work = compute(job, range);
+		assert!(work.winners.len() < MAX_NONCES as usize, "room for every winner");
+		let first = *work.winners.first().expect("a winner in 64 nonces");
+		let chunk = (first - range.start) / CHUNK;
+		let in_chunk = |n: &u64| (n - range.start) / CHUNK == chunk;
+		work.winners.retain(|n| !in_chunk(n));
+		if let Cheat::SkipChunk = cheat {
+			work.digests[chunk as usize] = [0xee; 32];
+			work.root = merkle_root::<Sha2>(&work.digests);
+		}
+		commit_and_reveal(WORKER_A, subjob, &work);
+		run_to_block(challenge_block(subjob));
+		assert_ok!(HashJobs::answer_challenge(signed(WORKER_A), subjob, answers(subjob, &work)));
+		outcome = (chunk, failed(subjob).is_some());
+	});
+	outcome
+}
+
+/// Issue 12, item 8: hiding a winning nonce is exactly as risky as skipping the chunk that holds
+/// it. The spot check of a chunk recomputes its winners, so for every seed the worker that hid
+/// the winners of chunk `j` is caught exactly when the one that skipped chunk `j` is (`j`
+/// challenged), with the same penalty: probability `1 - (1 - 1/n)^c` for `n` chunks and `c`
+/// challenges. The remaining bound: hiding a winner worth `V` outside the chain (a block
+/// reward) is unprofitable only while `V < bonus + P (1 - (1 - 1/n)^c)` for penalty `P`; no
+/// spot-check scheme can do better without checking every chunk.
+#[test]
+fn hiding_a_winner_is_caught_exactly_when_skipping_its_chunk_is() {
+	let trials = 400u64;
+	let mut caught = 0u64;
+	for seed in 0..trials {
+		let (chunk, hid_caught) = cheating_trial(seed, Cheat::HideWinners);
+		let (same_chunk, skip_caught) = cheating_trial(seed, Cheat::SkipChunk);
+		assert_eq!(chunk, same_chunk);
+		assert_eq!(hid_caught, skip_caught, "seed {seed}: hiding and skipping chunk {chunk}");
+		caught += u64::from(hid_caught);
+	}
+	let rate = caught as f64 / trials as f64;
+	let promised = 1.0 - (15.0f64 / 16.0).powi(CHALLENGES as i32);
+	let sigma = (promised * (1.0 - promised) / trials as f64).sqrt();
+	assert!(
+		(rate - promised).abs() <= 4.0 * sigma,
+		"caught {rate:.3} of hidden winners, the formula promises {promised:.3} (sigma {sigma:.4})"
+	);
+}
+
 /// With `c` chunks challenged uniformly with replacement, a worker that skipped a fraction `f`
 /// of its chunks escapes with probability `(1 - f)^c`. Here `f = 1/2` and `c = 3`: it is caught
 /// with probability `1 - 1/8 = 0.875`. Over 800 trials with different randomness the catch rate
