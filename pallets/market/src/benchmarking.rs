@@ -256,6 +256,20 @@ mod benchmarks {
 		assert!(!Disputes::<T>::contains_key(id));
 	}
 
+	/// An idle market with every place listed: each listing is dropped with an event.
+	#[benchmark]
+	fn expire_market(l: Linear<0, { T::MaxListings::get() }>) {
+		let (market, commodity) = market::<T>(ListingPolicy::VariableMaxMin);
+		listed::<T>(market, &commodity, l);
+		advance::<T>(T::MarketIdleTimeout::get() + 1u32.into());
+		let caller: T::AccountId = whitelisted_caller();
+
+		#[extrinsic_call]
+		_(RawOrigin::Signed(caller), market);
+
+		assert!(!Markets::<T>::contains_key(market));
+	}
+
 	#[benchmark]
 	fn dispute() {
 		let (id, client, provider_owner) = agreement::<T>();

@@ -5,7 +5,7 @@ use crate::{
 	funds, AccountIdOf, Agreement, AgreementId, AgreementOf, AgreementStatus, Agreements,
 	BalanceOf, BlockNumberOf, Commodity, Config, DelistReason, Dispute, Disputes, Error, Event,
 	HashDeliveries, HashDelivery, HoldReason, ListingPolicy, Listings, ListingsOf, Market,
-	MarketByCommodity, MarketId, MarketOf, Markets, NextAgreementId, NextMarketId, Pallet,
+	MarketActivity, MarketByCommodity, MarketId, MarketOf, Markets, NextAgreementId, NextMarketId, Pallet,
 	ServiceTermsOf, WorkKind, WorkVerdicts,
 };
 use alloc::vec::Vec;
@@ -60,6 +60,7 @@ impl<T: Config> Pallet<T> {
 			Market { owner: who.clone(), commodity, policy, deposit, sales: 0 },
 		);
 		MarketByCommodity::<T>::insert(commodity, market);
+		MarketActivity::<T>::insert(market, Self::now());
 		NextMarketId::<T>::put(next);
 
 		Self::deposit_event(Event::MarketOpened { market, owner: who, commodity, policy, deposit });
@@ -94,9 +95,34 @@ impl<T: Config> Pallet<T> {
 		funds::release::<T>(who, HoldReason::MarketDeposit, info.deposit)?;
 		Markets::<T>::remove(market);
 		MarketByCommodity::<T>::remove(info.commodity);
+		MarketActivity::<T>::remove(market);
 		Listings::<T>::remove(market);
 
 		Self::deposit_event(Event::MarketClosed { market, deposit: info.deposit });
+		Ok(())
+	}
+
+	pub(crate) fn do_expire_market(market: MarketId) -> DispatchResult {
+		let info = Markets::<T>::get(market).ok_or(Error::<T>::UnknownMarket)?;
+		let idle_until = MarketActivity::<T>::get(market)
+			.checked_add(&T::MarketIdleTimeout::get())
+			.ok_or(Error::<T>::Overflow)?;
+		ensure!(Self::now() > idle_until, Error::<T>::MarketNotIdle);
+		let listings = Listings::<T>::take(market);
+
+		funds::release::<T>(&info.owner, HoldReason::MarketDeposit, info.deposit)?;
+		Markets::<T>::remove(market);
+		MarketByCommodity::<T>::remove(info.commodity);
+		MarketActivity::<T>::remove(market);
+
+		for listing in listings {
+			Self::deposit_event(Event::Delisted {
+				market,
+				node: listing.node,
+				reason: DelistReason::MarketExpired,
+			});
+		}
+		Self::deposit_event(Event::MarketExpired { market, deposit: info.deposit });
 		Ok(())
 	}
 
@@ -338,6 +364,7 @@ impl<T: Config> Pallet<T> {
 			escrow,
 		)?;
 		Listings::<T>::insert(market, remaining);
+		MarketActivity::<T>::insert(market, Self::now());
 		Markets::<T>::insert(market, MarketOf::<T> { sales: info.sales.saturating_add(1), ..info });
 
 		for listing in stale {
@@ -789,6 +816,11 @@ impl<T: Config> Pallet<T> {
 		ensure!(
 			MarketByCommodity::<T>::iter().count() == markets,
 			fail("commodity index lists a closed market")
+		);
+		ensure!(
+			MarketActivity::<T>::iter_keys().count() == markets
+				&& MarketActivity::<T>::iter_keys().all(Markets::<T>::contains_key),
+			fail("market activity not recorded exactly for the open markets")
 		);
 		for (owner, deposit) in deposits {
 			ensure!(

@@ -19,7 +19,9 @@
 //!   [`Config::MaxListings`] listings, in listing order, and at most
 //!   [`Config::MaxListingsPerOwner`] of one owner's nodes. A full market takes a new listing
 //!   only if its ask is below the highest, which it evicts: a Sybil seller cannot fill a market
-//!   with early listings to shut honest sellers out and set the second price. The owner changes the listing policy
+//!   with early listings to shut honest sellers out and set the second price. A market that
+//!   has not sold for [`Config::MarketIdleTimeout`] blocks can be expired by anyone, so that
+//!   no owner squats a commodity (with a prohibitive fee, say) for ever. The owner changes the listing policy
 //!   only while the market has no listings. The buyer's listings and the market owner's take
 //!   no part in a sale (they stay listed for other buyers): a buyer's own ask just above the
 //!   lowest would set the second price it pays, and an owner's asks would set its own payoff.
@@ -150,6 +152,11 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxListings: Get<u32>;
 
+		/// Blocks without a sale after which anyone may expire a market, so that nobody owns a
+		/// commodity's market for ever by keeping it idle (or its fee prohibitive).
+		#[pallet::constant]
+		type MarketIdleTimeout: Get<BlockNumberFor<Self>>;
+
 		/// Most listings of one owner's nodes in one market.
 		#[pallet::constant]
 		type MaxListingsPerOwner: Get<u32>;
@@ -214,6 +221,11 @@ pub mod pallet {
 	#[pallet::storage]
 	pub type Markets<T: Config> = StorageMap<_, Blake2_128Concat, MarketId, MarketOf<T>>;
 
+	/// Block of each open market's opening or last sale.
+	#[pallet::storage]
+	pub type MarketActivity<T: Config> =
+		StorageMap<_, Blake2_128Concat, MarketId, BlockNumberFor<T>, ValueQuery>;
+
 	/// The market of each commodity that has one.
 	#[pallet::storage]
 	pub type MarketByCommodity<T: Config> = StorageMap<_, Blake2_128Concat, Commodity, MarketId>;
@@ -267,6 +279,10 @@ pub mod pallet {
 		ListingPolicySet { market: MarketId, policy: ListingPolicy<BalanceOf<T>> },
 		/// The owner closed an empty market; its deposit was released.
 		MarketClosed { market: MarketId, deposit: BalanceOf<T> },
+		/// A market without a sale for `MarketIdleTimeout` blocks was expired: its listings
+		/// were dropped and the owner's deposit released; anyone may open the commodity's
+		/// market again.
+		MarketExpired { market: MarketId, deposit: BalanceOf<T> },
 		/// A node was listed; its owner paid `fee` to the market owner.
 		Listed { market: MarketId, node: NodeId, ask: BalanceOf<T>, fee: BalanceOf<T> },
 		/// A listing was removed.
@@ -416,6 +432,8 @@ pub mod pallet {
 		AgreementExists,
 		/// The owner already has `MaxListingsPerOwner` listings in this market.
 		TooManyListings,
+		/// The market sold within its last `MarketIdleTimeout` blocks.
+		MarketNotIdle,
 		/// Only delivered inference work inside its challenge window can be disputed.
 		NotDisputable,
 		/// The agreement is not disputed.
@@ -576,6 +594,20 @@ pub mod pallet {
 		pub fn reject_work(origin: OriginFor<T>, agreement: AgreementId) -> DispatchResult {
 			T::VerifierOrigin::ensure_origin(origin)?;
 			Self::do_reject(agreement)
+		}
+
+		/// Expire a market that has not sold for [`Config::MarketIdleTimeout`] blocks.
+		///
+		/// - origin: anyone;
+		/// - drops its listings (listing fees are not returned) and releases the owner's
+		///   deposit; the commodity's market can then be opened again, by anyone, with any
+		///   policy. Owners of busy markets keep them; squatting an idle one costs nothing more
+		///   than the deposit's time.
+		#[pallet::call_index(15)]
+		#[pallet::weight(<T as Config>::WeightInfo::expire_market(T::MaxListings::get()))]
+		pub fn expire_market(origin: OriginFor<T>, market: MarketId) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_expire_market(market)
 		}
 
 		/// Dispute delivered inference work inside its challenge window.

@@ -3,7 +3,7 @@
 
 use crate as pallet_compute_market;
 use appchain_primitives::{LayerRange, ModelId, NodeId};
-use frame_support::{derive_impl, parameter_types, traits::ConstU32};
+use frame_support::{derive_impl, parameter_types, traits::{ConstU32, ConstU64}};
 use frame_system::{EnsureRoot, RawOrigin};
 use sp_runtime::BuildStorage;
 
@@ -41,6 +41,7 @@ pub const HEARTBEAT_TIMEOUT: u64 = 20;
 pub const MARKET_DEPOSIT: Balance = 50;
 pub const MAX_LISTINGS: u32 = 4;
 pub const MAX_LISTINGS_PER_OWNER: u32 = 2;
+pub const MARKET_IDLE_TIMEOUT: u64 = 100;
 pub const CHALLENGE_WINDOW: u64 = 5;
 pub const MAX_DURATION: u64 = 30;
 pub const PAYOFF_SCALE: Balance = 100_000;
@@ -103,6 +104,7 @@ impl pallet_compute_market::Config for Test {
 	type MarketDeposit = MarketDeposit;
 	type MaxListings = ConstU32<MAX_LISTINGS>;
 	type MaxListingsPerOwner = ConstU32<MAX_LISTINGS_PER_OWNER>;
+	type MarketIdleTimeout = ConstU64<MARKET_IDLE_TIMEOUT>;
 	type ChallengeWindow = ChallengeWindow;
 	type MaxAgreementDuration = MaxAgreementDuration;
 	type VariablePayoffScale = VariablePayoffScale;

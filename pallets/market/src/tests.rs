@@ -781,6 +781,33 @@ fn eligibility_is_checked_again_at_buy_and_accept() {
 	});
 }
 
+/// Issue 12, item 5: the first owner of a commodity's market kept it for ever, whatever its
+/// fee. An idle market now expires and the commodity can be opened again by someone else.
+#[test]
+fn an_idle_market_expires_and_another_owner_may_open_it() {
+	test(|| {
+		let (market, [a, ..]) = market_5_7_9();
+		assert_noop!(Market::expire_market(signed(CLIENT), 9), Error::<Test>::UnknownMarket);
+		assert_noop!(Market::expire_market(signed(CLIENT), market), Error::<Test>::MarketNotIdle);
+		// A sale keeps it alive.
+		heartbeat_to(50, &[(SELLER_A, a)]);
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		run_to_block(50 + MARKET_IDLE_TIMEOUT);
+		assert_noop!(Market::expire_market(signed(CLIENT), market), Error::<Test>::MarketNotIdle);
+		run_to_block(51 + MARKET_IDLE_TIMEOUT);
+		let owner_before = free(OWNER);
+		assert_ok!(Market::expire_market(signed(CLIENT), market));
+		System::assert_last_event(
+			Event::MarketExpired { market, deposit: MARKET_DEPOSIT }.into(),
+		);
+		assert_eq!(free(OWNER), owner_before + MARKET_DEPOSIT);
+		assert!(Listings::<Test>::get(market).is_empty());
+		assert!(!MarketByCommodity::<Test>::contains_key(SHARD_0));
+		// Someone else opens the commodity's market, with a fee of its own.
+		assert_ok!(Market::open_market(signed(CLIENT), SHARD_0, ListingPolicy::FixedFee { fee: 1 }));
+	});
+}
+
 #[test]
 fn agreement_steps_are_checked() {
 	test(|| {

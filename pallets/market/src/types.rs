@@ -296,4 +296,6 @@ pub enum DelistReason {
 	NotServing,
 	/// The market was full and a lower ask took its place.
 	Evicted,
+	/// The market expired after a long time without a sale.
+	MarketExpired,
 }

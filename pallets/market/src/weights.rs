@@ -58,6 +58,7 @@ pub trait WeightInfo {
 	fn resolve_dispute() -> Weight;
 	fn claim_refund() -> Weight;
 	fn reject_work() -> Weight;
+	fn expire_market(l: u32, ) -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -280,6 +281,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
+	fn expire_market(l: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(l.into()))
+			.saturating_add(T::DbWeight::get().reads(4_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
+	}
 	/// Storage: `Market::Agreements` (r:1 w:1)
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
 	/// Storage: `Market::HashDeliveries` (r:1 w:0)
@@ -399,6 +406,12 @@ impl WeightInfo for () {
 		Weight::from_parts(140_830_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn expire_market(l: u32, ) -> Weight {
+		Weight::from_parts(60_000_000, 4000)
+			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(l.into()))
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn claim_refund() -> Weight {
 		Weight::from_parts(156_884_000, 6398)

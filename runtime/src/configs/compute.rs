@@ -63,6 +63,7 @@ parameter_types! {
 	pub const VariableSellerMargin: Balance = UNITS;
 	/// Disputing delivered work holds 10 CPU until the verifiers decide ...
 	pub const DisputeBond: Balance = 10 * UNITS;
+	pub const MarketIdleTimeout: BlockNumber = super::super::time::DAYS;
 	/// ... within 10 minutes, after which the dispute lapses and the work is paid.
 	pub const DisputeTimeout: BlockNumber = 10 * MINUTES;
 }
@@ -87,6 +88,8 @@ impl pallet_compute_market::Config for Runtime {
 	type MaxListings = ConstU32<32>;
 	/// An owner's nodes take at most a quarter of a market's places.
 	type MaxListingsPerOwner = ConstU32<8>;
+	/// A market without a sale for a day can be expired by anyone.
+	type MarketIdleTimeout = MarketIdleTimeout;
 	type ChallengeWindow = ChallengeWindow;
 	type MaxAgreementDuration = MaxAgreementDuration;
 	type VariablePayoffScale = VariablePayoffScale;
