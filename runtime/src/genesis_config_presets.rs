@@ -34,6 +34,11 @@ pub const VALIDATOR_BOND: Balance = 100_000 * UNITS;
 pub const MIN_VALIDATOR_BOND: Balance = 1_000 * UNITS;
 /// The minimum bond of a nominator.
 pub const MIN_NOMINATOR_BOND: Balance = 10 * UNITS;
+/// Most validator candidates (`validate` fails beyond it).
+pub const MAX_VALIDATOR_CANDIDATES: u32 = 1_000;
+/// Most nominators (`nominate` fails beyond it); the election takes at most 5,000 voters, the
+/// largest stakes first (bags-list).
+pub const MAX_NOMINATORS: u32 = 20_000;
 /// How many validators each election picks (at most).
 pub const VALIDATOR_COUNT: u32 = 16;
 
@@ -77,6 +82,8 @@ fn testnet_genesis(
 			min_validator_bond: MIN_VALIDATOR_BOND,
 			min_nominator_bond: MIN_NOMINATOR_BOND,
 			slash_reward_fraction: Perbill::from_percent(10),
+			max_validator_count: Some(MAX_VALIDATOR_CANDIDATES),
+			max_nominator_count: Some(MAX_NOMINATORS),
 		},
 		sudo: SudoConfig { key: Some(root) },
 		verifier_council: VerifierCouncilConfig {

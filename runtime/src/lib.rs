@@ -21,6 +21,7 @@ extern crate alloc;
 pub mod apis;
 #[cfg(feature = "runtime-benchmarks")]
 mod benchmarks;
+pub mod bags;
 pub mod configs;
 pub mod genesis_config_presets;
 
@@ -98,11 +99,25 @@ pub mod currency {
 	pub const EXISTENTIAL_DEPOSIT: Balance = MILLI_UNITS;
 }
 
+/// `$fast` when the runtime is built with the `fast-runtime` feature (the development and
+/// local networks, the tests), `$prod` otherwise (a public network), as Polkadot's runtimes do.
+#[macro_export]
+macro_rules! prod_or_fast {
+	($prod:expr, $fast:expr) => {
+		if cfg!(feature = "fast-runtime") {
+			$fast
+		} else {
+			$prod
+		}
+	};
+}
+
 /// Block and epoch timing.
 ///
-/// These values make the development and local networks elect validators every minute,
-/// which is what the end-to-end tests rely on. A public network would choose epochs of
-/// hours and eras of a day; `EPOCH_DURATION_IN_BLOCKS` cannot change after genesis.
+/// With `fast-runtime` (what the node builds by default) the development and local networks
+/// elect validators every minute, which is what the end-to-end tests rely on. Without it
+/// (`cargo build --release -p appchain-node --no-default-features`), epochs last an hour and
+/// eras six hours. `EPOCH_DURATION_IN_BLOCKS` cannot change after genesis.
 pub mod time {
 	use super::{BlockNumber, Moment};
 
@@ -110,12 +125,6 @@ pub mod time {
 	pub const MILLISECS_PER_BLOCK: Moment = 3_000;
 	/// Slot duration: must not change after genesis.
 	pub const SLOT_DURATION: Moment = MILLISECS_PER_BLOCK;
-	/// One BABE epoch (and one session) lasts this many blocks (30 s).
-	pub const EPOCH_DURATION_IN_BLOCKS: BlockNumber = 10;
-	/// The same, in slots.
-	pub const EPOCH_DURATION_IN_SLOTS: u64 = EPOCH_DURATION_IN_BLOCKS as u64;
-	/// Sessions per staking era: an election every two sessions (one minute).
-	pub const SESSIONS_PER_ERA: sp_staking::SessionIndex = 2;
 
 	/// Blocks per minute.
 	pub const MINUTES: BlockNumber = 60_000 / (MILLISECS_PER_BLOCK as BlockNumber);
@@ -123,6 +132,14 @@ pub mod time {
 	pub const HOURS: BlockNumber = MINUTES * 60;
 	/// Blocks per day.
 	pub const DAYS: BlockNumber = HOURS * 24;
+
+	/// One BABE epoch (and one session): an hour, or 10 blocks (30 s) with `fast-runtime`.
+	pub const EPOCH_DURATION_IN_BLOCKS: BlockNumber = prod_or_fast!(HOURS, 10);
+	/// The same, in slots.
+	pub const EPOCH_DURATION_IN_SLOTS: u64 = EPOCH_DURATION_IN_BLOCKS as u64;
+	/// Sessions per staking era: six (eras of six hours), or two (one minute) with
+	/// `fast-runtime`.
+	pub const SESSIONS_PER_ERA: sp_staking::SessionIndex = prod_or_fast!(6, 2);
 
 	/// BABE's `c` parameter: the probability of a slot having a primary slot leader
 	/// (1/4). Secondary VRF slots fill the rest, so every slot has an author.
@@ -241,6 +258,8 @@ mod runtime {
 	pub type Session = pallet_session;
 	#[runtime::pallet_index(14)]
 	pub type Grandpa = pallet_grandpa;
+	#[runtime::pallet_index(15)]
+	pub type VoterList = pallet_bags_list<Instance1>;
 
 	#[runtime::pallet_index(20)]
 	pub type Utility = pallet_utility;

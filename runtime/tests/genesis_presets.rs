@@ -1,8 +1,8 @@
 //! The genesis presets build a valid genesis state with the validators they promise.
 
 use appchain_runtime::{
-	genesis_config_presets::{get_preset, VALIDATOR_BOND},
-	BuildStorage, Runtime, RuntimeGenesisConfig,
+	genesis_config_presets::{get_preset, MAX_NOMINATORS, MAX_VALIDATOR_CANDIDATES, VALIDATOR_BOND},
+	BuildStorage, Runtime, RuntimeGenesisConfig, VoterList,
 };
 use serde_json::Value;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
@@ -47,6 +47,17 @@ fn local_testnet_has_four_bonded_validators() {
 			assert_eq!(ledger.active, VALIDATOR_BOND);
 		}
 		assert_eq!(pallet_grandpa::Pallet::<Runtime>::grandpa_authorities().len(), 4);
+		// The voters are in the bags-list, sorted by stake, and the counts are capped.
+		use frame_election_provider_support::SortedListProvider;
+		assert_eq!(<VoterList as SortedListProvider<_>>::count(), 4);
+		for v in &validators {
+			assert!(<VoterList as SortedListProvider<_>>::contains(v));
+		}
+		assert_eq!(pallet_staking::MaxNominatorsCount::<Runtime>::get(), Some(MAX_NOMINATORS));
+		assert_eq!(
+			pallet_staking::MaxValidatorsCount::<Runtime>::get(),
+			Some(MAX_VALIDATOR_CANDIDATES)
+		);
 	});
 }
 

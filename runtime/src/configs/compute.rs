@@ -6,7 +6,8 @@ use frame_support::{parameter_types, traits::ConstU32};
 use sp_runtime::Perbill;
 
 use super::super::{
-	currency::UNITS, time::MINUTES, AccountId, Balance, Balances, BlockNumber, Registry, Runtime,
+	currency::UNITS,
+	time::{DAYS, HOURS, MINUTES}, AccountId, Balance, Balances, BlockNumber, Registry, Runtime,
 	RuntimeHoldReason,
 };
 
@@ -21,9 +22,9 @@ parameter_types! {
 	pub const HeartbeatInterval: BlockNumber = 5;
 	/// ... and a node missing them for a minute stops serving.
 	pub const HeartbeatTimeout: BlockNumber = MINUTES;
-	/// Collateral stays slashable for 5 minutes after unregistering; long enough for an SLA
-	/// challenge window on the local networks.
-	pub const UnbondingPeriod: BlockNumber = 5 * MINUTES;
+	/// Collateral stays slashable for 7 days after unregistering, 5 minutes with
+	/// `fast-runtime`; long enough for an agreement and its challenge window.
+	pub const UnbondingPeriod: BlockNumber = crate::prod_or_fast!(7 * DAYS, 5 * MINUTES);
 	/// A fifth of every slash is burnt, so that slashing oneself through a second account
 	/// costs money; the rest goes to the wronged client.
 	pub const SlashBurn: Perbill = Perbill::from_percent(20);
@@ -51,10 +52,11 @@ impl pallet_compute_registry::Config for Runtime {
 parameter_types! {
 	/// Opening a market holds 10 CPU until its owner closes it.
 	pub const MarketDeposit: Balance = 10 * UNITS;
-	/// Delivered work can be rejected for 30 s before the escrow is paid.
-	pub const ChallengeWindow: BlockNumber = 10;
-	/// Agreements end (deadline plus challenge window) before the collateral of a provider that
-	/// unregistered when accepting can be withdrawn: 89 blocks, about 4.5 minutes.
+	/// Delivered work can be disputed for 10 minutes (30 s with `fast-runtime`) before the
+	/// escrow is paid.
+	pub const ChallengeWindow: BlockNumber = crate::prod_or_fast!(10 * MINUTES, 10);
+	/// Agreements end (deadline plus challenge window) before the unbonding period: about
+	/// 7 days, 89 blocks (4.5 minutes) with `fast-runtime`.
 	pub const MaxAgreementDuration: BlockNumber =
 		UnbondingPeriod::get().saturating_sub(ChallengeWindow::get()).saturating_sub(1);
 	/// `S = UNITS^2`: the max-min payoff is the paper's formula with prices in whole CPU.
@@ -63,9 +65,10 @@ parameter_types! {
 	pub const VariableSellerMargin: Balance = UNITS;
 	/// Disputing delivered work holds 10 CPU until the verifiers decide ...
 	pub const DisputeBond: Balance = 10 * UNITS;
-	pub const MarketIdleTimeout: BlockNumber = super::super::time::DAYS;
-	/// ... within 10 minutes, after which the dispute lapses and the work is paid.
-	pub const DisputeTimeout: BlockNumber = 10 * MINUTES;
+	pub const MarketIdleTimeout: BlockNumber = crate::prod_or_fast!(7 * DAYS, HOURS);
+	/// ... within a day (10 minutes with `fast-runtime`), after which the dispute lapses and
+	/// the work is paid.
+	pub const DisputeTimeout: BlockNumber = crate::prod_or_fast!(DAYS, 10 * MINUTES);
 }
 
 // A provider must not be able to withdraw its collateral before a missed deadline or a rejection

@@ -16,7 +16,7 @@ use sp_staking::{EraIndex, SessionIndex};
 
 use crate::{
 	time::{EPOCH_DURATION_IN_SLOTS, MILLISECS_PER_BLOCK, SESSIONS_PER_ERA},
-	AccountId, Babe, Balance, Balances, Historical, Offences, Runtime, RuntimeCall,
+	AccountId, Babe, Balance, Balances, Historical, Offences, Runtime, RuntimeCall, VoterList,
 	RuntimeEvent, RuntimeHoldReason, Session, SessionKeys, Staking, Timestamp,
 	UncheckedExtrinsic,
 };
@@ -111,10 +111,12 @@ pallet_staking_reward_curve::build! {
 
 parameter_types! {
 	pub const SessionsPerEra: SessionIndex = SESSIONS_PER_ERA;
-	/// Unbonded funds stay slashable for this many eras.
-	pub const BondingDuration: EraIndex = 4;
-	/// Slashes are applied one era after the offence, so governance can cancel them.
-	pub const SlashDeferDuration: EraIndex = 1;
+	/// Unbonded funds stay slashable for 28 eras (7 days), or 4 (4 minutes) with
+	/// `fast-runtime`.
+	pub const BondingDuration: EraIndex = crate::prod_or_fast!(28, 4);
+	/// Slashes are applied an era before unbonding ends, so governance can cancel them; one
+	/// era with `fast-runtime`.
+	pub const SlashDeferDuration: EraIndex = crate::prod_or_fast!(27, 1);
 	pub const RewardCurve: &'static PiecewiseLinear<'static> = &REWARD_CURVE;
 	pub const MaxExposurePageSize: u32 = 64;
 	/// The most validators an election may return.
@@ -126,6 +128,25 @@ parameter_types! {
 		.targets_count(1_000.into())
 		.build();
 	pub const MaxBackersPerWinner: u32 = 5_000;
+}
+
+parameter_types! {
+	/// 200 bags from the existential deposit to `u64::MAX`, see `bags.rs`.
+	pub const BagThresholds: &'static [u64] = &crate::bags::THRESHOLDS;
+}
+
+/// The staking voters (nominators and validators) sorted by stake into bags.
+pub type VoterBagsListInstance = pallet_bags_list::Instance1;
+
+impl pallet_bags_list::Config<VoterBagsListInstance> for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type WeightInfo = pallet_bags_list::weights::SubstrateWeight<Runtime>;
+	type ScoreProvider = Staking;
+	type BagThresholds = BagThresholds;
+	/// Voters are re-bagged when their stake changes (and by anyone with `rebag`), not in
+	/// idle time.
+	type MaxAutoRebagPerBlock = ConstU32<0>;
+	type Score = frame_election_provider_support::VoteWeight;
 }
 
 /// The on-chain sequential-Phragmén election, run by staking at the end of each era.
@@ -168,7 +189,10 @@ impl pallet_staking::Config for Runtime {
 	type MaxExposurePageSize = MaxExposurePageSize;
 	type MaxValidatorSet = MaxValidatorSet;
 	/// Voters and targets are read straight from staking's maps, within the election bounds.
-	type VoterList = pallet_staking::UseNominatorsAndValidatorsMap<Self>;
+	/// Voters come from the bags-list, highest stake first: the election's voter bound takes
+	/// the largest stakes, not the first keys of a map (which anyone could grind accounts
+	/// into).
+	type VoterList = VoterList;
 	type TargetList = pallet_staking::UseValidatorsMap<Self>;
 	type MaxUnlockingChunks = ConstU32<32>;
 	type MaxControllersInDeprecationBatch = ConstU32<5_900>;
