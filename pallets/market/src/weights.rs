@@ -54,11 +54,11 @@ pub trait WeightInfo {
 	fn cancel() -> Weight;
 	fn complete() -> Weight;
 	fn claim_payment() -> Weight;
+	fn expire_market(l: u32, ) -> Weight;
 	fn dispute() -> Weight;
 	fn resolve_dispute() -> Weight;
 	fn claim_refund() -> Weight;
 	fn reject_work() -> Weight;
-	fn expire_market(l: u32, ) -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -74,23 +74,25 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
 	/// Storage: `Market::NextMarketId` (r:1 w:1)
 	/// Proof: `Market::NextMarketId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::MarketActivity` (r:0 w:1)
+	/// Proof: `Market::MarketActivity` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Markets` (r:0 w:1)
 	/// Proof: `Market::Markets` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	fn open_market() -> Weight {
 		// Proof size: measured `394`, estimated `3694` bytes.
-		// Minimum execution time: 74_461_000 picoseconds.
-		Weight::from_parts(77_175_000, 3694)
+		// Minimum execution time: 76_023_000 picoseconds.
+		Weight::from_parts(79_148_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Market::Markets` (r:1 w:1)
 	/// Proof: `Market::Markets` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Listings` (r:1 w:0)
 	/// Proof: `Market::Listings` (`max_values`: None, `max_size`: Some(789), added: 3264, mode: `MaxEncodedLen`)
 	fn set_listing_policy() -> Weight {
-		// Proof size: measured `257`, estimated `4254` bytes.
-		// Minimum execution time: 16_024_000 picoseconds.
-		Weight::from_parts(17_245_000, 4254)
+		// Proof size: measured `290`, estimated `4254` bytes.
+		// Minimum execution time: 15_944_000 picoseconds.
+		Weight::from_parts(17_746_000, 4254)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -102,14 +104,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Storage: `Market::MarketActivity` (r:0 w:1)
+	/// Proof: `Market::MarketActivity` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::MarketByCommodity` (r:0 w:1)
 	/// Proof: `Market::MarketByCommodity` (`max_values`: None, `max_size`: Some(27), added: 2502, mode: `MaxEncodedLen`)
 	fn close_market() -> Weight {
-		// Proof size: measured `487`, estimated `4254` bytes.
-		// Minimum execution time: 58_847_000 picoseconds.
-		Weight::from_parts(62_813_000, 4254)
+		// Proof size: measured `520`, estimated `4254` bytes.
+		// Minimum execution time: 59_748_000 picoseconds.
+		Weight::from_parts(62_934_000, 4254)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Market::Markets` (r:1 w:0)
 	/// Proof: `Market::Markets` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
@@ -123,10 +127,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// The range of component `l` is `[0, 31]`.
 	fn list(l: u32, ) -> Weight {
-		// Proof size: measured `1018`, estimated `6196` bytes.
-		// Minimum execution time: 82_903_000 picoseconds.
-		Weight::from_parts(90_749_454, 6196)
-			.saturating_add(Weight::from_parts(4_222_675, 0).saturating_mul(l.into()))
+		// Proof size: measured `1051`, estimated `6196` bytes.
+		// Minimum execution time: 83_745_000 picoseconds.
+		Weight::from_parts(87_948_287, 6196)
+			.saturating_add(Weight::from_parts(4_514_520, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -140,10 +144,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Listings` (`max_values`: None, `max_size`: Some(789), added: 3264, mode: `MaxEncodedLen`)
 	/// The range of component `l` is `[1, 32]`.
 	fn delist(l: u32, ) -> Weight {
-		// Proof size: measured `628`, estimated `4254` bytes.
-		// Minimum execution time: 24_887_000 picoseconds.
-		Weight::from_parts(26_841_446, 4254)
-			.saturating_add(Weight::from_parts(541_683, 0).saturating_mul(l.into()))
+		// Proof size: measured `661`, estimated `4254` bytes.
+		// Minimum execution time: 25_078_000 picoseconds.
+		Weight::from_parts(27_721_687, 4254)
+			.saturating_add(Weight::from_parts(517_478, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -163,17 +167,19 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
 	/// Storage: `Market::NextAgreementId` (r:1 w:1)
 	/// Proof: `Market::NextAgreementId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Market::MarketActivity` (r:0 w:1)
+	/// Proof: `Market::MarketActivity` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
 	/// Storage: `Market::Agreements` (r:0 w:1)
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
 	/// The range of component `l` is `[1, 32]`.
 	fn buy(l: u32, ) -> Weight {
-		// Proof size: measured `1080`, estimated `5836` bytes.
-		// Minimum execution time: 111_075_000 picoseconds.
-		Weight::from_parts(143_349_412, 5836)
-			.saturating_add(Weight::from_parts(14_555_104, 0).saturating_mul(l.into()))
+		// Proof size: measured `1113`, estimated `5836` bytes.
+		// Minimum execution time: 112_888_000 picoseconds.
+		Weight::from_parts(144_061_371, 5836)
+			.saturating_add(Weight::from_parts(14_636_355, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(l.into())))
-			.saturating_add(T::DbWeight::get().writes(7_u64))
+			.saturating_add(T::DbWeight::get().writes(8_u64))
 			.saturating_add(Weight::from_parts(0, 2723).saturating_mul(l.into()))
 	}
 	/// Storage: `Registry::Nodes` (r:1 w:0)
@@ -188,8 +194,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
 	fn open_agreement() -> Weight {
 		// Proof size: measured `661`, estimated `3713` bytes.
-		// Minimum execution time: 75_853_000 picoseconds.
-		Weight::from_parts(78_657_000, 3713)
+		// Minimum execution time: 76_064_000 picoseconds.
+		Weight::from_parts(79_288_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -201,8 +207,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn accept() -> Weight {
 		// Proof size: measured `648`, estimated `3713` bytes.
-		// Minimum execution time: 34_311_000 picoseconds.
-		Weight::from_parts(36_544_000, 3713)
+		// Minimum execution time: 34_571_000 picoseconds.
+		Weight::from_parts(36_754_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -214,8 +220,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
 		// Proof size: measured `639`, estimated `3694` bytes.
-		// Minimum execution time: 55_403_000 picoseconds.
-		Weight::from_parts(58_207_000, 3694)
+		// Minimum execution time: 55_223_000 picoseconds.
+		Weight::from_parts(57_927_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -223,8 +229,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
 	fn complete() -> Weight {
 		// Proof size: measured `305`, estimated `3644` bytes.
-		// Minimum execution time: 15_614_000 picoseconds.
-		Weight::from_parts(17_356_000, 3644)
+		// Minimum execution time: 15_573_000 picoseconds.
+		Weight::from_parts(16_995_000, 3644)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -242,10 +248,31 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn claim_payment() -> Weight {
 		// Proof size: measured `1277`, estimated `6196` bytes.
-		// Minimum execution time: 131_506_000 picoseconds.
-		Weight::from_parts(136_213_000, 6196)
+		// Minimum execution time: 132_377_000 picoseconds.
+		Weight::from_parts(136_934_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	/// Storage: `Market::Markets` (r:1 w:1)
+	/// Proof: `Market::Markets` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
+	/// Storage: `Market::MarketActivity` (r:1 w:1)
+	/// Proof: `Market::MarketActivity` (`max_values`: None, `max_size`: Some(24), added: 2499, mode: `MaxEncodedLen`)
+	/// Storage: `Market::Listings` (r:1 w:1)
+	/// Proof: `Market::Listings` (`max_values`: None, `max_size`: Some(789), added: 3264, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Storage: `Market::MarketByCommodity` (r:0 w:1)
+	/// Proof: `Market::MarketByCommodity` (`max_values`: None, `max_size`: Some(27), added: 2502, mode: `MaxEncodedLen`)
+	/// The range of component `l` is `[0, 32]`.
+	fn expire_market(l: u32, ) -> Weight {
+		// Proof size: measured `684`, estimated `4254` bytes.
+		// Minimum execution time: 62_193_000 picoseconds.
+		Weight::from_parts(67_800_885, 4254)
+			.saturating_add(Weight::from_parts(2_426_505, 0).saturating_mul(l.into()))
+			.saturating_add(T::DbWeight::get().reads(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Market::Agreements` (r:1 w:1)
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
@@ -257,8 +284,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Disputes` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
 		// Proof size: measured `643`, estimated `3694` bytes.
-		// Minimum execution time: 75_843_000 picoseconds.
-		Weight::from_parts(79_388_000, 3694)
+		// Minimum execution time: 76_253_000 picoseconds.
+		Weight::from_parts(79_608_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -276,16 +303,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn resolve_dispute() -> Weight {
 		// Proof size: measured `1277`, estimated `6196` bytes.
-		// Minimum execution time: 135_752_000 picoseconds.
-		Weight::from_parts(140_830_000, 6196)
+		// Minimum execution time: 135_381_000 picoseconds.
+		Weight::from_parts(140_329_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
-	}
-	fn expire_market(l: u32, ) -> Weight {
-		Weight::from_parts(60_000_000, 4000)
-			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(l.into()))
-			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `Market::Agreements` (r:1 w:1)
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
@@ -303,8 +324,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn claim_refund() -> Weight {
 		// Proof size: measured `1236`, estimated `6398` bytes.
-		// Minimum execution time: 151_876_000 picoseconds.
-		Weight::from_parts(156_884_000, 6398)
+		// Minimum execution time: 151_015_000 picoseconds.
+		Weight::from_parts(155_832_000, 6398)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -326,8 +347,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn reject_work() -> Weight {
 		// Proof size: measured `1240`, estimated `6398` bytes.
-		// Minimum execution time: 154_660_000 picoseconds.
-		Weight::from_parts(159_788_000, 6398)
+		// Minimum execution time: 155_191_000 picoseconds.
+		Weight::from_parts(160_009_000, 6398)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -336,90 +357,90 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn open_market() -> Weight {
-		Weight::from_parts(77_175_000, 3694)
+		Weight::from_parts(79_148_000, 3694)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn set_listing_policy() -> Weight {
-		Weight::from_parts(17_245_000, 4254)
+		Weight::from_parts(17_746_000, 4254)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn close_market() -> Weight {
-		Weight::from_parts(62_813_000, 4254)
+		Weight::from_parts(62_934_000, 4254)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn list(l: u32, ) -> Weight {
-		Weight::from_parts(90_749_454, 6196)
-			.saturating_add(Weight::from_parts(4_222_675, 0).saturating_mul(l.into()))
+		Weight::from_parts(87_948_287, 6196)
+			.saturating_add(Weight::from_parts(4_514_520, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2723).saturating_mul(l.into()))
 	}
 	fn delist(l: u32, ) -> Weight {
-		Weight::from_parts(26_841_446, 4254)
-			.saturating_add(Weight::from_parts(541_683, 0).saturating_mul(l.into()))
+		Weight::from_parts(27_721_687, 4254)
+			.saturating_add(Weight::from_parts(517_478, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn buy(l: u32, ) -> Weight {
-		Weight::from_parts(143_349_412, 5836)
-			.saturating_add(Weight::from_parts(14_555_104, 0).saturating_mul(l.into()))
+		Weight::from_parts(144_061_371, 5836)
+			.saturating_add(Weight::from_parts(14_636_355, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(l.into())))
-			.saturating_add(ParityDbWeight::get().writes(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(8_u64))
 			.saturating_add(Weight::from_parts(0, 2723).saturating_mul(l.into()))
 	}
 	fn open_agreement() -> Weight {
-		Weight::from_parts(78_657_000, 3713)
+		Weight::from_parts(79_288_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn accept() -> Weight {
-		Weight::from_parts(36_544_000, 3713)
+		Weight::from_parts(36_754_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(58_207_000, 3694)
+		Weight::from_parts(57_927_000, 3694)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn complete() -> Weight {
-		Weight::from_parts(17_356_000, 3644)
+		Weight::from_parts(16_995_000, 3644)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn claim_payment() -> Weight {
-		Weight::from_parts(136_213_000, 6196)
-			.saturating_add(ParityDbWeight::get().reads(7_u64))
-			.saturating_add(ParityDbWeight::get().writes(7_u64))
-	}
-	fn dispute() -> Weight {
-		Weight::from_parts(79_388_000, 3694)
-			.saturating_add(ParityDbWeight::get().reads(3_u64))
-			.saturating_add(ParityDbWeight::get().writes(4_u64))
-	}
-	fn resolve_dispute() -> Weight {
-		Weight::from_parts(140_830_000, 6196)
+		Weight::from_parts(136_934_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn expire_market(l: u32, ) -> Weight {
-		Weight::from_parts(60_000_000, 4000)
-			.saturating_add(Weight::from_parts(1_000_000, 0).saturating_mul(l.into()))
-			.saturating_add(ParityDbWeight::get().reads(4_u64))
+		Weight::from_parts(67_800_885, 4254)
+			.saturating_add(Weight::from_parts(2_426_505, 0).saturating_mul(l.into()))
+			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
+	fn dispute() -> Weight {
+		Weight::from_parts(79_608_000, 3694)
+			.saturating_add(ParityDbWeight::get().reads(3_u64))
+			.saturating_add(ParityDbWeight::get().writes(4_u64))
+	}
+	fn resolve_dispute() -> Weight {
+		Weight::from_parts(140_329_000, 6196)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
 	fn claim_refund() -> Weight {
-		Weight::from_parts(156_884_000, 6398)
+		Weight::from_parts(155_832_000, 6398)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn reject_work() -> Weight {
-		Weight::from_parts(159_788_000, 6398)
+		Weight::from_parts(160_009_000, 6398)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
