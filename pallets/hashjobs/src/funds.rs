@@ -4,10 +4,11 @@
 //!   the finder's bonus move out of that hold to the workers' free balance; when the job
 //!   completes or is cancelled, the rest is released to the client. [`Job::paid`] records what
 //!   left the hold, so `budget - paid` is always what is still held for the job.
-//! - Penalties are taken from a node's collateral by the registry ([`ComputeNodes::slash`]) and
-//!   given to the job's client.
+//! - Penalties are reserved from a node's collateral when it claims, and slashed from that
+//!   reservation by the registry ([`ComputeNodes::slash_reserved`]), which burns its share and
+//!   gives the rest to the job's client.
 //!
-//! Nothing here mints or burns.
+//! Nothing here mints; only the registry's slashes burn.
 //!
 //! [`Job::paid`]: crate::Job::paid
 

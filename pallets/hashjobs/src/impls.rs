@@ -228,7 +228,15 @@ impl<T: Config> Pallet<T> {
 		Jobs::<T>::insert(job, info);
 		Subjobs::<T>::insert(
 			subjob,
-			Subjob { job, node, worker: who.clone(), range, deadline, state: SubjobState::Claimed },
+			Subjob {
+				job,
+				node,
+				worker: who.clone(),
+				range,
+				deadline,
+				state: SubjobState::Claimed,
+				penalty,
+			},
 		);
 
 		Self::deposit_event(Event::SubjobClaimed {
@@ -440,7 +448,7 @@ impl<T: Config> Pallet<T> {
 		job.open_subjobs = job.open_subjobs.saturating_sub(1);
 		let slashed = funds::slash::<T>(
 			subjob.node,
-			T::SlashPenalty::get(),
+			subjob.penalty,
 			&job.client,
 			reason.slash_reason(),
 		)?;
@@ -495,11 +503,21 @@ impl<T: Config> Pallet<T> {
 		job.bonus_paid = job.bonus_paid || first_win.is_some();
 		job.open_subjobs = job.open_subjobs.saturating_sub(1);
 		Self::release_claim(subjob.node);
-		let penalty = T::SlashPenalty::get();
-		if !penalty.is_zero() && T::Nodes::owner(subjob.node).is_some() {
-			T::Nodes::release_reservation(subjob.node, penalty)?;
+		if !subjob.penalty.is_zero() && T::Nodes::owner(subjob.node).is_some() {
+			T::Nodes::release_reservation(subjob.node, subjob.penalty)?;
 		}
-		T::OnVerifiedWork::on_verified_work(&job.client, subjob.node)?;
+		// An agreement between client and node counts the unit. Whatever goes wrong there must
+		// not fail a verified answer (the worker would be slashed for silence): it is undone
+		// and logged.
+		let work = subjob.range.len();
+		if let Err(e) = frame_support::storage::with_storage_layer(|| {
+			T::OnVerifiedWork::on_verified_work(&job.client, subjob.node, work)
+		}) {
+			log::warn!(
+				target: crate::LOG_TARGET,
+				"subjob {id}: the verified work could not be counted for an agreement: {e:?}"
+			);
+		}
 		Subjobs::<T>::remove(id);
 
 		Self::deposit_event(Event::SubjobVerified {
@@ -548,10 +566,12 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Decides redundant `results` (one per node) by strict majority and slashes `penalty`
-	/// from every node of the minority, to `beneficiary` (burnt when `None`). Without a strict
-	/// majority nobody is slashed. For pallets that run the same work on several nodes; the
-	/// caller bounds `results`.
+	/// Decides redundant `results` (one per node) by strict majority and slashes up to
+	/// `penalty` of the *free* collateral of every node of the minority, to `beneficiary`
+	/// (burnt when `None`); what is reserved for a node's other obligations is out of reach, so
+	/// a caller that needs the penalty backed reserves it when the node takes the work. Without
+	/// a strict majority nobody is slashed. For pallets that run the same work on several
+	/// nodes; the caller bounds `results`.
 	///
 	/// Every result must come from a registered node of a distinct owner (one vote per owner,
 	/// so Sybil nodes cannot outvote an honest owner), and the slashes are all or nothing.

@@ -31,8 +31,9 @@
 //!   `challenge_at = commit + ChallengeDelay`. Its seed hashes the VRF outputs of the
 //!   [`Config::SeedBlocks`] blocks before it, all produced after the commitment, so that no
 //!   single block author knows the seed when the worker commits. The seed picks
-//!   [`Config::ChallengeCount`] chunks. The worker reveals before `challenge_at` (and by its
-//!   deadline), and within [`Config::AnswerWindow`] blocks of it `answer_challenge`s with the
+//!   [`Config::ChallengeCount`] chunks. The worker reveals by its deadline (revealing after
+//!   `challenge_at` changes nothing: the commitment fixed the result), and from `challenge_at`,
+//!   within [`Config::AnswerWindow`] blocks, it `answer_challenge`s with the
 //!   chunks' digests and Merkle proofs; the runtime recomputes each chunk and checks digest,
 //!   proof and that no winning nonce was left out. A worker that skipped a fraction `f` of its
 //!   chunks passes with probability `(1 - f)^ChallengeCount`.
@@ -103,7 +104,6 @@ mod mock;
 #[cfg(test)]
 mod tests;
 
-#[cfg(any(feature = "std", feature = "try-runtime"))]
 const LOG_TARGET: &str = "runtime::hash-jobs";
 
 /// SHA-256 through the runtime's native host function.
@@ -548,7 +548,7 @@ pub type ReturnedOf<T> = frame_support::BoundedVec<NonceRange, <T as Config>::Ma
 /// A job of the runtime.
 pub type JobOf<T> = Job<AccountIdOf<T>, BalanceOf<T>, PayloadOf<T>, ReturnedOf<T>>;
 /// A subjob of the runtime.
-pub type SubjobOf<T> = Subjob<AccountIdOf<T>, BlockNumberOf<T>, NoncesOf<T>>;
+pub type SubjobOf<T> = Subjob<AccountIdOf<T>, BlockNumberOf<T>, NoncesOf<T>, BalanceOf<T>>;
 /// An answer to one challenge.
 pub type ChunkAnswerOf<T> = ChunkAnswer<
 	frame_support::BoundedVec<appchain_primitives::pow::Hash256, <T as Config>::MaxProofDepth>,

@@ -114,7 +114,7 @@ pub enum SubjobState<BlockNumber, Nonces> {
 #[derive(
 	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
 )]
-pub struct Subjob<AccountId, BlockNumber, Nonces> {
+pub struct Subjob<AccountId, BlockNumber, Nonces, Balance> {
 	/// The job.
 	pub job: JobId,
 	/// The hashing node doing it.
@@ -127,6 +127,10 @@ pub struct Subjob<AccountId, BlockNumber, Nonces> {
 	pub deadline: BlockNumber,
 	/// Where its result is.
 	pub state: SubjobState<BlockNumber, Nonces>,
+	/// The penalty reserved from the node's collateral when it claimed: released when the
+	/// subjob is verified, slashed when it fails (a later change of
+	/// [`Config::SlashPenalty`](crate::Config::SlashPenalty) does not apply to it).
+	pub penalty: Balance,
 }
 
 /// A worker's answer for one challenged chunk.

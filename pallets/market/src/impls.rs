@@ -209,8 +209,8 @@ impl<T: Config> Pallet<T> {
 		};
 		ensure!(fee <= max_fee, Error::<T>::FeeAboveMaximum);
 		funds::ensure_can_pay::<T>(who, fee)?;
-		// A full market makes room for a lower ask by evicting its highest (the latest listed of
-		// equal highest asks): places go to the cheapest sellers, not to the first ones.
+		// A full market makes room for a lower ask by evicting its highest (the earliest listed
+		// of equal highest asks): places go to the cheapest sellers, not to the first ones.
 		let evicted = if listings.is_full() {
 			let (position, highest) = listings
 				.iter()
@@ -291,6 +291,17 @@ impl<T: Config> Pallet<T> {
 		Ok(escrow)
 	}
 
+	/// Hash-subjob agreements carry no penalty: their delivery also depends on the client
+	/// posting jobs (a client that posts none could otherwise collect the penalty), and every
+	/// subjob a provider claims is backed by the hash-job pallet's own reserved penalty.
+	fn ensure_penalty_allowed(work: &WorkKind, terms: &ServiceTermsOf<T>) -> DispatchResult {
+		ensure!(
+			*work != WorkKind::HashSubjob || terms.penalty.is_zero(),
+			Error::<T>::PenaltyOnHashWork
+		);
+		Ok(())
+	}
+
 	pub(crate) fn do_buy(
 		who: AccountIdOf<T>,
 		market: MarketId,
@@ -301,6 +312,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(!max_price_per_unit.is_zero(), Error::<T>::ZeroPrice);
 		let deadline = Self::deadline_of(&terms)?;
 		let work = Self::work_of(&info.commodity)?;
+		Self::ensure_penalty_allowed(&work, &terms)?;
 
 		// Listings of nodes that stopped serving take no part and are dropped. Listings of the
 		// buyer and of the market's owner take no part in this sale and stay listed: the buyer's
@@ -403,6 +415,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(T::Nodes::is_serving(provider), Error::<T>::NodeNotServing);
 		ensure!(provider_owner != who, Error::<T>::BuyerIsSeller);
 		ensure!(Self::serves(provider, &work), Error::<T>::WorkNotServed);
+		Self::ensure_penalty_allowed(&work, &terms)?;
 		let escrow = Self::escrow_of(price_per_unit, &terms)?;
 		funds::ensure_can_hold::<T>(&who, HoldReason::Escrow, escrow)?;
 
@@ -494,10 +507,11 @@ impl<T: Config> Pallet<T> {
 			T::Nodes::reserve(agreement.provider, penalty)?;
 		}
 		if hash_work {
+			let min_unit = T::Nodes::hash_rate(agreement.provider).unwrap_or(0);
 			HashDeliveries::<T>::insert(
 				&agreement.client,
 				agreement.provider,
-				HashDelivery { agreement: id, delivered: 0 },
+				HashDelivery { agreement: id, delivered: 0, min_unit },
 			);
 		}
 		agreement.status = AgreementStatus::Accepted;
@@ -618,7 +632,12 @@ impl<T: Config> Pallet<T> {
 		let agreement = Self::agreement(id)?;
 		match agreement.status {
 			AgreementStatus::Proposed => return Err(Error::<T>::NotAccepted.into()),
-			AgreementStatus::Accepted | AgreementStatus::Disputed => {},
+			AgreementStatus::Accepted => {},
+			// A dispute nobody decided in time has lapsed: the work can only be paid.
+			AgreementStatus::Disputed => {
+				let dispute = Disputes::<T>::get(id).ok_or(Error::<T>::NotDisputed)?;
+				ensure!(Self::now() <= dispute.decide_by, Error::<T>::DisputeTimedOut);
+			},
 			AgreementStatus::Completed { at } => {
 				let payable_at =
 					at.checked_add(&T::ChallengeWindow::get()).ok_or(Error::<T>::Overflow)?;
@@ -699,21 +718,29 @@ impl<T: Config> Pallet<T> {
 		let delivery = HashDeliveries::<T>::get(&agreement.client, agreement.provider)
 			.filter(|d| agreement.work == WorkKind::HashSubjob && d.agreement == id);
 		let delivered = delivery.map(|d| d.delivered).unwrap_or(0);
-		let paid = agreement
+		let mut paid = agreement
 			.price_per_unit
 			.checked_mul(&delivered.into())
 			.ok_or(Error::<T>::Overflow)?
 			.min(agreement.escrow);
+		// A part payment below the existential deposit cannot reach a provider whose account
+		// has been reaped meanwhile: it goes back to the client rather than lock the escrow.
+		if !paid.is_zero() &&
+			frame_support::storage::with_storage_layer(|| {
+				funds::pay_escrow::<T>(&agreement.client, &agreement.provider_owner, paid)
+			})
+			.is_err()
+		{
+			paid = Zero::zero();
+		}
 		let refunded = agreement.escrow.saturating_sub(paid);
 
-		if !paid.is_zero() {
-			funds::pay_escrow::<T>(&agreement.client, &agreement.provider_owner, paid)?;
-		}
 		if !refunded.is_zero() {
 			funds::release::<T>(&agreement.client, HoldReason::Escrow, refunded)?;
 		}
 		// A provider that has withdrawn since is gone from the registry (possible only for an
 		// agreement it never accepted): there is nothing to slash.
+		let slash = slash.filter(|_| agreement.work != WorkKind::HashSubjob);
 		let (penalty, compensation) = match slash {
 			Some(reason) if T::Nodes::owner(agreement.provider).is_some() => {
 				let outcome = funds::slash_penalty::<T>(
@@ -737,10 +764,14 @@ impl<T: Config> Pallet<T> {
 		Ok(Settlement { paid, refunded, penalty, compensation })
 	}
 
-	/// A unit of `node`'s hash work for `client` was verified: counts it toward their accepted
-	/// hash-subjob agreement, which is paid when every unit is delivered.
-	fn deliver_hash_unit(client: &AccountIdOf<T>, node: NodeId) -> DispatchResult {
+	/// A unit of `node`'s hash work for `client`, of `work` nonces, was verified: counts it
+	/// toward their accepted hash-subjob agreement if it is at least the agreement's least
+	/// unit; the agreement is paid when every unit is delivered.
+	fn deliver_hash_unit(client: &AccountIdOf<T>, node: NodeId, work: u64) -> DispatchResult {
 		let Some(mut delivery) = HashDeliveries::<T>::get(client, node) else { return Ok(()) };
+		if work < delivery.min_unit {
+			return Ok(());
+		}
 		let Some(agreement) = Agreements::<T>::get(delivery.agreement) else { return Ok(()) };
 		// Work verified after the deadline no longer counts: the agreement can only expire.
 		if agreement.status != AgreementStatus::Accepted || Self::now() > agreement.deadline {
@@ -925,8 +956,8 @@ struct Settlement<Balance> {
 }
 
 impl<T: Config> OnVerifiedWork<AccountIdOf<T>> for Pallet<T> {
-	fn on_verified_work(client: &AccountIdOf<T>, node: NodeId) -> DispatchResult {
-		Self::deliver_hash_unit(client, node)
+	fn on_verified_work(client: &AccountIdOf<T>, node: NodeId, work: u64) -> DispatchResult {
+		Self::deliver_hash_unit(client, node, work)
 	}
 }
 

@@ -47,8 +47,11 @@
 //!     window, which pays the escrow to the provider and releases the reservation;
 //!   - *hash-subjob* work is paid on the hash-job pallet's verdicts, never on the provider's
 //!     word (`complete` is refused): each subjob of one of the client's jobs that the node
-//!     gets verified delivers one unit ([`pallet_compute_registry::OnVerifiedWork`]), and the
-//!     last unit pays the escrow at once;
+//!     gets verified delivers one unit ([`pallet_compute_registry::OnVerifiedWork`]) if it is
+//!     at least one second of work at the hash rate the node declared when accepting, and the
+//!     last unit pays the escrow at once. These agreements carry no penalty: delivery also
+//!     depends on the client posting jobs, and each claimed subjob is backed by the hash-job
+//!     pallet's own reserved penalty;
 //!   - past the deadline without delivery, anyone may `claim_refund`: units already delivered
 //!     are paid, the client gets the rest back and, if the provider had accepted, the penalty
 //!     slashed from its reservation;
@@ -434,6 +437,9 @@ pub mod pallet {
 		TooManyListings,
 		/// The market sold within its last `MarketIdleTimeout` blocks.
 		MarketNotIdle,
+		/// Hash-subjob agreements carry no penalty (each claimed subjob is backed by the
+		/// hash-job pallet's own).
+		PenaltyOnHashWork,
 		/// Only delivered inference work inside its challenge window can be disputed.
 		NotDisputable,
 		/// The agreement is not disputed.

@@ -1202,80 +1202,111 @@ fn a_seller_whose_free_collateral_cannot_back_the_penalty_does_not_win() {
 
 // ---- hash-subjob agreements are paid on verdicts
 
-fn hash_agreement(units: u32, penalty: Balance) -> (NodeId, AgreementId) {
-	let h = hashing_node(SELLER_A, 1_000_000);
+/// Hashes a second at the rate of the nodes below: one unit of hash work.
+const UNIT: u64 = 1_000_000;
+
+fn hash_agreement(units: u32) -> (NodeId, AgreementId) {
+	let h = hashing_node(SELLER_A, UNIT);
 	let id = NextAgreementId::<Test>::get();
 	assert_ok!(Market::open_agreement(
 		signed(CLIENT),
 		h,
 		WorkKind::HashSubjob,
 		4,
-		terms(units, 10, penalty)
+		terms(units, 10, 0)
 	));
 	assert_ok!(Market::accept(signed(SELLER_A), id));
 	(h, id)
 }
 
+fn verified(client: AccountId, node: NodeId, work: u64) {
+	assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&client, node, work));
+}
+
 #[test]
 fn hash_subjob_work_is_paid_on_verified_subjobs_not_on_the_providers_word() {
 	test(|| {
-		let (h, id) = hash_agreement(3, 8);
+		// No penalty on hash work: the client's jobs decide whether there is work to do.
+		let h0 = hashing_node(SELLER_B, UNIT);
+		assert_noop!(
+			Market::open_agreement(signed(CLIENT), h0, WorkKind::HashSubjob, 4, terms(3, 10, 1)),
+			Error::<Test>::PenaltyOnHashWork
+		);
+		let (h, id) = hash_agreement(3);
 		// The provider's word is not enough.
 		assert_noop!(Market::complete(signed(SELLER_A), id), Error::<Test>::PaidOnVerdict);
 		let seller_before = free(SELLER_A);
-		// Verified work of another client, or by another node, does not count.
-		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&SELLER_B, h));
-		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h + 1));
+		// Verified work of another client, by another node, or smaller than a second at the
+		// rate declared when accepting does not count (declaring a tiny rate afterwards to
+		// claim tiny subjobs delivers nothing).
+		verified(SELLER_B, h, UNIT);
+		verified(CLIENT, h0, UNIT);
+		assert_ok!(Registry::declare_hash_rate(signed(SELLER_A), h, 1));
+		verified(CLIENT, h, UNIT - 1);
 		assert_eq!(HashDeliveries::<Test>::get(CLIENT, h).unwrap().delivered, 0);
 		for delivered in 1..=2 {
-			assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+			verified(CLIENT, h, UNIT);
 			System::assert_last_event(
 				Event::UnitDelivered { agreement: id, delivered, units: 3 }.into(),
 			);
 		}
-		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+		verified(CLIENT, h, 30 * UNIT);
 		System::assert_last_event(
 			Event::ProviderPaid { agreement: id, provider: h, to: SELLER_A, amount: 12 }.into(),
 		);
 		assert_eq!(free(SELLER_A), seller_before + 12);
 		assert!(!HashDeliveries::<Test>::contains_key(CLIENT, h));
-		assert_eq!(<Registry as ComputeNodes<_, _>>::free_collateral(h), MIN_COLLATERAL);
 	});
 }
 
 #[test]
-fn a_partly_delivered_hash_agreement_pays_what_was_verified_and_slashes_the_rest() {
+fn a_partly_delivered_hash_agreement_pays_what_was_verified_and_refunds_the_rest() {
 	test(|| {
-		let (h, id) = hash_agreement(3, 8);
+		let (h, id) = hash_agreement(3);
 		// One pair, one accepted hash agreement at a time.
 		assert_ok!(Market::open_agreement(
 			signed(CLIENT),
 			h,
 			WorkKind::HashSubjob,
 			4,
-			terms(3, 10, 8)
+			terms(3, 10, 0)
 		));
 		assert_noop!(Market::accept(signed(SELLER_A), id + 1), Error::<Test>::AgreementExists);
-		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+		verified(CLIENT, h, UNIT);
 		let (seller_before, client_before) = (free(SELLER_A), free(CLIENT));
 		run_to_block(12);
 		// Verified after the deadline: too late to count.
-		assert_ok!(<Market as OnVerifiedWork<_>>::on_verified_work(&CLIENT, h));
+		verified(CLIENT, h, UNIT);
 		assert_ok!(Market::claim_refund(signed(CLIENT), id));
 		System::assert_last_event(
 			Event::AgreementExpired {
 				agreement: id,
 				paid: 4,
 				refunded: 8,
-				penalty: 8,
-				compensation: 6,
+				penalty: 0,
+				compensation: 0,
 			}
 			.into(),
 		);
 		assert_eq!(free(SELLER_A), seller_before + 4);
-		assert_eq!(free(CLIENT), client_before + 8 + 6);
+		assert_eq!(free(CLIENT), client_before + 8);
 		assert!(!HashDeliveries::<Test>::contains_key(CLIENT, h));
+		// No failure is counted against the provider: the client may simply have posted no
+		// job.
+		assert_eq!(pallet_compute_registry::Nodes::<Test>::get(h).unwrap().stats.failed, 0);
 		assert_ok!(Market::claim_refund(signed(CLIENT), id + 1));
+	});
+}
+
+/// A dispute that nobody decided in time has lapsed: it can no longer be rejected.
+#[test]
+fn a_lapsed_dispute_can_only_be_paid() {
+	test(|| {
+		let (_, id) = completed();
+		assert_ok!(Market::dispute(signed(CLIENT), id));
+		run_to_block(2 + DISPUTE_TIMEOUT);
+		assert_noop!(Market::reject_work(RuntimeOrigin::root(), id), Error::<Test>::DisputeTimedOut);
+		assert_ok!(Market::claim_payment(signed(SELLER_A), id));
 	});
 }
 

@@ -211,6 +211,10 @@ pub struct HashDelivery {
 	pub agreement: AgreementId,
 	/// Units verified.
 	pub delivered: u32,
+	/// Least work (nonces hashed) a verified subjob must have to count as a unit: one second
+	/// at the hash rate the node declared when it accepted, so that declaring a tiny rate
+	/// afterwards (and so claiming tiny subjobs) does not deliver units cheaply.
+	pub min_unit: u64,
 }
 
 /// A client's dispute of delivered work.

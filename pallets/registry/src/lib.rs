@@ -510,12 +510,6 @@ pub mod pallet {
 			Self::do_withdraw(&who, node)
 		}
 
-		/// Take a registered node that is not serving (no heartbeat within
-		/// [`Config::HeartbeatTimeout`], or collateral below the minimum) out of every shard and
-		/// start its unbonding, as `unregister` would.
-		///
-		/// - origin: anyone, so that dead nodes cannot fill a shard for ever;
-		/// - the owner keeps its collateral and may `withdraw` it after unbonding.
 		/// Retire a model no registered node serves and release its deposit.
 		///
 		/// - origin: the model's owner;
@@ -527,6 +521,12 @@ pub mod pallet {
 			Self::do_retire_model(&who, model)
 		}
 
+		/// Take a registered node that is not serving (no heartbeat within
+		/// [`Config::HeartbeatTimeout`], or collateral below the minimum) out of every shard and
+		/// start its unbonding, as `unregister` would.
+		///
+		/// - origin: anyone, so that dead nodes cannot fill a shard for ever;
+		/// - the owner keeps its collateral and may `withdraw` it after unbonding.
 		#[pallet::call_index(12)]
 		pub fn prune(origin: OriginFor<T>, node: NodeId) -> DispatchResult {
 			let pruner = ensure_signed(origin)?;

@@ -66,16 +66,16 @@ pub trait ComputeNodes<AccountId, Balance> {
 	fn record_work(node: NodeId, outcome: WorkOutcome) -> Result<(), DispatchError>;
 }
 
-/// Told by a pallet that verifies work on chain (hash jobs) that `node` delivered one unit of
+/// Told by a pallet that verifies work on chain (hash jobs) that `node` delivered a unit of
 /// verified work to `client`, so that an agreement between them can pay for it on the verdict
 /// rather than on the provider's word. Implemented by the market.
 pub trait OnVerifiedWork<AccountId> {
-	/// One unit of `node`'s work for `client` was verified.
-	fn on_verified_work(client: &AccountId, node: NodeId) -> Result<(), DispatchError>;
+	/// A unit of `node`'s work for `client`, of size `work` (nonces hashed), was verified.
+	fn on_verified_work(client: &AccountId, node: NodeId, work: u64) -> Result<(), DispatchError>;
 }
 
 impl<AccountId> OnVerifiedWork<AccountId> for () {
-	fn on_verified_work(_client: &AccountId, _node: NodeId) -> Result<(), DispatchError> {
+	fn on_verified_work(_client: &AccountId, _node: NodeId, _work: u64) -> Result<(), DispatchError> {
 		Ok(())
 	}
 }

@@ -91,7 +91,8 @@ impl pallet_compute_market::Config for Runtime {
 	type MaxListings = ConstU32<32>;
 	/// An owner's nodes take at most a quarter of a market's places.
 	type MaxListingsPerOwner = ConstU32<8>;
-	/// A market without a sale for a day can be expired by anyone.
+	/// A market without a sale for 7 days (an hour with `fast-runtime`) can be expired by
+	/// anyone.
 	type MarketIdleTimeout = MarketIdleTimeout;
 	type ChallengeWindow = ChallengeWindow;
 	type MaxAgreementDuration = MaxAgreementDuration;

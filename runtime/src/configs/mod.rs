@@ -147,7 +147,7 @@ impl pallet_utility::Config for Runtime {
 }
 
 parameter_types! {
-	/// A verifier motion stays open for five minutes.
+	/// A verifier motion stays open for a day (five minutes with `fast-runtime`).
 	pub const VerifierMotionDuration: BlockNumber =
 		crate::prod_or_fast!(super::time::DAYS, 5 * super::time::MINUTES);
 	/// What a verifier motion may dispatch: a verdict, far below a block.

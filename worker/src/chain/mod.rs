@@ -210,7 +210,7 @@ fn innermost(error: &str) -> String {
 pub use runtime::runtime_types::bounded_collections::bounded_vec::BoundedVec as Bounded;
 
 /// A subjob as the chain stores it.
-pub type SubjobOf = Subjob<AccountId32, u32, Bounded<u64>>;
+pub type SubjobOf = Subjob<AccountId32, u32, Bounded<u64>, u128>;
 
 /// A job as the chain stores it.
 pub type JobOf = Job<AccountId32, u128, Bounded<u8>, Bounded<NonceRange>>;
