@@ -66,8 +66,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `HashJobs::Jobs` (`max_values`: None, `max_size`: Some(1320), added: 3795, mode: `MaxEncodedLen`)
 	fn post_job() -> Weight {
 		// Proof size: measured `380`, estimated `3694` bytes.
-		// Minimum execution time: 66_469_000 picoseconds.
-		Weight::from_parts(69_534_000, 3694)
+		// Minimum execution time: 66_529_000 picoseconds.
+		Weight::from_parts(69_503_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -79,8 +79,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
 	fn cancel_job() -> Weight {
 		// Proof size: measured `739`, estimated `4785` bytes.
-		// Minimum execution time: 54_581_000 picoseconds.
-		Weight::from_parts(57_015_000, 4785)
+		// Minimum execution time: 54_701_000 picoseconds.
+		Weight::from_parts(57_436_000, 4785)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -95,38 +95,38 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `HashJobs::NextSubjobId` (r:1 w:1)
 	/// Proof: `HashJobs::NextSubjobId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
 	/// Storage: `HashJobs::Subjobs` (r:0 w:1)
-	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
+	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(402), added: 2877, mode: `MaxEncodedLen`)
 	fn claim() -> Weight {
 		// Proof size: measured `701`, estimated `4785` bytes.
-		// Minimum execution time: 40_511_000 picoseconds.
-		Weight::from_parts(42_864_000, 4785)
+		// Minimum execution time: 40_931_000 picoseconds.
+		Weight::from_parts(44_366_000, 4785)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `HashJobs::Subjobs` (r:1 w:1)
-	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
+	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(402), added: 2877, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		// Proof size: measured `396`, estimated `3851` bytes.
-		// Minimum execution time: 17_005_000 picoseconds.
-		Weight::from_parts(18_568_000, 3851)
+		// Proof size: measured `412`, estimated `3867` bytes.
+		// Minimum execution time: 17_015_000 picoseconds.
+		Weight::from_parts(18_738_000, 3867)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `HashJobs::Subjobs` (r:1 w:1)
-	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
+	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(402), added: 2877, mode: `MaxEncodedLen`)
 	/// Storage: `HashJobs::Jobs` (r:1 w:0)
 	/// Proof: `HashJobs::Jobs` (`max_values`: None, `max_size`: Some(1320), added: 3795, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 32]`.
 	fn reveal(n: u32, ) -> Weight {
-		// Proof size: measured `688`, estimated `4785` bytes.
-		// Minimum execution time: 22_163_000 picoseconds.
-		Weight::from_parts(24_464_321, 4785)
-			.saturating_add(Weight::from_parts(641_906, 0).saturating_mul(n.into()))
+		// Proof size: measured `704`, estimated `4785` bytes.
+		// Minimum execution time: 21_632_000 picoseconds.
+		Weight::from_parts(24_196_498, 4785)
+			.saturating_add(Weight::from_parts(636_319, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `HashJobs::Subjobs` (r:1 w:1)
-	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
+	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(402), added: 2877, mode: `MaxEncodedLen`)
 	/// Storage: `HashJobs::ChallengeSeeds` (r:1 w:0)
 	/// Proof: `HashJobs::ChallengeSeeds` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `HashJobs::Jobs` (r:1 w:1)
@@ -142,16 +142,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::ReservedCollateral` (r:1 w:1)
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Market::HashDeliveries` (r:1 w:0)
-	/// Proof: `Market::HashDeliveries` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
+	/// Proof: `Market::HashDeliveries` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	fn answer_challenge() -> Weight {
-		// Proof size: measured `1489`, estimated `6196` bytes.
-		// Minimum execution time: 507_165_000 picoseconds.
-		Weight::from_parts(523_569_000, 6196)
+		// Proof size: measured `1505`, estimated `6196` bytes.
+		// Minimum execution time: 512_152_000 picoseconds.
+		Weight::from_parts(524_000_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
 	/// Storage: `HashJobs::Subjobs` (r:1 w:1)
-	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(386), added: 2861, mode: `MaxEncodedLen`)
+	/// Proof: `HashJobs::Subjobs` (`max_values`: None, `max_size`: Some(402), added: 2877, mode: `MaxEncodedLen`)
 	/// Storage: `HashJobs::Jobs` (r:1 w:1)
 	/// Proof: `HashJobs::Jobs` (`max_values`: None, `max_size`: Some(1320), added: 3795, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:1 w:1)
@@ -167,9 +167,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `HashJobs::ClaimsOf` (r:1 w:1)
 	/// Proof: `HashJobs::ClaimsOf` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	fn reclaim() -> Weight {
-		// Proof size: measured `1386`, estimated `6196` bytes.
-		// Minimum execution time: 124_025_000 picoseconds.
-		Weight::from_parts(128_381_000, 6196)
+		// Proof size: measured `1402`, estimated `6196` bytes.
+		// Minimum execution time: 123_013_000 picoseconds.
+		Weight::from_parts(127_740_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(9_u64))
 	}
@@ -183,8 +183,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `HashJobs::ChallengeSeeds` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn on_initialize() -> Weight {
 		// Proof size: measured `477`, estimated `1614` bytes.
-		// Minimum execution time: 14_432_000 picoseconds.
-		Weight::from_parts(15_654_000, 1614)
+		// Minimum execution time: 14_451_000 picoseconds.
+		Weight::from_parts(15_763_000, 1614)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -193,43 +193,43 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn post_job() -> Weight {
-		Weight::from_parts(69_534_000, 3694)
+		Weight::from_parts(69_503_000, 3694)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn cancel_job() -> Weight {
-		Weight::from_parts(57_015_000, 4785)
+		Weight::from_parts(57_436_000, 4785)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn claim() -> Weight {
-		Weight::from_parts(42_864_000, 4785)
+		Weight::from_parts(44_366_000, 4785)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(18_568_000, 3851)
+		Weight::from_parts(18_738_000, 3867)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn reveal(n: u32, ) -> Weight {
-		Weight::from_parts(24_464_321, 4785)
-			.saturating_add(Weight::from_parts(641_906, 0).saturating_mul(n.into()))
+		Weight::from_parts(24_196_498, 4785)
+			.saturating_add(Weight::from_parts(636_319, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn answer_challenge() -> Weight {
-		Weight::from_parts(523_569_000, 6196)
+		Weight::from_parts(524_000_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn reclaim() -> Weight {
-		Weight::from_parts(128_381_000, 6196)
+		Weight::from_parts(127_740_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(9_u64))
 	}
 	fn on_initialize() -> Weight {
-		Weight::from_parts(15_654_000, 1614)
+		Weight::from_parts(15_763_000, 1614)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}

@@ -80,8 +80,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Markets` (`max_values`: None, `max_size`: Some(96), added: 2571, mode: `MaxEncodedLen`)
 	fn open_market() -> Weight {
 		// Proof size: measured `394`, estimated `3694` bytes.
-		// Minimum execution time: 76_023_000 picoseconds.
-		Weight::from_parts(79_148_000, 3694)
+		// Minimum execution time: 75_002_000 picoseconds.
+		Weight::from_parts(77_956_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -91,8 +91,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Listings` (`max_values`: None, `max_size`: Some(789), added: 3264, mode: `MaxEncodedLen`)
 	fn set_listing_policy() -> Weight {
 		// Proof size: measured `290`, estimated `4254` bytes.
-		// Minimum execution time: 15_944_000 picoseconds.
-		Weight::from_parts(17_746_000, 4254)
+		// Minimum execution time: 15_723_000 picoseconds.
+		Weight::from_parts(17_155_000, 4254)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -110,8 +110,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::MarketByCommodity` (`max_values`: None, `max_size`: Some(27), added: 2502, mode: `MaxEncodedLen`)
 	fn close_market() -> Weight {
 		// Proof size: measured `520`, estimated `4254` bytes.
-		// Minimum execution time: 59_748_000 picoseconds.
-		Weight::from_parts(62_934_000, 4254)
+		// Minimum execution time: 59_789_000 picoseconds.
+		Weight::from_parts(62_563_000, 4254)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -128,9 +128,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `l` is `[0, 31]`.
 	fn list(l: u32, ) -> Weight {
 		// Proof size: measured `1051`, estimated `6196` bytes.
-		// Minimum execution time: 83_745_000 picoseconds.
-		Weight::from_parts(87_948_287, 6196)
-			.saturating_add(Weight::from_parts(4_514_520, 0).saturating_mul(l.into()))
+		// Minimum execution time: 82_714_000 picoseconds.
+		Weight::from_parts(90_036_760, 6196)
+			.saturating_add(Weight::from_parts(4_154_015, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
@@ -145,9 +145,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `l` is `[1, 32]`.
 	fn delist(l: u32, ) -> Weight {
 		// Proof size: measured `661`, estimated `4254` bytes.
-		// Minimum execution time: 25_078_000 picoseconds.
-		Weight::from_parts(27_721_687, 4254)
-			.saturating_add(Weight::from_parts(517_478, 0).saturating_mul(l.into()))
+		// Minimum execution time: 24_857_000 picoseconds.
+		Weight::from_parts(27_899_613, 4254)
+			.saturating_add(Weight::from_parts(345_526, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -174,9 +174,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `l` is `[1, 32]`.
 	fn buy(l: u32, ) -> Weight {
 		// Proof size: measured `1113`, estimated `5836` bytes.
-		// Minimum execution time: 112_888_000 picoseconds.
-		Weight::from_parts(144_061_371, 5836)
-			.saturating_add(Weight::from_parts(14_636_355, 0).saturating_mul(l.into()))
+		// Minimum execution time: 113_378_000 picoseconds.
+		Weight::from_parts(139_369_638, 5836)
+			.saturating_add(Weight::from_parts(14_194_382, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().reads((2_u64).saturating_mul(l.into())))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
@@ -194,8 +194,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
 	fn open_agreement() -> Weight {
 		// Proof size: measured `661`, estimated `3713` bytes.
-		// Minimum execution time: 76_064_000 picoseconds.
-		Weight::from_parts(79_288_000, 3713)
+		// Minimum execution time: 74_971_000 picoseconds.
+		Weight::from_parts(78_697_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -207,8 +207,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn accept() -> Weight {
 		// Proof size: measured `648`, estimated `3713` bytes.
-		// Minimum execution time: 34_571_000 picoseconds.
-		Weight::from_parts(36_754_000, 3713)
+		// Minimum execution time: 34_251_000 picoseconds.
+		Weight::from_parts(36_424_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -220,8 +220,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
 	fn cancel() -> Weight {
 		// Proof size: measured `639`, estimated `3694` bytes.
-		// Minimum execution time: 55_223_000 picoseconds.
-		Weight::from_parts(57_927_000, 3694)
+		// Minimum execution time: 54_832_000 picoseconds.
+		Weight::from_parts(57_806_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -229,8 +229,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
 	fn complete() -> Weight {
 		// Proof size: measured `305`, estimated `3644` bytes.
-		// Minimum execution time: 15_573_000 picoseconds.
-		Weight::from_parts(16_995_000, 3644)
+		// Minimum execution time: 15_122_000 picoseconds.
+		Weight::from_parts(16_534_000, 3644)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -248,8 +248,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn claim_payment() -> Weight {
 		// Proof size: measured `1277`, estimated `6196` bytes.
-		// Minimum execution time: 132_377_000 picoseconds.
-		Weight::from_parts(136_934_000, 6196)
+		// Minimum execution time: 131_576_000 picoseconds.
+		Weight::from_parts(138_186_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -268,9 +268,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `l` is `[0, 32]`.
 	fn expire_market(l: u32, ) -> Weight {
 		// Proof size: measured `684`, estimated `4254` bytes.
-		// Minimum execution time: 62_193_000 picoseconds.
-		Weight::from_parts(67_800_885, 4254)
-			.saturating_add(Weight::from_parts(2_426_505, 0).saturating_mul(l.into()))
+		// Minimum execution time: 62_403_000 picoseconds.
+		Weight::from_parts(69_345_637, 4254)
+			.saturating_add(Weight::from_parts(2_322_233, 0).saturating_mul(l.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -284,8 +284,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Market::Disputes` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
 		// Proof size: measured `643`, estimated `3694` bytes.
-		// Minimum execution time: 76_253_000 picoseconds.
-		Weight::from_parts(79_608_000, 3694)
+		// Minimum execution time: 74_471_000 picoseconds.
+		Weight::from_parts(77_706_000, 3694)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
@@ -303,15 +303,15 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn resolve_dispute() -> Weight {
 		// Proof size: measured `1277`, estimated `6196` bytes.
-		// Minimum execution time: 135_381_000 picoseconds.
-		Weight::from_parts(140_329_000, 6196)
+		// Minimum execution time: 133_740_000 picoseconds.
+		Weight::from_parts(138_557_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(7_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `Market::Agreements` (r:1 w:1)
 	/// Proof: `Market::Agreements` (`max_values`: None, `max_size`: Some(179), added: 2654, mode: `MaxEncodedLen`)
 	/// Storage: `Market::HashDeliveries` (r:1 w:0)
-	/// Proof: `Market::HashDeliveries` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
+	/// Proof: `Market::HashDeliveries` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -324,8 +324,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn claim_refund() -> Weight {
 		// Proof size: measured `1236`, estimated `6398` bytes.
-		// Minimum execution time: 151_015_000 picoseconds.
-		Weight::from_parts(155_832_000, 6398)
+		// Minimum execution time: 150_655_000 picoseconds.
+		Weight::from_parts(156_213_000, 6398)
 			.saturating_add(T::DbWeight::get().reads(9_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -334,7 +334,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Market::Disputes` (r:1 w:0)
 	/// Proof: `Market::Disputes` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	/// Storage: `Market::HashDeliveries` (r:1 w:0)
-	/// Proof: `Market::HashDeliveries` (`max_values`: None, `max_size`: Some(76), added: 2551, mode: `MaxEncodedLen`)
+	/// Proof: `Market::HashDeliveries` (`max_values`: None, `max_size`: Some(84), added: 2559, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
@@ -347,8 +347,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn reject_work() -> Weight {
 		// Proof size: measured `1240`, estimated `6398` bytes.
-		// Minimum execution time: 155_191_000 picoseconds.
-		Weight::from_parts(160_009_000, 6398)
+		// Minimum execution time: 154_129_000 picoseconds.
+		Weight::from_parts(159_678_000, 6398)
 			.saturating_add(T::DbWeight::get().reads(10_u64))
 			.saturating_add(T::DbWeight::get().writes(8_u64))
 	}
@@ -357,90 +357,90 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn open_market() -> Weight {
-		Weight::from_parts(79_148_000, 3694)
+		Weight::from_parts(77_956_000, 3694)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn set_listing_policy() -> Weight {
-		Weight::from_parts(17_746_000, 4254)
+		Weight::from_parts(17_155_000, 4254)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn close_market() -> Weight {
-		Weight::from_parts(62_934_000, 4254)
+		Weight::from_parts(62_563_000, 4254)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn list(l: u32, ) -> Weight {
-		Weight::from_parts(87_948_287, 6196)
-			.saturating_add(Weight::from_parts(4_514_520, 0).saturating_mul(l.into()))
+		Weight::from_parts(90_036_760, 6196)
+			.saturating_add(Weight::from_parts(4_154_015, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(l.into())))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 			.saturating_add(Weight::from_parts(0, 2723).saturating_mul(l.into()))
 	}
 	fn delist(l: u32, ) -> Weight {
-		Weight::from_parts(27_721_687, 4254)
-			.saturating_add(Weight::from_parts(517_478, 0).saturating_mul(l.into()))
+		Weight::from_parts(27_899_613, 4254)
+			.saturating_add(Weight::from_parts(345_526, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn buy(l: u32, ) -> Weight {
-		Weight::from_parts(144_061_371, 5836)
-			.saturating_add(Weight::from_parts(14_636_355, 0).saturating_mul(l.into()))
+		Weight::from_parts(139_369_638, 5836)
+			.saturating_add(Weight::from_parts(14_194_382, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().reads((2_u64).saturating_mul(l.into())))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 			.saturating_add(Weight::from_parts(0, 2723).saturating_mul(l.into()))
 	}
 	fn open_agreement() -> Weight {
-		Weight::from_parts(79_288_000, 3713)
+		Weight::from_parts(78_697_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn accept() -> Weight {
-		Weight::from_parts(36_754_000, 3713)
+		Weight::from_parts(36_424_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn cancel() -> Weight {
-		Weight::from_parts(57_927_000, 3694)
+		Weight::from_parts(57_806_000, 3694)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn complete() -> Weight {
-		Weight::from_parts(16_995_000, 3644)
+		Weight::from_parts(16_534_000, 3644)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn claim_payment() -> Weight {
-		Weight::from_parts(136_934_000, 6196)
+		Weight::from_parts(138_186_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn expire_market(l: u32, ) -> Weight {
-		Weight::from_parts(67_800_885, 4254)
-			.saturating_add(Weight::from_parts(2_426_505, 0).saturating_mul(l.into()))
+		Weight::from_parts(69_345_637, 4254)
+			.saturating_add(Weight::from_parts(2_322_233, 0).saturating_mul(l.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn dispute() -> Weight {
-		Weight::from_parts(79_608_000, 3694)
+		Weight::from_parts(77_706_000, 3694)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn resolve_dispute() -> Weight {
-		Weight::from_parts(140_329_000, 6196)
+		Weight::from_parts(138_557_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(7_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn claim_refund() -> Weight {
-		Weight::from_parts(155_832_000, 6398)
+		Weight::from_parts(156_213_000, 6398)
 			.saturating_add(ParityDbWeight::get().reads(9_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
 	fn reject_work() -> Weight {
-		Weight::from_parts(160_009_000, 6398)
+		Weight::from_parts(159_678_000, 6398)
 			.saturating_add(ParityDbWeight::get().reads(10_u64))
 			.saturating_add(ParityDbWeight::get().writes(8_u64))
 	}
