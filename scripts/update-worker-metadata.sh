@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/appchain-target}"
-UPDATE_WORKER_METADATA=1 cargo test --locked --release -p appchain-runtime --test worker_metadata
+# The node embeds the runtime with `fast-runtime` (its default feature): so does the metadata.
+UPDATE_WORKER_METADATA=1 cargo test --locked --release -p appchain-runtime --features fast-runtime --test worker_metadata
 echo "worker/metadata/appchain.scale updated ($(stat -c %s worker/metadata/appchain.scale) bytes)"
