@@ -30,6 +30,7 @@ declare -A PALLET_DIRS=(
   [pallet_compute_registry]=registry
   [pallet_compute_market]=market
   [pallet_hash_jobs]=hashjobs
+  [pallet_root_motions]=root-motions
 )
 
 if [[ $# -gt 0 ]]; then selected=("$@"); else selected=("${!PALLET_DIRS[@]}"); fi

@@ -58,15 +58,31 @@ pub fn local_testnet_chain_spec() -> Result<ChainSpec, String> {
 		.build())
 }
 
+/// The staging network (`--chain staging`): runtime preset
+/// [`appchain_runtime::genesis_config_presets::STAGING_PRESET`], the local validators with no
+/// sudo key, governed by the technical committee. The template for a production chain spec.
+pub fn staging_chain_spec() -> Result<ChainSpec, String> {
+	Ok(ChainSpec::builder(wasm_binary()?, Default::default())
+		.with_name("Staging")
+		.with_id("staging")
+		.with_chain_type(ChainType::Live)
+		.with_protocol_id(PROTOCOL_ID)
+		.with_genesis_config_preset_name(appchain_runtime::genesis_config_presets::STAGING_PRESET)
+		.with_properties(chain_properties())
+		.build())
+}
+
 /// Resolves a `--chain` identifier to a chain spec.
 ///
 /// * `"dev"` (also what `--dev` yields) and `""` (no `--chain`): the development chain,
 /// * `"local"`: the local testnet,
+/// * `"staging"`: the local validators without a sudo key (technical-committee governance),
 /// * anything else: a path to a JSON chain-spec file (an error if it cannot be read/parsed).
 pub fn load_spec(id: &str) -> Result<Box<dyn sc_service::ChainSpec>, String> {
 	Ok(match id {
 		"dev" | "" => Box::new(development_chain_spec()?),
 		"local" => Box::new(local_testnet_chain_spec()?),
+		"staging" => Box::new(staging_chain_spec()?),
 		path => Box::new(ChainSpec::from_json_file(std::path::PathBuf::from(path))?),
 	})
 }

@@ -11,6 +11,9 @@
 //! linear in nodes plus layers, so doubling the nodes should about double the time (ratio ≈ 2).
 //! A quadratic algorithm (every node ending at `y` linked to every node starting at `y`) would
 //! show a ratio near 4.
+//!
+//! Then the worst case the registry allows (256 one-layer shards of 64 nodes, every boundary's
+//! Pareto frontier full): the frontier's time against `best_route` on the same nodes.
 
 use appchain_primitives::{
 	routing::{best_route, pareto_frontier, RouteCandidate},
@@ -120,4 +123,56 @@ fn main() {
 		frows.push(secs);
 	}
 	println!("ratio 20,000 / 10,000 nodes: {:.2}", frows[1] / frows[0]);
+
+	// The worst case the registry allows: `MAX_LAYERS` one-layer shards of `SHARD_NODES` nodes,
+	// shaped so that every boundary keeps a full frontier of `SHARD_NODES` finishes and extends
+	// `SHARD_NODES²` of them (see `worst_registry`), against `best_route` on the same nodes.
+	let nodes = worst_registry();
+	let frontier = pareto_frontier(MAX_LAYERS, &nodes, SHARD_NODES as u32).expect("full frontier");
+	assert_eq!(frontier.len(), SHARD_NODES);
+	let pareto = median_secs(|| {
+		black_box(pareto_frontier(MAX_LAYERS, black_box(&nodes), SHARD_NODES as u32).ok());
+	});
+	let best = median_secs(|| {
+		black_box(best_route(MAX_LAYERS, black_box(&nodes), alpha).ok());
+	});
+	println!(
+		"worst case {} nodes x {MAX_LAYERS} layers: pareto {:.1} µs, best_route {:.1} µs, ratio {:.1} \
+		 (frontier of {} routes; bound F·log(n·F) ≈ {})",
+		nodes.len(),
+		pareto * 1e6,
+		best * 1e6,
+		pareto / best,
+		frontier.len(),
+		SHARD_NODES * 12,
+	);
+}
+
+/// The runtime's `MaxLayers` and `MaxNodesPerShard`.
+const MAX_LAYERS: u16 = 256;
+const SHARD_NODES: usize = 64;
+
+/// On the last layer `SHARD_NODES` nodes trading price for cost one for one, so the frontier
+/// there is full; on every other layer one node that costs nothing extra and `SHARD_NODES - 1`
+/// dominated ones, so every boundary extends `SHARD_NODES²` finishes and keeps `SHARD_NODES`.
+fn worst_registry() -> Vec<RouteCandidate<u64>> {
+	let mut nodes = Vec::new();
+	for layer in 0..MAX_LAYERS {
+		for j in 0..SHARD_NODES as u64 {
+			let (price, cost) = if layer == MAX_LAYERS - 1 {
+				(1 + u128::from(j), 64 - j as u32)
+			} else if j == 0 {
+				(1, 1)
+			} else {
+				(1_000, 1_000)
+			};
+			nodes.push(RouteCandidate {
+				id: u64::from(layer) * 1_000 + j,
+				layers: LayerRange::new(layer, layer + 1),
+				cost,
+				price,
+			});
+		}
+	}
+	nodes
 }

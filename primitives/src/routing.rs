@@ -9,7 +9,8 @@
 //! - [`best_route`] minimises the sum of node weights `w = alpha * p + (1 - alpha) * c` in
 //!   `O(nodes + layers)` time;
 //! - [`pareto_frontier`] returns every route that no other route beats on both total price and
-//!   total cost, in `O((nodes + layers) * F)` time for a frontier of at most `F` routes.
+//!   total cost, in `O((nodes + layers) · F · log)` time and `O(layers · F)` memory for
+//!   frontiers of at most `F` routes (see its *Cost* section).
 //!
 //! # Determinism
 //!
@@ -200,6 +201,15 @@ pub fn best_route<Id: Copy + Ord>(
 /// to finish the model from there (a suffix of a Pareto-optimal route is itself Pareto-optimal
 /// from its first layer). Fails with [`RouteError::FrontierTooLarge`] rather than return a
 /// truncated frontier when a boundary has more than `max_routes` optimal finishes.
+///
+/// # Cost
+///
+/// A finish is stored as its totals, its first node and the position of the rest in the next
+/// boundary's frontier, never as a list of nodes, so with `n_y` nodes starting at boundary `y`
+/// and frontiers of at most `F = max_routes` finishes the work is
+/// `O(nodes + layers + Σ_y n_y·F·log(n_y·F))` and the memory `O(layers·F + max_y n_y·F)`; only the
+/// `≤ F` routes returned are spelled out, `O(F·layers)`. In the registry `n_y` is at most a shard's
+/// node limit, so the cost is bounded by the chain's constants whatever the nodes declare.
 pub fn pareto_frontier<Id: Copy + Ord>(
 	layers: Layer,
 	candidates: &[RouteCandidate<Id>],
@@ -211,23 +221,20 @@ pub fn pareto_frontier<Id: Copy + Ord>(
 	let by_start = ByStart::new(layers, candidates)?;
 	let m = usize::from(layers);
 	let limit = usize::try_from(max_routes).unwrap_or(usize::MAX);
-	let mut finishes: Vec<Vec<Route<Id>>> = vec![Vec::new(); m.saturating_add(1)];
+	let mut finishes: Vec<Vec<Finish<Id>>> = vec![Vec::new(); m.saturating_add(1)];
 	if let Some(end) = finishes.get_mut(m) {
-		end.push(Route { total_price: 0, total_cost: 0, nodes: Vec::new() });
+		end.push(Finish { total_price: 0, total_cost: 0, step: None });
 	}
 	for y in (0..m).rev() {
-		let mut extended: Vec<Route<Id>> = Vec::new();
+		let mut extended: Vec<Finish<Id>> = Vec::new();
 		for &i in by_start.starting_at(y) {
 			let Some(c) = candidates.get(i) else { continue };
 			let Some(rest) = finishes.get(usize::from(c.layers.end)) else { continue };
-			for tail in rest {
-				let mut nodes = Vec::with_capacity(tail.nodes.len().saturating_add(1));
-				nodes.push(c.id);
-				nodes.extend_from_slice(&tail.nodes);
-				extended.push(Route {
+			for (position, tail) in rest.iter().enumerate() {
+				extended.push(Finish {
 					total_price: tail.total_price.saturating_add(c.price),
 					total_cost: tail.total_cost.saturating_add(u64::from(c.cost)),
-					nodes,
+					step: Some(Step { id: c.id, candidate: i, rest: position }),
 				});
 			}
 		}
@@ -239,29 +246,75 @@ pub fn pareto_frontier<Id: Copy + Ord>(
 			*slot = frontier;
 		}
 	}
-	let routes = finishes.into_iter().next().unwrap_or_default();
-	if routes.is_empty() {
+	let first = finishes.first().map(Vec::as_slice).unwrap_or_default();
+	if first.is_empty() {
 		return Err(RouteError::NoRoute);
 	}
-	Ok(routes)
+	Ok(first.iter().map(|finish| spell_out(finish, candidates, &finishes)).collect())
 }
 
-/// Keeps the routes no other route dominates, one per distinct pair of totals, sorted by total
-/// price. Sorting by (price, cost, nodes) puts the representative of each pair first and every
-/// dominated route after a route that dominates it.
-fn non_dominated<Id: Ord>(mut routes: Vec<Route<Id>>) -> Vec<Route<Id>> {
-	routes.sort_unstable_by(|a, b| match a.total_price.cmp(&b.total_price) {
-		Ordering::Equal => match a.total_cost.cmp(&b.total_cost) {
-			Ordering::Equal => a.nodes.cmp(&b.nodes),
-			other => other,
-		},
-		other => other,
+/// One way to finish the model from a layer boundary: its totals and, unless it is the end, its
+/// first node and where the rest of it is kept.
+#[derive(Clone, Copy, Debug)]
+struct Finish<Id> {
+	total_price: u128,
+	total_cost: u64,
+	step: Option<Step<Id>>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Step<Id> {
+	/// Id of the first node.
+	id: Id,
+	/// Index of the first node in the candidates.
+	candidate: usize,
+	/// Position of the rest in the frontier of the boundary where the first node ends.
+	rest: usize,
+}
+
+/// The nodes of a finish, followed through the frontiers it continues in.
+fn spell_out<Id: Copy>(
+	finish: &Finish<Id>,
+	candidates: &[RouteCandidate<Id>],
+	finishes: &[Vec<Finish<Id>>],
+) -> Route<Id> {
+	let mut route =
+		Route { total_price: finish.total_price, total_cost: finish.total_cost, nodes: Vec::new() };
+	let mut step = finish.step;
+	while let Some(Step { id, candidate, rest }) = step {
+		route.nodes.push(id);
+		step = candidates
+			.get(candidate)
+			.and_then(|c| finishes.get(usize::from(c.layers.end)))
+			.and_then(|frontier| frontier.get(rest))
+			.and_then(|next| next.step);
+	}
+	route
+}
+
+/// Keeps the finishes no other finish dominates, one per distinct pair of totals, sorted by total
+/// price. Sorting by (price, cost, first id) puts the representative of each pair first and every
+/// dominated finish after one that dominates it.
+///
+/// Comparing first ids is comparing whole node sequences: two finishes with equal totals and the
+/// same first node continue from the same boundary with equal totals, and a frontier holds one
+/// finish per pair of totals, so they are the same finish.
+fn non_dominated<Id: Ord>(mut finishes: Vec<Finish<Id>>) -> Vec<Finish<Id>> {
+	finishes.sort_unstable_by(|a, b| {
+		(a.total_price, a.total_cost)
+			.cmp(&(b.total_price, b.total_cost))
+			.then_with(|| match (&a.step, &b.step) {
+				(Some(x), Some(y)) => x.id.cmp(&y.id).then(x.rest.cmp(&y.rest)),
+				(None, None) => Ordering::Equal,
+				(None, Some(_)) => Ordering::Less,
+				(Some(_), None) => Ordering::Greater,
+			})
 	});
-	let mut frontier: Vec<Route<Id>> = Vec::new();
-	for route in routes {
-		let dominated = frontier.last().is_some_and(|kept| kept.total_cost <= route.total_cost);
+	let mut frontier: Vec<Finish<Id>> = Vec::new();
+	for finish in finishes {
+		let dominated = frontier.last().is_some_and(|kept| kept.total_cost <= finish.total_cost);
 		if !dominated {
-			frontier.push(route);
+			frontier.push(finish);
 		}
 	}
 	frontier

@@ -18,6 +18,7 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_timestamp, Timestamp]
 	[pallet_utility, Utility]
 	[pallet_sudo, Sudo]
+	[pallet_root_motions, RootMotions]
 	[pallet_compute_registry, Registry]
 	[pallet_compute_market, Market]
 	[pallet_hash_jobs, HashJobs]

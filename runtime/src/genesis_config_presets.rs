@@ -6,7 +6,14 @@
 //!   Charlie and Dave are bonded validators with their dev session keys (BABE sr25519 and
 //!   GRANDPA ed25519 of `//Alice`, ...), all dev accounts endowed, Alice is sudo.
 //!
-//! In both, Alice, Bob and Charlie form the verifier council that decides disputed work.
+//! - `staging`: the shape of a production genesis on the local testnet's keys: the same four
+//!   validators, **no sudo key**, and the technical committee (Alice, Bob, Charlie) as the only
+//!   way to root: two thirds of it enact root calls (`RootMotions::enact`), runtime upgrades
+//!   included. Only the validators and the committee are endowed. A real network replaces the
+//!   keys in its chain spec (`build-spec --chain staging`) and keeps the rest.
+//!
+//! In all of them, Alice, Bob and Charlie form the verifier council that decides disputed work
+//! and the technical committee.
 //!
 //! Validators are identified by their stash account; for these presets stash and controller
 //! are the same dev account.
@@ -23,7 +30,7 @@ use sp_staking::StakerStatus;
 
 use crate::{
 	currency::UNITS, AccountId, Balance, BalancesConfig, RuntimeGenesisConfig, SessionConfig,
-	SessionKeys, StakingConfig, SudoConfig, VerifierCouncilConfig, BABE_GENESIS_EPOCH_CONFIG,
+	SessionKeys, StakingConfig, SudoConfig, TechnicalCommitteeConfig, VerifierCouncilConfig, BABE_GENESIS_EPOCH_CONFIG,
 };
 
 /// Free balance of every endowed dev account.
@@ -57,7 +64,7 @@ fn dev_validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> GenesisValidator {
 fn testnet_genesis(
 	validators: Vec<GenesisValidator>,
 	endowed: Vec<AccountId>,
-	root: AccountId,
+	root: Option<AccountId>,
 ) -> Value {
 	let stakers = validators
 		.iter()
@@ -85,14 +92,18 @@ fn testnet_genesis(
 			max_validator_count: Some(MAX_VALIDATOR_CANDIDATES),
 			max_nominator_count: Some(MAX_NOMINATORS),
 		},
-		sudo: SudoConfig { key: Some(root) },
-		verifier_council: VerifierCouncilConfig {
-			members: [Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie]
-				.iter()
-				.map(|k| k.to_account_id())
-				.collect::<Vec<_>>(),
-		},
+		sudo: SudoConfig { key: root },
+		verifier_council: VerifierCouncilConfig { members: committee() },
+		technical_committee: TechnicalCommitteeConfig { members: committee() },
 	})
+}
+
+/// Alice, Bob and Charlie: the verifier council and the technical committee of every preset.
+fn committee() -> Vec<AccountId> {
+	[Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie]
+		.iter()
+		.map(|k| k.to_account_id())
+		.collect()
 }
 
 /// Every well-known dev account (`//Alice`, `//Bob`, ... and their `//stash` accounts).
@@ -105,22 +116,42 @@ pub fn development_genesis() -> Value {
 	testnet_genesis(
 		vec![dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		dev_accounts(),
-		Sr25519Keyring::Alice.to_account_id(),
+		Some(Sr25519Keyring::Alice.to_account_id()),
 	)
 }
 
 /// The `local_testnet` preset: Alice, Bob, Charlie and Dave validate.
 pub fn local_testnet_genesis() -> Value {
 	testnet_genesis(
-		vec![
-			dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-			dev_validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
-			dev_validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
-			dev_validator(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
-		],
+		local_validators(),
 		dev_accounts(),
-		Sr25519Keyring::Alice.to_account_id(),
+		Some(Sr25519Keyring::Alice.to_account_id()),
 	)
+}
+
+/// The four local validators.
+fn local_validators() -> Vec<GenesisValidator> {
+	vec![
+		dev_validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+		dev_validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+		dev_validator(Sr25519Keyring::Charlie, Ed25519Keyring::Charlie),
+		dev_validator(Sr25519Keyring::Dave, Ed25519Keyring::Dave),
+	]
+}
+
+/// Name of the [`staging_genesis`] preset.
+pub const STAGING_PRESET: &str = "staging";
+
+/// The `staging` preset: the local validators, no sudo key, the technical committee governs.
+pub fn staging_genesis() -> Value {
+	let validators = local_validators();
+	let mut endowed: Vec<AccountId> = validators.iter().map(|v| v.stash.clone()).collect();
+	for member in committee() {
+		if !endowed.contains(&member) {
+			endowed.push(member);
+		}
+	}
+	testnet_genesis(validators, endowed, None)
 }
 
 /// The JSON patch of the preset called `id`, if there is one.
@@ -128,6 +159,7 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 	let patch = match id.as_ref() {
 		DEV_RUNTIME_PRESET => development_genesis(),
 		LOCAL_TESTNET_RUNTIME_PRESET => local_testnet_genesis(),
+		STAGING_PRESET => staging_genesis(),
 		_ => return None,
 	};
 	serde_json::to_string(&patch).ok().map(|json| json.into_bytes())
@@ -135,5 +167,9 @@ pub fn get_preset(id: &PresetId) -> Option<Vec<u8>> {
 
 /// The names of the presets this runtime has.
 pub fn preset_names() -> Vec<PresetId> {
-	vec![PresetId::from(DEV_RUNTIME_PRESET), PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET)]
+	vec![
+		PresetId::from(DEV_RUNTIME_PRESET),
+		PresetId::from(LOCAL_TESTNET_RUNTIME_PRESET),
+		PresetId::from(STAGING_PRESET),
+	]
 }

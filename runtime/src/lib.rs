@@ -46,7 +46,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 105,
+	spec_version: 106,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -267,6 +267,10 @@ mod runtime {
 	pub type Sudo = pallet_sudo;
 	#[runtime::pallet_index(22)]
 	pub type VerifierCouncil = pallet_collective<Instance1>;
+	#[runtime::pallet_index(23)]
+	pub type TechnicalCommittee = pallet_collective<Instance2>;
+	#[runtime::pallet_index(24)]
+	pub type RootMotions = pallet_root_motions;
 
 	// The compute marketplace.
 	#[runtime::pallet_index(30)]

@@ -2,31 +2,13 @@
 
 use appchain_runtime::{
 	genesis_config_presets::{get_preset, MAX_NOMINATORS, MAX_VALIDATOR_CANDIDATES, VALIDATOR_BOND},
-	BuildStorage, Runtime, RuntimeGenesisConfig, VoterList,
+	Runtime, VoterList,
 };
-use serde_json::Value;
 use sp_genesis_builder::{PresetId, DEV_RUNTIME_PRESET, LOCAL_TESTNET_RUNTIME_PRESET};
 use sp_keyring::Sr25519Keyring;
 
-/// Applies a JSON patch (RFC 7386 merge semantics, as the genesis builder does).
-fn json_merge(a: &mut Value, b: Value) {
-	match (a, b) {
-		(Value::Object(a), Value::Object(b)) =>
-			for (k, v) in b {
-				json_merge(a.entry(k).or_insert(Value::Null), v);
-			},
-		(a, b) => *a = b,
-	}
-}
-
-fn build(preset: &str) -> sp_io::TestExternalities {
-	let patch = get_preset(&PresetId::from(preset)).expect("preset exists");
-	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).expect("serializable");
-	let patch: Value = serde_json::from_slice(&patch).expect("valid json");
-	json_merge(&mut config, patch);
-	let config: RuntimeGenesisConfig = serde_json::from_value(config).expect("valid config");
-	config.build_storage().expect("genesis builds").into()
-}
+mod common;
+use common::build;
 
 #[test]
 fn development_has_alice_as_sole_validator() {

@@ -11,6 +11,9 @@
 // - Escrow is not paid on the provider's word: Dave reports work done, Eve disputes with a bond,
 //   Dave cannot collect while the dispute waits, and the verifier council (Alice, Bob, Charlie;
 //   not sudo) finds the work wrong: Eve is refunded with the penalty and gets her bond back.
+// - Governance without a sudo key: two thirds of the technical committee authorize a runtime
+//   upgrade through `rootMotions.enact`, one member cannot; a `--chain staging` node starts with
+//   no sudo key at all.
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
@@ -61,6 +64,26 @@ describe('economic security on a dev node', { timeout: 900_000 }, () => {
   const free = async (who) => (await api.query.system.account(who.address)).data.free.toBigInt();
   const held = async (who, pallet, reason) =>
     (await api.query.balances.holds(who.address)).find((h) => h.id.toHuman()[pallet] === reason)?.amount.toBigInt() ?? 0n;
+
+  /**
+   * A motion of `collective` (`verifierCouncil` or `technicalCommittee`): Alice proposes `call`
+   * with threshold 2, Alice and Bob vote aye (the proposer's aye is not implied), Charlie closes.
+   * Returns the events of the close.
+   */
+  async function motion(collective, call) {
+    const length = call.method.encodedLength;
+    const proposed = await sendAndFinalize(api, api.tx[collective].propose(2, call, length), k.alice);
+    const { proposalIndex, proposalHash } = eventOf(proposed.events, collective, 'Proposed').data;
+    for (const who of [k.alice, k.bob]) {
+      await sendAndFinalize(api, api.tx[collective].vote(proposalHash, proposalIndex, true), who);
+    }
+    const closed = await sendAndFinalize(
+      api,
+      api.tx[collective].close(proposalHash, proposalIndex, { refTime: 10_000_000_000n, proofSize: 1_000_000n }, length),
+      k.charlie,
+    );
+    return closed.events;
+  }
 
   async function waitForBlock(n, what) {
     await waitFor(async () => (await bestNumber(node.httpUrl)) >= n, {
@@ -195,19 +218,7 @@ describe('economic security on a dev node', { timeout: 900_000 }, () => {
       assert.ok((await api.query.market.agreements(id)).isSome, 'the agreement is untouched');
 
       // Two of three council members decide.
-      const verdict = api.tx.market.resolveDispute(id, true);
-      const length = verdict.method.encodedLength;
-      const proposed = await sendAndFinalize(api, api.tx.verifierCouncil.propose(2, verdict, length), k.alice);
-      const { proposalIndex, proposalHash } = eventOf(proposed.events, 'verifierCouncil', 'Proposed').data;
-      // The proposer's aye is not implied: Alice and Bob vote.
-      for (const who of [k.alice, k.bob]) {
-        await sendAndFinalize(api, api.tx.verifierCouncil.vote(proposalHash, proposalIndex, true), who);
-      }
-      const closed = await sendAndFinalize(
-        api,
-        api.tx.verifierCouncil.close(proposalHash, proposalIndex, { refTime: 10_000_000_000n, proofSize: 1_000_000n }, length),
-        k.charlie,
-      );
+      const closed = { events: await motion('verifierCouncil', api.tx.market.resolveDispute(id, true)) };
       const executed = eventOf(closed.events, 'verifierCouncil', 'Executed');
       assert.ok(executed.data.result.isOk, `the verdict dispatched: ${executed.data.result.toString()}`);
       const resolved = eventOf(closed.events, 'market', 'DisputeResolved');
@@ -222,6 +233,37 @@ describe('economic security on a dev node', { timeout: 900_000 }, () => {
       assert.equal(await held(k.eve, 'Market', 'DisputeBond'), 0n);
       assert.ok((await api.query.market.agreements(id)).isNone);
       assert.equal(resolved.data.agreement.toNumber(), id);
+    }),
+  );
+
+  test(
+    'two thirds of the technical committee authorize a runtime upgrade; one member cannot; staging has no sudo key',
+    withLogs(async () => {
+      const committee = (await api.query.technicalCommittee.members()).map((m) => m.toHex()).sort();
+      assert.deepEqual(committee, [k.alice, k.bob, k.charlie].map((p) => u8aToHex(p.publicKey)).sort());
+      const codeHash = `0x${'5a'.repeat(32)}`;
+      const enact = api.tx.rootMotions.enact(api.tx.system.authorizeUpgrade(codeHash));
+
+      // One member alone (threshold 1 executes at once): the enact origin refuses.
+      const alone = await sendAndFinalize(api, api.tx.technicalCommittee.propose(1, enact, enact.method.encodedLength), k.alice);
+      const executedAlone = eventOf(alone.events, 'technicalCommittee', 'Executed');
+      assert.ok(executedAlone.data.result.isErr, 'one of three members is not two thirds');
+      assert.equal(eventOf(alone.events, 'system', 'UpgradeAuthorized'), undefined);
+
+      // Two of three: the upgrade's hash is authorized as root (anyone may then apply the code).
+      const events = await motion('technicalCommittee', enact);
+      const enacted = eventOf(events, 'rootMotions', 'Enacted');
+      assert.ok(enacted?.data.result.isOk, `enacted: ${enacted?.data.result.toString()}`);
+      const authorized = eventOf(events, 'system', 'UpgradeAuthorized');
+      assert.equal(authorized.data.codeHash.toHex(), codeHash);
+
+      // A staging network has no sudo key at genesis, and the same committee.
+      const staging = await startNode({ name: 'e2e-staging', extraArgs: ['--chain', 'staging', '--tmp'] });
+      const stagingApi = await connectApi(staging.wsUrl);
+      assert.ok((await stagingApi.query.sudo.key()).isNone, 'no sudo key on staging');
+      const stagingCommittee = (await stagingApi.query.technicalCommittee.members()).map((m) => m.toHex()).sort();
+      assert.deepEqual(stagingCommittee, committee);
+      assert.equal((await stagingApi.query.session.validators()).length, 4);
     }),
   );
 });

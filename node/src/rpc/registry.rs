@@ -11,9 +11,22 @@
 //! `alpha * totalPrice + (1 - alpha) * totalCost` in units of `10^-9`, exactly as the runtime
 //! compares routes. Errors: `1001` unknown model, `1002` unknown shard, `1003` no route (the
 //! serving nodes do not cover every layer), `1004` too many Pareto-optimal routes, `1005` alpha
-//! outside `[0, 1]`, `1010` the runtime call failed.
+//! outside `[0, 1]`, `1006` too many route queries running (retry), `1010` the runtime call
+//! failed.
+//!
+//! # Cost
+//!
+//! A route query reads every node listed in the model's shards: at most 256 shards of 64 nodes.
+//! On that fullest registry the runtime benchmarks (`best_route`, `pareto_routes` in
+//! `pallets/registry/src/weights.rs`) measure about 0.12 s and 0.19 s of execution plus 16,641
+//! storage reads. So that queries can neither stall the RPC server's async workers nor take
+//! every core, both run on blocking threads and at most [`MAX_ROUTE_QUERIES_IN_FLIGHT`] run at
+//! once; a query that finds no slot within [`ROUTE_QUERY_WAIT`] is refused with `1006`.
 
-use std::sync::Arc;
+use std::sync::{
+	atomic::{AtomicUsize, Ordering},
+	Arc,
+};
 
 use appchain_primitives::{routing::Route, LayerRange, ModelId, NodeId, ShardIndex};
 use appchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber, SS58_PREFIX};
@@ -147,23 +160,83 @@ pub trait RegistryApi<BlockHash> {
 	) -> RpcResult<Vec<ShardNode>>;
 
 	/// The lightest route through `model` for node weight `alpha * p + (1 - alpha) * c`.
-	#[method(name = "route")]
+	#[method(name = "route", blocking)]
 	fn route(&self, model: ModelId, alpha: f64, at: Option<BlockHash>) -> RpcResult<RouteJson>;
 
 	/// Every Pareto-optimal route through `model` over (total price, total cost).
-	#[method(name = "paretoRoutes")]
+	#[method(name = "paretoRoutes", blocking)]
 	fn pareto_routes(&self, model: ModelId, at: Option<BlockHash>) -> RpcResult<Vec<RouteJson>>;
+}
+
+/// Most route queries (`registry_route`, `registry_paretoRoutes`) that run at once.
+pub const MAX_ROUTE_QUERIES_IN_FLIGHT: usize = 2;
+
+/// How long a route query waits for a slot before it is refused.
+pub const ROUTE_QUERY_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Counts the route queries running; a [`RouteQueryPermit`] is one of them.
+#[derive(Clone, Debug, Default)]
+pub struct RouteQueries {
+	running: Arc<AtomicUsize>,
+	limit: usize,
+}
+
+/// A running route query; dropping it lets the next one in.
+#[derive(Debug)]
+pub struct RouteQueryPermit {
+	running: Arc<AtomicUsize>,
+}
+
+impl Drop for RouteQueryPermit {
+	fn drop(&mut self) {
+		self.running.fetch_sub(1, Ordering::AcqRel);
+	}
+}
+
+impl RouteQueries {
+	/// At most `limit` queries at once.
+	pub fn new(limit: usize) -> Self {
+		Self { running: Arc::new(AtomicUsize::new(0)), limit }
+	}
+
+	/// A permit, waiting up to `wait` for one (on the caller's thread: call it from a blocking
+	/// method), or error `1006` when `limit` queries are still running.
+	pub fn start(&self, wait: std::time::Duration) -> Result<RouteQueryPermit, ErrorObjectOwned> {
+		let deadline = std::time::Instant::now() + wait;
+		loop {
+			match self.try_start() {
+				Err(busy) if std::time::Instant::now() >= deadline => return Err(busy),
+				Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+				Ok(permit) => return Ok(permit),
+			}
+		}
+	}
+
+	/// A permit, or error `1006` when `limit` queries are already running.
+	pub fn try_start(&self) -> Result<RouteQueryPermit, ErrorObjectOwned> {
+		self.running
+			.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.limit).then_some(n + 1))
+			.map_err(|running| {
+				ErrorObjectOwned::owned(
+					1006,
+					format!("busy: {running} route queries are running; retry shortly"),
+					None::<()>,
+				)
+			})?;
+		Ok(RouteQueryPermit { running: self.running.clone() })
+	}
 }
 
 /// Serves [`RegistryApiServer`] from the client's runtime API.
 pub struct Registry<C> {
 	client: Arc<C>,
+	route_queries: RouteQueries,
 }
 
 impl<C> Registry<C> {
 	/// Serves the registry RPC from `client`.
 	pub fn new(client: Arc<C>) -> Self {
-		Self { client }
+		Self { client, route_queries: RouteQueries::new(MAX_ROUTE_QUERIES_IN_FLIGHT) }
 	}
 }
 
@@ -203,6 +276,7 @@ where
 		at: Option<<Block as BlockT>::Hash>,
 	) -> RpcResult<RouteJson> {
 		let alpha = alpha_from_f64(alpha)?;
+		let _permit = self.route_queries.start(ROUTE_QUERY_WAIT)?;
 		let route = self
 			.client
 			.runtime_api()
@@ -217,6 +291,7 @@ where
 		model: ModelId,
 		at: Option<<Block as BlockT>::Hash>,
 	) -> RpcResult<Vec<RouteJson>> {
+		let _permit = self.route_queries.start(ROUTE_QUERY_WAIT)?;
 		let routes = self
 			.client
 			.runtime_api()
@@ -239,6 +314,35 @@ mod tests {
 		assert_eq!(alpha_from_f64(1.5).unwrap_err().code(), 1005);
 		assert_eq!(alpha_from_f64(-0.1).unwrap_err().code(), 1005);
 		assert_eq!(alpha_from_f64(f64::NAN).unwrap_err().code(), 1005);
+	}
+
+	#[test]
+	fn route_queries_beyond_the_limit_are_refused_until_one_ends() {
+		let queries = RouteQueries::new(2);
+		let first = queries.try_start().unwrap();
+		let second = queries.try_start().unwrap();
+		let refused = queries.try_start().unwrap_err();
+		assert_eq!(refused.code(), 1006);
+		assert!(refused.message().contains("2 route queries"));
+		drop(first);
+		let third = queries.try_start().unwrap();
+		assert_eq!(queries.try_start().unwrap_err().code(), 1006);
+		// A waiting query gets the slot another one frees within its wait.
+		let started = std::time::Instant::now();
+		let waiter = std::thread::spawn({
+			let queries = queries.clone();
+			move || queries.start(std::time::Duration::from_secs(5)).map(drop)
+		});
+		std::thread::sleep(std::time::Duration::from_millis(50));
+		drop(second);
+		assert!(waiter.join().unwrap().is_ok());
+		assert!(started.elapsed() >= std::time::Duration::from_millis(50));
+		// And gives up after its wait.
+		let _again = queries.try_start().unwrap();
+		let waited = std::time::Instant::now();
+		assert_eq!(queries.start(std::time::Duration::from_millis(30)).unwrap_err().code(), 1006);
+		assert!(waited.elapsed() >= std::time::Duration::from_millis(30));
+		drop(third);
 	}
 
 	#[test]

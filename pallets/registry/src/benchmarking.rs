@@ -122,6 +122,41 @@ fn node_in_full_shards<T: Config>(who: &T::AccountId) -> (ModelId, NodeId) {
 	(model, node)
 }
 
+/// The costliest registry the route queries can meet: the widest model, every one-layer shard
+/// full, shaped so that the Pareto frontier is full at every layer boundary: on the last layer
+/// nodes trade price for cost one for one, on every other layer one cheap fast node and the rest
+/// dominated. Each node is registered through the pallet's own logic.
+fn fullest_routing<T: Config>() -> ModelId {
+	let model = widest_model::<T>();
+	let per_shard = T::MaxNodesPerShard::get();
+	let trade_offs = per_shard.min(T::MaxFrontierRoutes::get());
+	let last = T::MaxLayers::get() - 1;
+	let per_account = T::MaxNodesPerAccount::get();
+	let mut registered = 0u32;
+	for layer in 0..=last {
+		for j in 0..per_shard {
+			let (price, cost) = if layer == last && j < trade_offs {
+				(1 + j, trade_offs - j)
+			} else if layer != last && j == 0 {
+				(1, 1)
+			} else {
+				(1_000, 1_000)
+			};
+			let owner = funded::<T>("router", registered / per_account);
+			let kind = NodeKind::Inference {
+				model,
+				layers: LayerRange::new(layer, layer + 1),
+				cost_ms: cost,
+				price: price.into(),
+				endpoint: endpoint::<T>(),
+			};
+			Registry::<T>::do_register_node(owner, kind, T::MinCollateral::get()).unwrap();
+			registered += 1;
+		}
+	}
+	model
+}
+
 fn assert_last_event<T: Config>(event: Event<T>) {
 	frame_system::Pallet::<T>::assert_last_event(event.into());
 }
@@ -324,6 +359,36 @@ mod benchmarks {
 		_(RawOrigin::Signed(who.clone()), node);
 
 		assert!(!Nodes::<T>::contains_key(node));
+	}
+
+	/// Not a call: the `registry_route` RPC (runtime API `best_route`) on the fullest registry.
+	#[benchmark]
+	fn best_route() {
+		let model = fullest_routing::<T>();
+		let route;
+
+		#[block]
+		{
+			route = Registry::<T>::best_route(model, sp_runtime::Perbill::from_percent(50));
+		}
+
+		assert_eq!(route.unwrap().nodes.len(), usize::from(T::MaxLayers::get()));
+	}
+
+	/// Not a call: the `registry_paretoRoutes` RPC (runtime API `pareto_routes`) on the fullest
+	/// registry, every boundary's frontier full.
+	#[benchmark]
+	fn pareto_routes() {
+		let model = fullest_routing::<T>();
+		let routes;
+
+		#[block]
+		{
+			routes = Registry::<T>::pareto_routes(model);
+		}
+
+		let full = T::MaxNodesPerShard::get().min(T::MaxFrontierRoutes::get());
+		assert_eq!(routes.unwrap().len(), full as usize);
 	}
 
 	impl_benchmark_test_suite!(Registry, crate::mock::new_test_ext(), crate::mock::Test);

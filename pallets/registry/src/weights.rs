@@ -57,6 +57,8 @@ pub trait WeightInfo {
 	fn unregister() -> Weight;
 	fn prune() -> Weight;
 	fn withdraw() -> Weight;
+	fn best_route() -> Weight;
+	fn pareto_routes() -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -65,13 +67,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::NextModelId` (r:1 w:1)
 	/// Proof: `Registry::NextModelId` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Models` (r:0 w:1)
 	/// Proof: `Registry::Models` (`max_values`: None, `max_size`: Some(162), added: 2637, mode: `MaxEncodedLen`)
 	fn register_model() -> Weight {
-		// Proof size: measured `61`, estimated `3694` bytes.
-		// Minimum execution time: 61_742_000 picoseconds.
-		Weight::from_parts(64_286_000, 3694)
+		// Proof size: measured `61`, estimated `3730` bytes.
+		// Minimum execution time: 61_161_000 picoseconds.
+		Weight::from_parts(63_625_000, 3730)
 			.saturating_add(T::DbWeight::get().reads(2_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -80,11 +82,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::ShardNodes` (r:256 w:0)
 	/// Proof: `Registry::ShardNodes` (`max_values`: None, `max_size`: Some(536), added: 3011, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	fn retire_model() -> Weight {
 		// Proof size: measured `250`, estimated `771806` bytes.
-		// Minimum execution time: 545_953_000 picoseconds.
-		Weight::from_parts(594_055_000, 771806)
+		// Minimum execution time: 527_275_000 picoseconds.
+		Weight::from_parts(540_645_000, 771806)
 			.saturating_add(T::DbWeight::get().reads(258_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -101,13 +103,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:0 w:1)
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
 	fn register_inference_node() -> Weight {
 		// Proof size: measured `2146`, estimated `49166` bytes.
-		// Minimum execution time: 211_165_000 picoseconds.
-		Weight::from_parts(226_757_000, 49166)
+		// Minimum execution time: 205_957_000 picoseconds.
+		Weight::from_parts(211_415_000, 49166)
 			.saturating_add(T::DbWeight::get().reads(22_u64))
 			.saturating_add(T::DbWeight::get().writes(22_u64))
 	}
@@ -120,13 +122,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:0 w:1)
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
 	fn register_hashing_node() -> Weight {
-		// Proof size: measured `419`, estimated `3694` bytes.
-		// Minimum execution time: 79_037_000 picoseconds.
-		Weight::from_parts(83_054_000, 3694)
+		// Proof size: measured `419`, estimated `3730` bytes.
+		// Minimum execution time: 78_587_000 picoseconds.
+		Weight::from_parts(82_142_000, 3730)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
@@ -134,8 +136,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
 	fn set_price() -> Weight {
 		// Proof size: measured `949`, estimated `3713` bytes.
-		// Minimum execution time: 24_356_000 picoseconds.
-		Weight::from_parts(41_542_000, 3713)
+		// Minimum execution time: 21_523_000 picoseconds.
+		Weight::from_parts(24_447_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -143,8 +145,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
 	fn declare_cost() -> Weight {
 		// Proof size: measured `949`, estimated `3713` bytes.
-		// Minimum execution time: 23_415_000 picoseconds.
-		Weight::from_parts(36_415_000, 3713)
+		// Minimum execution time: 21_472_000 picoseconds.
+		Weight::from_parts(24_166_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -152,8 +154,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
 	fn declare_hash_rate() -> Weight {
 		// Proof size: measured `229`, estimated `3713` bytes.
-		// Minimum execution time: 12_378_000 picoseconds.
-		Weight::from_parts(13_710_000, 3713)
+		// Minimum execution time: 12_138_000 picoseconds.
+		Weight::from_parts(13_339_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -165,8 +167,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ShardNodes` (`max_values`: None, `max_size`: Some(536), added: 3011, mode: `MaxEncodedLen`)
 	fn move_layers() -> Weight {
 		// Proof size: measured `3591`, estimated `97342` bytes.
-		// Minimum execution time: 231_274_000 picoseconds.
-		Weight::from_parts(249_692_000, 97342)
+		// Minimum execution time: 223_603_000 picoseconds.
+		Weight::from_parts(229_733_000, 97342)
 			.saturating_add(T::DbWeight::get().reads(34_u64))
 			.saturating_add(T::DbWeight::get().writes(33_u64))
 	}
@@ -175,11 +177,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	fn add_collateral() -> Weight {
-		// Proof size: measured `325`, estimated `3713` bytes.
-		// Minimum execution time: 68_452_000 picoseconds.
-		Weight::from_parts(71_487_000, 3713)
+		// Proof size: measured `325`, estimated `3730` bytes.
+		// Minimum execution time: 67_961_000 picoseconds.
+		Weight::from_parts(73_118_000, 3730)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -188,13 +190,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::ReservedCollateral` (r:1 w:0)
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn withdraw_collateral() -> Weight {
-		// Proof size: measured `325`, estimated `3713` bytes.
-		// Minimum execution time: 55_163_000 picoseconds.
-		Weight::from_parts(58_277_000, 3713)
+		// Proof size: measured `325`, estimated `3730` bytes.
+		// Minimum execution time: 54_762_000 picoseconds.
+		Weight::from_parts(57_636_000, 3730)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -202,8 +204,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
 	fn heartbeat() -> Weight {
 		// Proof size: measured `949`, estimated `3713` bytes.
-		// Minimum execution time: 23_766_000 picoseconds.
-		Weight::from_parts(29_504_000, 3713)
+		// Minimum execution time: 22_583_000 picoseconds.
+		Weight::from_parts(24_947_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -215,8 +217,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ShardNodes` (`max_values`: None, `max_size`: Some(536), added: 3011, mode: `MaxEncodedLen`)
 	fn unregister() -> Weight {
 		// Proof size: measured `2345`, estimated `49166` bytes.
-		// Minimum execution time: 111_967_000 picoseconds.
-		Weight::from_parts(125_337_000, 49166)
+		// Minimum execution time: 106_759_000 picoseconds.
+		Weight::from_parts(111_836_000, 49166)
 			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
@@ -228,8 +230,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ShardNodes` (`max_values`: None, `max_size`: Some(536), added: 3011, mode: `MaxEncodedLen`)
 	fn prune() -> Weight {
 		// Proof size: measured `2345`, estimated `49166` bytes.
-		// Minimum execution time: 114_590_000 picoseconds.
-		Weight::from_parts(132_337_000, 49166)
+		// Minimum execution time: 109_944_000 picoseconds.
+		Weight::from_parts(114_010_000, 49166)
 			.saturating_add(T::DbWeight::get().reads(18_u64))
 			.saturating_add(T::DbWeight::get().writes(17_u64))
 	}
@@ -240,90 +242,122 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Registry::NodesByOwner` (r:1 w:1)
 	/// Proof: `Registry::NodesByOwner` (`max_values`: None, `max_size`: Some(177), added: 2652, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(229), added: 2704, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(265), added: 2740, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::NodeCount` (r:1 w:1)
 	/// Proof: `Registry::NodeCount` (`max_values`: Some(1), `max_size`: Some(4), added: 499, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	fn withdraw() -> Weight {
-		// Proof size: measured `837`, estimated `3713` bytes.
-		// Minimum execution time: 70_055_000 picoseconds.
-		Weight::from_parts(75_422_000, 3713)
+		// Proof size: measured `837`, estimated `3730` bytes.
+		// Minimum execution time: 68_692_000 picoseconds.
+		Weight::from_parts(72_438_000, 3730)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
+	}
+	/// Storage: `Registry::Models` (r:1 w:0)
+	/// Proof: `Registry::Models` (`max_values`: None, `max_size`: Some(162), added: 2637, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ShardNodes` (r:256 w:0)
+	/// Proof: `Registry::ShardNodes` (`max_values`: None, `max_size`: Some(536), added: 3011, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Nodes` (r:16384 w:0)
+	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	fn best_route() -> Weight {
+		// Proof size: measured `1236141`, estimated `44614622` bytes.
+		// Minimum execution time: 113_673_299_000 picoseconds.
+		Weight::from_parts(115_964_811_000, 44614622)
+			.saturating_add(T::DbWeight::get().reads(16641_u64))
+	}
+	/// Storage: `Registry::Models` (r:1 w:0)
+	/// Proof: `Registry::Models` (`max_values`: None, `max_size`: Some(162), added: 2637, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ShardNodes` (r:256 w:0)
+	/// Proof: `Registry::ShardNodes` (`max_values`: None, `max_size`: Some(536), added: 3011, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Nodes` (r:16384 w:0)
+	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	fn pareto_routes() -> Weight {
+		// Proof size: measured `1236141`, estimated `44614622` bytes.
+		// Minimum execution time: 182_400_706_000 picoseconds.
+		Weight::from_parts(189_126_932_000, 44614622)
+			.saturating_add(T::DbWeight::get().reads(16641_u64))
 	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn register_model() -> Weight {
-		Weight::from_parts(64_286_000, 3694)
+		Weight::from_parts(63_625_000, 3730)
 			.saturating_add(ParityDbWeight::get().reads(2_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn retire_model() -> Weight {
-		Weight::from_parts(594_055_000, 771806)
+		Weight::from_parts(540_645_000, 771806)
 			.saturating_add(ParityDbWeight::get().reads(258_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn register_inference_node() -> Weight {
-		Weight::from_parts(226_757_000, 49166)
+		Weight::from_parts(211_415_000, 49166)
 			.saturating_add(ParityDbWeight::get().reads(22_u64))
 			.saturating_add(ParityDbWeight::get().writes(22_u64))
 	}
 	fn register_hashing_node() -> Weight {
-		Weight::from_parts(83_054_000, 3694)
+		Weight::from_parts(82_142_000, 3730)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn set_price() -> Weight {
-		Weight::from_parts(41_542_000, 3713)
+		Weight::from_parts(24_447_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn declare_cost() -> Weight {
-		Weight::from_parts(36_415_000, 3713)
+		Weight::from_parts(24_166_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn declare_hash_rate() -> Weight {
-		Weight::from_parts(13_710_000, 3713)
+		Weight::from_parts(13_339_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn move_layers() -> Weight {
-		Weight::from_parts(249_692_000, 97342)
+		Weight::from_parts(229_733_000, 97342)
 			.saturating_add(ParityDbWeight::get().reads(34_u64))
 			.saturating_add(ParityDbWeight::get().writes(33_u64))
 	}
 	fn add_collateral() -> Weight {
-		Weight::from_parts(71_487_000, 3713)
+		Weight::from_parts(73_118_000, 3730)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn withdraw_collateral() -> Weight {
-		Weight::from_parts(58_277_000, 3713)
+		Weight::from_parts(57_636_000, 3730)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn heartbeat() -> Weight {
-		Weight::from_parts(29_504_000, 3713)
+		Weight::from_parts(24_947_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn unregister() -> Weight {
-		Weight::from_parts(125_337_000, 49166)
+		Weight::from_parts(111_836_000, 49166)
 			.saturating_add(ParityDbWeight::get().reads(18_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn prune() -> Weight {
-		Weight::from_parts(132_337_000, 49166)
+		Weight::from_parts(114_010_000, 49166)
 			.saturating_add(ParityDbWeight::get().reads(18_u64))
 			.saturating_add(ParityDbWeight::get().writes(17_u64))
 	}
 	fn withdraw() -> Weight {
-		Weight::from_parts(75_422_000, 3713)
+		Weight::from_parts(72_438_000, 3730)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
+	}
+	fn best_route() -> Weight {
+		Weight::from_parts(115_964_811_000, 44614622)
+			.saturating_add(ParityDbWeight::get().reads(16641_u64))
+	}
+	fn pareto_routes() -> Weight {
+		Weight::from_parts(189_126_932_000, 44614622)
+			.saturating_add(ParityDbWeight::get().reads(16641_u64))
 	}
 }

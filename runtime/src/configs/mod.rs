@@ -1,6 +1,7 @@
 //! Configuration of every pallet in the runtime, one file per pallet group.
 //!
-//! - this file: system, timestamp, balances, transaction payment, utility, sudo;
+//! - this file: system, timestamp, balances, transaction payment, utility, sudo, the verifier
+//!   council, and the technical committee with its root motions (governance in place of sudo);
 //! - [`consensus`]: BABE, GRANDPA, authorship, session (+historical), staking with its
 //!   on-chain election, and offences;
 //! - [`compute`]: the compute marketplace (node registry, markets and SLA escrow).
@@ -174,6 +175,48 @@ impl pallet_collective::Config<VerifierCollective> for Runtime {
 	type DisapproveOrigin = frame_system::EnsureRoot<AccountId>;
 	type KillOrigin = frame_system::EnsureRoot<AccountId>;
 	type Consideration = ();
+}
+
+parameter_types! {
+	/// A technical-committee motion stays open for a day (five minutes with `fast-runtime`).
+	pub const TechnicalMotionDuration: BlockNumber =
+		crate::prod_or_fast!(super::time::DAYS, 5 * super::time::MINUTES);
+	/// What a committee motion may dispatch: half a block, plenty for `System::authorize_upgrade`
+	/// (the upgrade's hash; anyone then applies the code) or `System::set_code`.
+	pub TechnicalMaxProposalWeight: Weight =
+		Perbill::from_percent(50) * RuntimeBlockWeights::get().max_block;
+}
+
+/// The technical committee: the chain's governance in place of a sudo key. Two thirds of it
+/// enact root calls ([`pallet_root_motions`]): runtime upgrades, the members of both collectives,
+/// anything else only root may do. Its members are set at genesis and changed by its own root
+/// motions.
+pub type TechnicalCollective = pallet_collective::Instance2;
+
+impl pallet_collective::Config<TechnicalCollective> for Runtime {
+	type RuntimeOrigin = RuntimeOrigin;
+	type Proposal = RuntimeCall;
+	type RuntimeEvent = RuntimeEvent;
+	type MotionDuration = TechnicalMotionDuration;
+	type MaxProposals = ConstU32<100>;
+	type MaxMembers = ConstU32<32>;
+	type DefaultVote = pallet_collective::PrimeDefaultVote;
+	type WeightInfo = pallet_collective::weights::SubstrateWeight<Runtime>;
+	type SetMembersOrigin = frame_system::EnsureRoot<AccountId>;
+	type MaxProposalWeight = TechnicalMaxProposalWeight;
+	type DisapproveOrigin = frame_system::EnsureRoot<AccountId>;
+	type KillOrigin = frame_system::EnsureRoot<AccountId>;
+	type Consideration = ();
+}
+
+/// Two thirds of the technical committee.
+pub type TechnicalTwoThirds =
+	pallet_collective::EnsureProportionAtLeast<AccountId, TechnicalCollective, 2, 3>;
+
+impl pallet_root_motions::Config for Runtime {
+	type RuntimeCall = RuntimeCall;
+	type EnactOrigin = TechnicalTwoThirds;
+	type WeightInfo = pallet_root_motions::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_sudo::Config for Runtime {
