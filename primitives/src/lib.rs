@@ -6,6 +6,8 @@
 //! - [`layers`]: model layers, half-open layer ranges and how they map onto layer shards;
 //! - [`routing`]: the cheapest route through the layer DAG of a model (P2P-LLM §3.1) and the
 //!   Pareto frontier of (total price, total cost) routes (P2P-LLM §3.2);
+//! - [`pricing`] (`std` only: floating point): P2P-LLM's adaptive pricing and layer
+//!   reallocation (§3.3–3.4), the rules the simulator and the serving agent share;
 //! - [`token`]: the token's symbol, decimals and SS58 prefix, and parsing/printing amounts;
 //! - [`pow`]: SHA-256 nonce search (generic and Bitcoin-header), chunk digests, their Merkle
 //!   tree, spot-check challenges and result commitments.
@@ -15,6 +17,8 @@ extern crate alloc;
 
 pub mod layers;
 pub mod pow;
+#[cfg(feature = "std")]
+pub mod pricing;
 pub mod routing;
 pub mod token;
 

@@ -76,6 +76,15 @@ pub enum WorkerError {
 	/// A hop of an inference route failed.
 	#[error("{0}")]
 	Hop(String),
+	/// An output file (a simulation's CSV or plot) could not be written.
+	#[error("cannot write {}: {source}", path.display())]
+	Output {
+		/// The file.
+		path: PathBuf,
+		/// What failed.
+		#[source]
+		source: std::io::Error,
+	},
 	/// The hashing engine failed or its task stopped.
 	#[error("hashing engine: {0}")]
 	Engine(String),
@@ -111,6 +120,7 @@ impl WorkerError {
 			| WorkerError::Usage(_)
 			| WorkerError::NoNode(_)
 			| WorkerError::Journal { .. }
+			| WorkerError::Output { .. }
 			| WorkerError::Engine(_)
 			| WorkerError::Inference(_) => ErrorKind::Local,
 		}

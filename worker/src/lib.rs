@@ -6,8 +6,10 @@
 //!
 //! - [`cli`]: the command line: the global options and the commands;
 //! - [`cmd`]: one module per command (`key`, `register`, `bench`, `run`, `status`, `job`,
-//!   `model`, `serve`, `infer`)
+//!   `model`, `serve`, `infer`, `simulate`)
 //!   and what commands share (global options, amounts, thread counts);
+//! - [`simulation`]: the P2P-LLM market of `simulate`, scheduling the pricing and
+//!   reallocation rules of `appchain_primitives::pricing`;
 //! - [`daemon`]: `run`'s loop: follows blocks and runs the duties at each new best block;
 //! - [`duty`]: what a running worker does: `heartbeat`, `hashjobs` (pure planner + executor),
 //!   `ledger`;
@@ -37,15 +39,27 @@ pub mod logging;
 pub mod node_api;
 pub mod pipeline;
 pub mod shutdown;
+pub mod simulation;
 
 pub use error::WorkerError;
 
 #[cfg(test)]
 mod layering {
 	/// The modules in the order of the crate docs: each may use only modules after it.
-	const LAYERS: [&str; 12] = [
-		"cli", "cmd", "daemon", "duty", "pipeline", "node_api", "journal", "chain", "keys",
-		"shutdown", "logging", "error",
+	const LAYERS: [&str; 13] = [
+		"cli",
+		"cmd",
+		"simulation",
+		"daemon",
+		"duty",
+		"pipeline",
+		"node_api",
+		"journal",
+		"chain",
+		"keys",
+		"shutdown",
+		"logging",
+		"error",
 	];
 
 	/// Every source file, with the top-level module it belongs to.
@@ -61,6 +75,8 @@ mod layering {
 		("cmd", include_str!("cmd/model.rs")),
 		("cmd", include_str!("cmd/serve.rs")),
 		("cmd", include_str!("cmd/infer.rs")),
+		("cmd", include_str!("cmd/simulate.rs")),
+		("simulation", include_str!("simulation.rs")),
 		("pipeline", include_str!("pipeline.rs")),
 		("node_api", include_str!("node_api/mod.rs")),
 		("node_api", include_str!("node_api/server.rs")),

@@ -9,7 +9,8 @@
 //! - [`job`]: `job post | watch`, the client side of hash jobs;
 //! - [`model`]: `model inspect | register | list`;
 //! - [`serve`]: `serve` a range of a model's layers (the inference node);
-//! - [`infer`]: `infer`, text generation through the network.
+//! - [`infer`]: `infer`, text generation through the network;
+//! - [`simulate`]: `simulate` the P2P-LLM market (prices, moves, equilibrium) off line.
 
 pub mod bench;
 pub mod infer;
@@ -19,6 +20,7 @@ pub mod model;
 pub mod register;
 pub mod run;
 pub mod serve;
+pub mod simulate;
 pub mod status;
 
 use std::path::PathBuf;
