@@ -9,7 +9,9 @@
 // text does not change (the client re-routes through Eve and replays the session). Bad input:
 // a tampered model file is refused by `serve` before it registers anything; malformed
 // activations, unknown sessions and position gaps get typed JSON errors while the node keeps
-// serving.
+// serving. Pricing agents: five `serve --agent` workers start three on one shard and one on
+// each other; their agents move and re-price on chain until the shards hold two, two and one
+// node at the prices P2P-LLM's rules predict (checked against an independent closed form).
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
@@ -184,6 +186,108 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     const again = await infer(['--chat', PROMPTS[0], '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout).tokens, (await local(PROMPTS[0])).tokens);
+  }, dump));
+
+  test('pricing agents balance the shards and settle at the prices the pricing rules predict', withLogs(async () => {
+    // A second registration of the same file, so that only the five agents serve it.
+    const reg = await worker(args('model', 'register', '--file', MODEL_FILE, '--name', 'smollm2-agents', '--shard-size', '10'), { suri: '//Alice' });
+    assert.equal(reg.code, 0, reg.stderr);
+    const model = Number(/registered model (\d+)/.exec(reg.stdout)[1]);
+    const UNIT = 1_000_000_000n; // --price-unit 0.001 CPU
+    const ALPHA = 0.5;
+    const MAX = 10; // --agent-max-price, in units
+    const agent = async (name, layers) => {
+      const port = await freePort();
+      const proc = new WorkerProcess(
+        `${name}-agent`,
+        args('--base-path', path.join(base, `${name}-agent`), '--log-format', 'json', 'serve', '--model', String(model), '--file', MODEL_FILE,
+          '--layers', layers, '--listen', `127.0.0.1:${port}`, '--cost-ms', '20', '--price', '0.001',
+          '--agent', '--agent-policy', 'best-response', '--agent-alpha', String(ALPHA), '--price-unit', '0.001',
+          '--agent-max-price', String(MAX), '--reprice-every', '1', '--min-price-change', '0.001', '--move-every', '4'),
+        { suri: `//${name}` },
+      );
+      const ready = await proc.waitForEvent({ event: 'serving_inference' }, { timeout: 180_000 });
+      return { name, proc, id: ready.node };
+    };
+    // Unbalanced at equal prices: three nodes on the first shard, one on each other.
+    const agents = [];
+    for (const [name, layers] of [['Bob', '0..10'], ['Charlie', '0..10'], ['Dave', '0..10'], ['Eve', '10..20'], ['Ferdie', '20..30']]) {
+      agents.push(await agent(name, layers));
+    }
+    const ids = new Set(agents.map((a) => a.id));
+
+    // The chain's view: each agent's layers and price.
+    const market = async () => {
+      const seen = new Map();
+      for (let shard = 0; shard < 3; shard++) {
+        for (const n of await rpc(node.httpUrl, 'registry_shardNodes', [model, shard])) {
+          if (ids.has(n.id)) seen.set(n.id, { shard: n.layers.start / 10, price: BigInt(n.price), serving: n.serving });
+        }
+      }
+      return seen;
+    };
+    const units = (p) => Number(p) / Number(UNIT);
+    // Lambert's W (principal branch, z >= 0) by Newton's method: an independent reference.
+    const lambertW = (z) => {
+      let w = Math.log1p(z);
+      for (let i = 0; i < 100; i++) w -= (w * Math.exp(w) - z) / (Math.exp(w) * (w + 1));
+      return w;
+    };
+    // Best response to one equal-cost rival at price q: (1 + W(e^{alpha q - 1})) / alpha.
+    const bestResponse = (q) => (1 + lambertW(Math.exp(ALPHA * q - 1))) / ALPHA;
+
+    let settled = null;
+    let stable = 0;
+    const deadline = Date.now() + 300_000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 3000));
+      const m = await market();
+      const byShard = [[], [], []];
+      for (const [id, v] of m) byShard[v.shard].push({ id, ...v });
+      const counts = byShard.map((s) => s.length);
+      const balanced = [...counts].sort().join() === '1,2,2';
+      const priced = byShard.every((s) =>
+        s.length === 1 ? units(s[0].price) === MAX : s.every((n, i) => Math.abs(units(n.price) - bestResponse(units(s[1 - i].price))) <= 0.002 * units(n.price)));
+      if (balanced && priced && m.size === 5) {
+        stable += 1;
+        settled = byShard;
+        if (stable >= 3) break;
+      } else {
+        stable = 0;
+      }
+    }
+    assert.ok(settled && stable >= 3, `the agents did not settle: ${JSON.stringify([...(await market())].map(([id, v]) => [id, v.shard, String(v.price)]))}`);
+
+    // Moves: nodes left the crowded shard, each for a larger share, and nobody wants to move
+    // now (equal costs: the shares are head counts, so counts differing by at most one).
+    const moves = agents.flatMap((a) => a.proc.events().filter((e) => e.event === 'agent_move'));
+    assert.ok(moves.length >= 1, 'at least one agent moved');
+    for (const m of moves) assert.ok(m.share > m.current_share, JSON.stringify(m));
+    // Prices: the closed form of two equal nodes, 2 / (alpha (2 - 1)) = 4 units, and the
+    // ceiling for a node alone.
+    for (const shard of settled) {
+      for (const n of shard) {
+        const expected = shard.length === 1 ? MAX : 2 / (ALPHA * (2 - 1));
+        assert.ok(Math.abs(units(n.price) - expected) <= 0.01 * expected, `node ${n.id}: ${units(n.price)} vs ${expected}`);
+      }
+    }
+    // The route prices what the rules predict: its nodes' prices sum to the route's total.
+    const route = await rpc(node.httpUrl, 'registry_route', [model, ALPHA]);
+    const m = await market();
+    const sum = route.nodes.reduce((acc, id) => acc + m.get(id).price, 0n);
+    assert.equal(BigInt(route.totalPrice), sum);
+    assert.ok(Math.abs(units(sum) - (4 + 4 + MAX)) <= 0.01 * (4 + 4 + MAX), `route price ${units(sum)} units`);
+    // Every agent logged its decisions with their numbers.
+    for (const a of agents) {
+      const reprices = a.proc.events().filter((e) => e.event === 'agent_reprice');
+      assert.ok(reprices.length >= 1, `${a.name} re-priced`);
+      assert.ok(reprices.every((e) => typeof e.probability === 'number' && typeof e.gradient === 'number'));
+    }
+    // A session opened on a node that moved still generates on the new layers.
+    const generated = await worker(args('infer', '--model', String(model), '--file', MODEL_FILE, '--max-tokens', '8', '--chat', PROMPTS[0], '--json'));
+    assert.equal(generated.code, 0, generated.stderr);
+    assert.deepEqual(JSON.parse(generated.stdout).tokens, (await local(PROMPTS[0], 8)).tokens);
+    for (const a of agents) await a.proc.kill('SIGTERM');
   }, dump));
 
   const keyOf = (name) => new Keyring({ type: 'sr25519' }).addFromUri(`//${name}`).address;

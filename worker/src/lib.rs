@@ -12,7 +12,7 @@
 //!   reallocation rules of `appchain_primitives::pricing`;
 //! - [`daemon`]: `run`'s loop: follows blocks and runs the duties at each new best block;
 //! - [`duty`]: what a running worker does: `heartbeat`, `hashjobs` (pure planner + executor),
-//!   `ledger`;
+//!   `ledger`, `pricing` (an inference node's pricing agent);
 //! - [`pipeline`]: text generation through a route of inference nodes, with failover;
 //! - [`node_api`]: the inference node's activation API over HTTP, server and client;
 //! - [`journal`]: results and salts on disk before they are committed, and the ledger;
@@ -85,6 +85,7 @@ mod layering {
 		("duty", include_str!("duty/mod.rs")),
 		("duty", include_str!("duty/heartbeat.rs")),
 		("duty", include_str!("duty/ledger.rs")),
+		("duty", include_str!("duty/pricing.rs")),
 		("duty", include_str!("duty/hashjobs/mod.rs")),
 		("duty", include_str!("duty/hashjobs/planner.rs")),
 		("duty", include_str!("duty/hashjobs/hashing.rs")),

@@ -3,7 +3,8 @@
 //! its node with collateral, then serves the activation API and sends heartbeats until
 //! stopped.
 //!
-//! Duties: [`Heartbeat`]; the HTTP server ([`ActivationServer`]) runs beside the daemon and
+//! Duties: [`Heartbeat`], and with `--agent` the [`PricingAgent`] (re-prices and moves layers
+//! as P2P-LLM's rules advise); the HTTP server ([`ActivationServer`]) runs beside the daemon and
 //! stops with it.
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -15,7 +16,10 @@ use crate::{
 	chain::{self, calls, Chain, NodeKind, Signer},
 	cmd::{self, Global},
 	daemon::Daemon,
-	duty::heartbeat::Heartbeat,
+	duty::{
+		heartbeat::Heartbeat,
+		pricing::{AgentRules, Loader, Policy, PricingAgent},
+	},
 	error::WorkerError,
 	keys::ss58,
 	node_api::server::{ActivationServer, ServerLimits},
@@ -60,6 +64,75 @@ pub struct ServeArgs {
 	/// Declare this cost (ms per forward pass) instead of measuring it.
 	#[arg(long)]
 	pub cost_ms: Option<u32>,
+	/// Run the pricing agent: re-price by P2P-LLM's rule against the nodes serving the same
+	/// layers, and move to the shard where this node's share of compute is largest.
+	#[arg(long)]
+	pub agent: bool,
+	/// Agent: the alpha clients are assumed to weigh price against cost with, in (0, 1].
+	#[arg(long, default_value_t = 0.5)]
+	pub agent_alpha: f64,
+	/// Agent: a gradient step on expected revenue (the paper's rule), or the best response.
+	#[arg(long, value_enum, default_value = "gradient")]
+	pub agent_policy: Policy,
+	/// Agent: the gradient step size.
+	#[arg(long, default_value_t = 1.0)]
+	pub agent_eta: f64,
+	/// Agent: CPU per unit of the model's price (the unit costs in ms are weighed against).
+	#[arg(long, default_value = "0.001")]
+	pub price_unit: String,
+	/// Agent: the highest price asked, in units of --price-unit.
+	#[arg(long, default_value_t = 100.0)]
+	pub agent_max_price: f64,
+	/// Agent: blocks between two pricing decisions.
+	#[arg(long, default_value_t = 5)]
+	pub reprice_every: u64,
+	/// Agent: send a new price only when it differs from the chain's by more than this
+	/// fraction (a transaction costs a fee).
+	#[arg(long, default_value_t = 0.01)]
+	pub min_price_change: f64,
+	/// Agent: blocks between two move evaluations, offset by the node id (0: never move).
+	#[arg(long, default_value_t = 50)]
+	pub move_every: u64,
+	/// Agent: a move must raise the share of compute by more than this fraction.
+	#[arg(long, default_value_t = 0.05)]
+	pub move_hysteresis: f64,
+}
+
+impl ServeArgs {
+	/// The agent's rules, checked.
+	fn agent_rules(&self) -> Result<AgentRules, WorkerError> {
+		let usage = |m: &str| Err(WorkerError::Usage(m.into()));
+		if !(self.agent_alpha > 0.0 && self.agent_alpha <= 1.0) {
+			return usage("--agent-alpha must be in (0, 1]");
+		}
+		if !(self.agent_eta.is_finite() && self.agent_eta > 0.0) {
+			return usage("--agent-eta must be a positive number");
+		}
+		if !(self.agent_max_price.is_finite() && self.agent_max_price > 0.0) {
+			return usage("--agent-max-price must be a positive number");
+		}
+		if !(self.min_price_change.is_finite() && self.min_price_change >= 0.0) {
+			return usage("--min-price-change must be a number at least 0");
+		}
+		if !(self.move_hysteresis.is_finite() && self.move_hysteresis >= 0.0) {
+			return usage("--move-hysteresis must be a number at least 0");
+		}
+		let price_unit = cmd::parse_amount(&self.price_unit)?;
+		if price_unit == 0 {
+			return usage("--price-unit must be more than 0");
+		}
+		Ok(AgentRules {
+			alpha: self.agent_alpha,
+			eta: self.agent_eta,
+			policy: self.agent_policy,
+			price_unit,
+			max_price: self.agent_max_price,
+			reprice_every: self.reprice_every,
+			min_change: self.min_price_change,
+			move_every: self.move_every,
+			move_hysteresis: self.move_hysteresis,
+		})
+	}
 }
 
 /// Parses `START..END`.
@@ -95,6 +168,7 @@ pub fn measure_cost_ms(shard: &LayerShard) -> Result<u32, WorkerError> {
 pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 	let price = cmd::parse_amount(&args.price)?;
 	let collateral = cmd::parse_amount(&args.collateral)?;
+	let rules = if args.agent { Some(args.agent_rules()?) } else { None };
 	let Some((signer, shutdown, chain)) = global.start_daemon().await? else {
 		return Ok(());
 	};
@@ -176,11 +250,16 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 		server.max_cache_bytes() as f64 / (1 << 20) as f64
 	);
 	let registry = chain::registry_constants(&chain.finalized().await?)?;
+	let mut daemon =
+		Daemon::new(chain, signer, shutdown.clone()).with(Heartbeat::new(node, registry));
+	if let Some(rules) = rules {
+		tracing::info!(event = "agent_started", node, rules = ?rules, "pricing agent on");
+		let loader = Loader { file: args.file.clone(), max_context: args.max_context };
+		let model_shape = (args.model, model.layers, model.shard_size);
+		daemon = daemon.with(PricingAgent::new(node, model_shape, rules, server.clone(), loader));
+	}
 	let http = tokio::spawn(server.serve(listener, shutdown.clone()));
-	let ended = Daemon::new(chain, signer, shutdown.clone())
-		.with(Heartbeat::new(node, registry))
-		.run()
-		.await;
+	let ended = daemon.run().await;
 	shutdown.trigger();
 	match http.await {
 		Ok(Ok(())) => {},

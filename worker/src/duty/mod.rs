@@ -7,11 +7,14 @@
 //! - [`heartbeat`]: keeps the node *serving* in the registry;
 //! - [`hashjobs`]: hash-job subjobs: a pure planner (chain view + journal view in, actions
 //!   out) and the executor that carries its actions out;
-//! - [`ledger`]: records this node's rewards, bonuses and penalties from finalized blocks.
+//! - [`ledger`]: records this node's rewards, bonuses and penalties from finalized blocks;
+//! - [`pricing`]: an inference node's pricing agent: re-prices and moves layers by P2P-LLM's
+//!   rules (a pure decision, then its transactions).
 
 pub mod hashjobs;
 pub mod heartbeat;
 pub mod ledger;
+pub mod pricing;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 

@@ -7,6 +7,10 @@
 //!   semaphore of `compute_slots`, and the engine extends a session only when the whole step
 //!   succeeded, so a bad request leaves its session (and every other) as it was.
 //! - **Idle eviction.** A sweeper closes sessions unused for `idle_timeout`.
+//! - **Moving layers without dropping sessions.** [`ActivationServer::replace_shard`] makes a
+//!   newly loaded shard the one new sessions get, and keeps the one it replaces: sessions in
+//!   flight finish on the layers they started on, and a client that read the route before the
+//!   move was final still finds the old layers until [`ActivationServer::retire_previous`].
 
 use std::{
 	collections::HashMap,
@@ -58,12 +62,21 @@ impl Default for ServerLimits {
 }
 
 struct Session {
+	/// The layers this session computes (the current shard when it opened, or the previous
+	/// one if its first frame asks for those).
+	shard: Arc<LayerShard>,
 	cache: SessionCache,
 	last_used: Instant,
 }
 
+/// The shard new sessions get, and the one it replaced while clients may still use it.
+struct Shards {
+	current: Arc<LayerShard>,
+	previous: Option<Arc<LayerShard>>,
+}
+
 struct Shared {
-	shard: Arc<LayerShard>,
+	shards: Mutex<Shards>,
 	model: u32,
 	digest: String,
 	limits: ServerLimits,
@@ -112,7 +125,7 @@ impl ActivationServer {
 		let compute = Semaphore::new(limits.compute_slots);
 		Self {
 			shared: Arc::new(Shared {
-				shard,
+				shards: Mutex::new(Shards { current: shard, previous: None }),
 				model,
 				digest,
 				limits,
@@ -122,12 +135,35 @@ impl ActivationServer {
 		}
 	}
 
+	/// The shard new sessions get.
+	pub fn shard(&self) -> Arc<LayerShard> {
+		self.shared.current_shard()
+	}
+
+	/// Makes `shard` (of the same model) the one new sessions get. The shard it replaces keeps
+	/// serving the sessions that use it, and new sessions whose first frame asks for its
+	/// layers, until [`Self::retire_previous`].
+	pub fn replace_shard(&self, shard: Arc<LayerShard>) {
+		if let Ok(mut shards) = self.shared.shards.lock() {
+			let old = std::mem::replace(&mut shards.current, shard);
+			shards.previous = Some(old);
+		}
+	}
+
+	/// Stops offering the replaced shard to new sessions (sessions using it keep it until
+	/// they close).
+	pub fn retire_previous(&self) {
+		if let Ok(mut shards) = self.shared.shards.lock() {
+			shards.previous = None;
+		}
+	}
+
 	/// Upper bound of the KV cache memory, in bytes.
 	pub fn max_cache_bytes(&self) -> usize {
 		let l = &self.shared.limits;
 		l.max_sessions
 			.saturating_mul(l.max_context)
-			.saturating_mul(self.shared.shard.cache_bytes_per_token())
+			.saturating_mul(self.shared.current_shard().cache_bytes_per_token())
 	}
 
 	/// Sessions open now.
@@ -137,7 +173,7 @@ impl ActivationServer {
 
 	/// The HTTP routes.
 	pub fn router(&self) -> Router {
-		let hidden = self.shared.shard.config().hidden;
+		let hidden = self.shared.current_shard().config().hidden;
 		let body_limit = wire::HEADER_LEN + self.shared.limits.max_step_tokens * hidden * 4;
 		Router::new()
 			.route("/v1/info", get(info))
@@ -199,13 +235,35 @@ impl ActivationServer {
 	}
 }
 
+impl Shared {
+	fn current_shard(&self) -> Arc<LayerShard> {
+		match self.shards.lock() {
+			Ok(shards) => shards.current.clone(),
+			Err(poisoned) => poisoned.into_inner().current.clone(),
+		}
+	}
+
+	/// The loaded shard (current or previous) that computes `layers`.
+	fn shard_for(&self, layers: (u32, u32)) -> Option<Arc<LayerShard>> {
+		let shards = match self.shards.lock() {
+			Ok(shards) => shards,
+			Err(poisoned) => poisoned.into_inner(),
+		};
+		std::iter::once(&shards.current)
+			.chain(shards.previous.as_ref())
+			.find(|s| s.layers() == layers)
+			.cloned()
+	}
+}
+
 async fn info(State(server): State<ActivationServer>) -> Json<NodeInfo> {
 	let s = &server.shared;
-	let (start, end) = s.shard.layers();
+	let shard = s.current_shard();
+	let (start, end) = shard.layers();
 	Json(NodeInfo {
 		model: s.model,
 		layers: [start, end],
-		hidden: s.shard.config().hidden as u32,
+		hidden: shard.config().hidden as u32,
 		max_context: s.limits.max_context as u32,
 		max_step_tokens: s.limits.max_step_tokens as u32,
 		sessions: server.session_count() as u32,
@@ -239,7 +297,8 @@ async fn open(State(server): State<ActivationServer>) -> Response {
 				format!("all {} session slots are taken", s.limits.max_sessions),
 			);
 		}
-		let session = Session { cache: s.shard.new_session(), last_used: Instant::now() };
+		let shard = s.current_shard();
+		let session = Session { cache: shard.new_session(), shard, last_used: Instant::now() };
 		sessions.insert(id, Arc::new(tokio::sync::Mutex::new(session)));
 	}
 	tracing::debug!(event = "session_opened", session = %session_hex(&id), "session opened");
@@ -288,8 +347,17 @@ async fn forward(
 		Ok(frame) => frame,
 		Err(e) => return error(StatusCode::BAD_REQUEST, ApiErrorCode::BadFrame, e.to_string()),
 	};
-	let (start, end) = s.shard.layers();
-	let hidden = s.shard.config().hidden;
+	let mut guard = session.lock_owned().await;
+	// A session that has computed nothing yet takes whichever loaded shard its first frame
+	// asks for (a client that read the route just before this node moved).
+	if guard.shard.layers() != header.layers && guard.cache.is_empty() {
+		if let Some(shard) = s.shard_for(header.layers) {
+			guard.cache = shard.new_session();
+			guard.shard = shard;
+		}
+	}
+	let (start, end) = guard.shard.layers();
+	let hidden = guard.shard.config().hidden;
 	if header.model != s.model || header.layers != (start, end) || header.hidden as usize != hidden
 	{
 		return error(
@@ -322,8 +390,7 @@ async fn forward(
 	let Ok(_permit) = s.compute.acquire().await else {
 		return error(StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Internal, "shutting down");
 	};
-	let mut guard = session.lock_owned().await;
-	let shard = s.shard.clone();
+	let shard = guard.shard.clone();
 	let position = header.position as usize;
 	let result = tokio::task::spawn_blocking(move || {
 		let out = shard.forward(&mut guard.cache, position, &values);
