@@ -31,6 +31,7 @@ declare -A PALLET_DIRS=(
   [pallet_compute_market]=market
   [pallet_hash_jobs]=hashjobs
   [pallet_root_motions]=root-motions
+  [pallet_payment_channels]=payment-channels
 )
 
 if [[ $# -gt 0 ]]; then selected=("$@"); else selected=("${!PALLET_DIRS[@]}"); fi

@@ -8,6 +8,8 @@
 //!   Pareto frontier of (total price, total cost) routes (P2P-LLM §3.2);
 //! - [`pricing`] (`std` only: floating point): P2P-LLM's adaptive pricing and layer
 //!   reallocation (§3.3–3.4), the rules the simulator and the serving agent share;
+//! - [`voucher`]: payment-channel vouchers, their signing payload and the claim and acceptance
+//!   rules;
 //! - [`token`]: the token's symbol, decimals and SS58 prefix, and parsing/printing amounts;
 //! - [`pow`]: SHA-256 nonce search (generic and Bitcoin-header), chunk digests, their Merkle
 //!   tree, spot-check challenges and result commitments.
@@ -21,6 +23,7 @@ pub mod pow;
 pub mod pricing;
 pub mod routing;
 pub mod token;
+pub mod voucher;
 
 pub use layers::{Layer, LayerRange, ShardIndex};
 

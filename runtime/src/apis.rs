@@ -18,7 +18,7 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	configs::consensus::EpochDuration, AccountId, Babe, Balance, Block, BlockNumber, Executive,
-	Grandpa, Historical, InherentDataExt, Nonce, Registry, Runtime, RuntimeCall,
+	Grandpa, Historical, InherentDataExt, Nonce, PaymentChannels, Registry, Runtime, RuntimeCall,
 	RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, BABE_GENESIS_EPOCH_CONFIG,
 	VERSION,
 };
@@ -270,6 +270,26 @@ impl_runtime_apis! {
 			pallet_compute_registry::QueryError,
 		> {
 			Registry::pareto_routes(model)
+		}
+	}
+
+	impl pallet_payment_channels::runtime_api::PaymentChannelsApi<Block, AccountId, Balance, BlockNumber>
+		for Runtime
+	{
+		fn channel(
+			channel: pallet_payment_channels::ChannelId,
+		) -> Option<pallet_payment_channels::ChannelView<AccountId, Balance, BlockNumber>> {
+			PaymentChannels::channel_view(channel)
+		}
+
+		fn channels_of(
+			payer: AccountId,
+		) -> Vec<pallet_payment_channels::ChannelView<AccountId, Balance, BlockNumber>> {
+			PaymentChannels::channels_of(&payer)
+		}
+
+		fn genesis_hash() -> [u8; 32] {
+			PaymentChannels::genesis_hash()
 		}
 	}
 

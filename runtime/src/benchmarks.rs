@@ -22,4 +22,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_compute_registry, Registry]
 	[pallet_compute_market, Market]
 	[pallet_hash_jobs, HashJobs]
+	[pallet_payment_channels, PaymentChannels]
 );

@@ -46,7 +46,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 106,
+	spec_version: 107,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -279,4 +279,6 @@ mod runtime {
 	pub type Market = pallet_compute_market;
 	#[runtime::pallet_index(32)]
 	pub type HashJobs = pallet_hash_jobs;
+	#[runtime::pallet_index(33)]
+	pub type PaymentChannels = pallet_payment_channels;
 }

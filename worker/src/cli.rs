@@ -64,6 +64,9 @@ pub enum Command {
 	/// Generate text through the network: the chain's route for --alpha, the model's ends run
 	/// here, its layers on the route's nodes, with failover.
 	Infer(cmd::infer::InferArgs),
+	/// Payment channels: open, top up, sign and claim vouchers, close, finalize.
+	#[command(subcommand)]
+	Channel(cmd::channel::ChannelCommand),
 	/// Simulate the P2P-LLM market off line (paper §5–6): nodes re-price by gradient ascent
 	/// and move to the layers where their share is largest; prints the rows of Table 1, writes
 	/// a CSV and an SVG plot, and checks the end state for an equilibrium.
@@ -84,6 +87,7 @@ impl Cli {
 			Command::Model(command) => cmd::model::run(&global, command).await,
 			Command::Serve(args) => cmd::serve::run(&global, args).await,
 			Command::Infer(args) => cmd::infer::run(&global, args).await,
+			Command::Channel(command) => cmd::channel::run(&global, command).await,
 			Command::Simulate(args) => cmd::simulate::run(args).await,
 		}
 	}

@@ -6,7 +6,7 @@
 //!
 //! - [`cli`]: the command line: the global options and the commands;
 //! - [`cmd`]: one module per command (`key`, `register`, `bench`, `run`, `status`, `job`,
-//!   `model`, `serve`, `infer`, `simulate`)
+//!   `model`, `serve`, `infer`, `channel`, `simulate`)
 //!   and what commands share (global options, amounts, thread counts);
 //! - [`simulation`]: the P2P-LLM market of `simulate`, scheduling the pricing and
 //!   reallocation rules of `appchain_primitives::pricing`;
@@ -15,6 +15,8 @@
 //!   `ledger`, `pricing` (an inference node's pricing agent);
 //! - [`pipeline`]: text generation through a route of inference nodes, with failover;
 //! - [`node_api`]: the inference node's activation API over HTTP, server and client;
+//! - [`payments`]: payment-channel vouchers: signing, checking, and the books of the latest
+//!   voucher per channel on disk;
 //! - [`journal`]: results and salts on disk before they are committed, and the ledger;
 //! - [`chain`]: the only module that talks to the node: typed readers of storage, constants
 //!   and events, the calls, the shared [`chain::Signer`] and the block [`chain::Follower`];
@@ -37,6 +39,7 @@ pub mod journal;
 pub mod keys;
 pub mod logging;
 pub mod node_api;
+pub mod payments;
 pub mod pipeline;
 pub mod shutdown;
 pub mod simulation;
@@ -46,7 +49,7 @@ pub use error::WorkerError;
 #[cfg(test)]
 mod layering {
 	/// The modules in the order of the crate docs: each may use only modules after it.
-	const LAYERS: [&str; 13] = [
+	const LAYERS: [&str; 14] = [
 		"cli",
 		"cmd",
 		"simulation",
@@ -54,6 +57,7 @@ mod layering {
 		"duty",
 		"pipeline",
 		"node_api",
+		"payments",
 		"journal",
 		"chain",
 		"keys",
@@ -76,6 +80,8 @@ mod layering {
 		("cmd", include_str!("cmd/serve.rs")),
 		("cmd", include_str!("cmd/infer.rs")),
 		("cmd", include_str!("cmd/simulate.rs")),
+		("cmd", include_str!("cmd/channel.rs")),
+		("payments", include_str!("payments.rs")),
 		("simulation", include_str!("simulation.rs")),
 		("pipeline", include_str!("pipeline.rs")),
 		("node_api", include_str!("node_api/mod.rs")),

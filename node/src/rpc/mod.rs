@@ -13,8 +13,10 @@
 //!
 //! plus the appchain's own modules, merged at the spot marked in [`create_full`]:
 //!
-//! * `registry_shardNodes`, `registry_route`, `registry_paretoRoutes` ([`registry`]).
+//! * `registry_shardNodes`, `registry_route`, `registry_paretoRoutes` ([`registry`]),
+//! * `channels_get`, `channels_ofPayer`, `channels_genesisHash` ([`channels`]).
 
+pub mod channels;
 pub mod registry;
 
 use std::sync::Arc;
@@ -93,12 +95,22 @@ where
 	C::Api: substrate_frame_rpc_system::AccountNonceApi<Block, AccountId, Nonce>
 		+ pallet_transaction_payment_rpc::TransactionPaymentRuntimeApi<Block, Balance>
 		+ sp_consensus_babe::BabeApi<Block>
-		+ pallet_compute_registry::runtime_api::ComputeRegistryApi<Block, AccountId, Balance, BlockNumber>
-		+ BlockBuilder<Block>,
+		+ pallet_compute_registry::runtime_api::ComputeRegistryApi<
+			Block,
+			AccountId,
+			Balance,
+			BlockNumber,
+		> + pallet_payment_channels::runtime_api::PaymentChannelsApi<
+			Block,
+			AccountId,
+			Balance,
+			BlockNumber,
+		> + BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 	SC: SelectChain<Block> + Clone + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
+	use channels::ChannelsApiServer;
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use registry::RegistryApiServer;
 	use sc_consensus_babe_rpc::{Babe, BabeApiServer};
@@ -140,6 +152,7 @@ where
 	// `client` and `backend` are available.
 	// ===================================================================================
 	module.merge(registry::Registry::new(client.clone()).into_rpc())?;
+	module.merge(channels::Channels::new(client.clone()).into_rpc())?;
 	let _ = &backend;
 
 	Ok(module)

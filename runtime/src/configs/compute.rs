@@ -1,14 +1,14 @@
 //! The compute marketplace: node registration, collateral and the sharded layer registry;
 //! markets with listing prices and reverse-Vickrey settlement; SLA escrow; SHA-256 hash jobs
-//! verified on chain.
+//! verified on chain; payment channels paying for inference one forward pass at a time.
 
 use frame_support::{parameter_types, traits::ConstU32};
 use sp_runtime::Perbill;
 
 use super::super::{
 	currency::UNITS,
-	time::{DAYS, HOURS, MINUTES}, AccountId, Balance, Balances, BlockNumber, Registry, Runtime,
-	RuntimeHoldReason,
+	time::{DAYS, HOURS, MINUTES},
+	AccountId, Balance, Balances, BlockNumber, Registry, Runtime, RuntimeHoldReason,
 };
 
 parameter_types! {
@@ -81,12 +81,8 @@ impl pallet_compute_market::Config for Runtime {
 	type Nodes = Registry;
 	/// More than half of the verifier collective, until the proof-of-computation pallet
 	/// rejects work through `WorkVerdicts`. Not sudo.
-	type VerifierOrigin = pallet_collective::EnsureProportionMoreThan<
-		AccountId,
-		super::VerifierCollective,
-		1,
-		2,
-	>;
+	type VerifierOrigin =
+		pallet_collective::EnsureProportionMoreThan<AccountId, super::VerifierCollective, 1, 2>;
 	type MarketDeposit = MarketDeposit;
 	type MaxListings = ConstU32<32>;
 	/// An owner's nodes take at most a quarter of a market's places.
@@ -152,3 +148,61 @@ impl pallet_hash_jobs::Config for Runtime {
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = pallet_hash_jobs::RegistryHelper<Runtime>;
 }
+
+parameter_types! {
+	/// A channel opens with at least 0.01 CPU ...
+	pub const MinChannelDeposit: Balance = UNITS / 100;
+	/// ... and holds 0.1 CPU for its storage until it closes ...
+	pub const ChannelStorageDeposit: Balance = UNITS / 10;
+	/// ... and a payee has 6 hours (10 blocks, 30 s, with `fast-runtime`) after a close
+	/// request to claim its last voucher: a node that was offline for a while still gets
+	/// paid.
+	pub const ChannelChallengePeriod: BlockNumber = crate::prod_or_fast!(6 * HOURS, 10);
+}
+
+impl pallet_payment_channels::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Nodes = Registry;
+	type Signature = super::super::Signature;
+	type MinDeposit = MinChannelDeposit;
+	type ChannelStorageDeposit = ChannelStorageDeposit;
+	/// A client keeps a channel per node of its routes: 64 covers long routes with spares.
+	type MaxChannelsPerPayer = ConstU32<64>;
+	type ChallengePeriod = ChannelChallengePeriod;
+	type WeightInfo = pallet_payment_channels::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = ChannelsBenchmarkHelper;
+}
+
+/// Nodes from the registry's own calls and payers with sr25519 keys in the benchmark keystore.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct ChannelsBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_payment_channels::BenchmarkHelper<AccountId, super::super::Signature>
+	for ChannelsBenchmarkHelper
+{
+	fn serving_node(owner: &AccountId) -> appchain_primitives::NodeId {
+		use pallet_compute_market::BenchmarkHelper as _;
+		type Helper = pallet_compute_market::RegistryHelper<Runtime>;
+		Helper::serving_node(owner, &Helper::commodity())
+	}
+
+	fn signer(index: u32) -> AccountId {
+		use sp_runtime::traits::IdentifyAccount;
+		let seed = alloc::format!("//channels-bench-{index}").into_bytes();
+		let public = sp_io::crypto::sr25519_generate(CHANNELS_BENCH_KEY, Some(seed));
+		sp_runtime::MultiSigner::from(public).into_account()
+	}
+
+	fn sign(signer: &AccountId, payload: &[u8]) -> super::super::Signature {
+		let public = sp_core::sr25519::Public::from_raw(*signer.as_ref());
+		sp_io::crypto::sr25519_sign(CHANNELS_BENCH_KEY, &public, payload)
+			.map(sp_runtime::MultiSignature::Sr25519)
+			.unwrap_or_else(|| sp_runtime::MultiSignature::Sr25519(Default::default()))
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+const CHANNELS_BENCH_KEY: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"chbn");

@@ -142,6 +142,16 @@ impl Chain {
 		self.call_rpc("registry_route", vec![model.into(), alpha.into()]).await
 	}
 
+	/// `channels_ofPayer`: the ids of `payer`'s open channels (`payer` in SS58).
+	pub async fn channels_of(&self, payer: &str) -> Result<Vec<u64>, WorkerError> {
+		#[derive(serde::Deserialize)]
+		struct Listed {
+			id: u64,
+		}
+		let listed: Vec<Listed> = self.call_rpc("channels_ofPayer", vec![payer.into()]).await?;
+		Ok(listed.into_iter().map(|c| c.id).collect())
+	}
+
 	/// `registry_shardNodes`: the inference nodes listed in shard `shard` of `model`.
 	pub async fn shard_nodes(
 		&self,
@@ -678,6 +688,98 @@ pub fn posted_job(events: &TxEvents) -> Result<(u64, u64, u64, u128), WorkerErro
 }
 
 // ---------------------------------------------------------------------------------------
+// Payment channels.
+// ---------------------------------------------------------------------------------------
+
+/// A payment channel as the chain stores it.
+pub type ChannelOf =
+	runtime::runtime_types::pallet_payment_channels::types::Channel<AccountId32, u128, u32>;
+
+/// Channel `id` at `at`, if open.
+pub async fn channel(at: &AtBlock, id: u64) -> Result<Option<ChannelOf>, WorkerError> {
+	match at.storage().try_fetch(runtime::storage().payment_channels().channels(), (id,)).await? {
+		Some(value) => Ok(Some(value.decode()?)),
+		None => Ok(None),
+	}
+}
+
+/// Every open channel at `at` paying `payee` (scans all channels: for commands, not loops).
+pub async fn channels_paying(
+	at: &AtBlock,
+	payee: &AccountId32,
+) -> Result<Vec<(u64, ChannelOf)>, WorkerError> {
+	let mut found = Vec::new();
+	let mut entries =
+		at.storage().iter(runtime::storage().payment_channels().channels(), ()).await?;
+	while let Some(entry) = entries.next().await {
+		let entry = entry?;
+		let (id,) = entry.key()?.decode()?;
+		let channel: ChannelOf = entry.value().decode()?;
+		if &channel.payee == payee {
+			found.push((id, channel));
+		}
+	}
+	found.sort_by_key(|(id, _)| *id);
+	Ok(found)
+}
+
+/// The payment channels' constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelConstants {
+	/// Least opening deposit.
+	pub min_deposit: u128,
+	/// Held per channel for its storage.
+	pub storage_deposit: u128,
+	/// Blocks between a close request and finalization.
+	pub challenge_period: u32,
+}
+
+/// The payment channels' constants at `at`.
+pub fn channel_constants(at: &AtBlock) -> Result<ChannelConstants, WorkerError> {
+	let c = runtime::constants().payment_channels();
+	Ok(ChannelConstants {
+		min_deposit: at.constants().entry(c.min_deposit())?,
+		storage_deposit: at.constants().entry(c.channel_storage_deposit())?,
+		challenge_period: at.constants().entry(c.challenge_period())?,
+	})
+}
+
+/// The channel id of the `ChannelOpened` event among a transaction's events.
+pub fn opened_channel(events: &TxEvents) -> Result<u64, WorkerError> {
+	let opened = events
+		.find_first::<runtime::payment_channels::events::ChannelOpened>()
+		.ok_or_else(|| WorkerError::Missing("no ChannelOpened event".into()))??;
+	Ok(opened.channel)
+}
+
+/// What a transaction's `Claimed` event says: `(paid now, claimed in all)`.
+pub fn claimed(events: &TxEvents) -> Result<(u128, u128), WorkerError> {
+	let claimed = events
+		.find_first::<runtime::payment_channels::events::Claimed>()
+		.ok_or_else(|| WorkerError::Missing("no Claimed event".into()))??;
+	Ok((claimed.paid, claimed.claimed))
+}
+
+/// What a transaction's `ChannelClosed` event says: `(claimed in all, refunded)`, if any.
+pub fn closed_channel(events: &TxEvents) -> Result<Option<(u128, u128)>, WorkerError> {
+	match events.find_first::<runtime::payment_channels::events::ChannelClosed>() {
+		Some(closed) => {
+			let closed = closed?;
+			Ok(Some((closed.claimed, closed.refunded)))
+		},
+		None => Ok(None),
+	}
+}
+
+/// The close request in a transaction's events: the first block of finalization.
+pub fn close_requested(events: &TxEvents) -> Result<u32, WorkerError> {
+	let requested = events
+		.find_first::<runtime::payment_channels::events::CloseRequested>()
+		.ok_or_else(|| WorkerError::Missing("no CloseRequested event".into()))??;
+	Ok(requested.closes_at)
+}
+
+// ---------------------------------------------------------------------------------------
 // Calls.
 // ---------------------------------------------------------------------------------------
 
@@ -798,4 +900,65 @@ pub mod calls {
 	pub fn reclaim(subjob: u64) -> impl Payload + Send + Sync {
 		runtime::transactions().hash_jobs().reclaim(subjob)
 	}
+
+	/// `PaymentChannels::open(node, deposit)`.
+	pub fn open_channel(node: u64, deposit: u128) -> impl Payload + Send + Sync {
+		runtime::transactions().payment_channels().open(node, deposit)
+	}
+
+	/// `PaymentChannels::top_up(channel, amount)`.
+	pub fn top_up_channel(channel: u64, amount: u128) -> impl Payload + Send + Sync {
+		runtime::transactions().payment_channels().top_up(channel, amount)
+	}
+
+	fn signed(cumulative: u128, signature: [u8; 64]) -> SignedVoucherOf {
+		SignedVoucherOf { cumulative, signature: MultiSignature::Sr25519(signature) }
+	}
+
+	/// `PaymentChannels::claim(channel, voucher)` with the payer's sr25519 signature.
+	pub fn claim_channel(
+		channel: u64,
+		cumulative: u128,
+		signature: [u8; 64],
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().payment_channels().claim(channel, signed(cumulative, signature))
+	}
+
+	/// `PaymentChannels::request_close(channel)`.
+	pub fn request_close(channel: u64) -> impl Payload + Send + Sync {
+		runtime::transactions().payment_channels().request_close(channel)
+	}
+
+	/// `PaymentChannels::finalize(channel)`.
+	pub fn finalize_channel(channel: u64) -> impl Payload + Send + Sync {
+		runtime::transactions().payment_channels().finalize(channel)
+	}
+
+	/// `PaymentChannels::close(channel, last_voucher)`: the payee closes at once.
+	pub fn close_channel(
+		channel: u64,
+		last_voucher: Option<(u128, [u8; 64])>,
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().payment_channels().close(
+			channel,
+			last_voucher.map(|(cumulative, signature)| signed(cumulative, signature)),
+		)
+	}
+
+	/// `PaymentChannels::cooperative_close(channel, settled, payee_signature)`.
+	pub fn cooperative_close(
+		channel: u64,
+		settled: u128,
+		payee_signature: [u8; 64],
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().payment_channels().cooperative_close(
+			channel,
+			settled,
+			MultiSignature::Sr25519(payee_signature),
+		)
+	}
+
+	type SignedVoucherOf =
+		runtime::runtime_types::pallet_payment_channels::types::SignedVoucher<u128, MultiSignature>;
+	use runtime::runtime_types::sp_runtime::MultiSignature;
 }

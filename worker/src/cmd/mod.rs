@@ -10,9 +10,11 @@
 //! - [`model`]: `model inspect | register | list`;
 //! - [`serve`]: `serve` a range of a model's layers (the inference node);
 //! - [`infer`]: `infer`, text generation through the network;
+//! - [`channel`]: `channel list | open | top-up | voucher | claim | close | finalize`;
 //! - [`simulate`]: `simulate` the P2P-LLM market (prices, moves, equilibrium) off line.
 
 pub mod bench;
+pub mod channel;
 pub mod infer;
 pub mod job;
 pub mod key;

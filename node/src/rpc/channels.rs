@@ -1,0 +1,181 @@
+//! `channels_*` RPC: payment channels, for clients choosing a channel to pay with and for payees
+//! checking what backs the vouchers they hold.
+//!
+//! | method | params | result |
+//! |---|---|---|
+//! | `channels_get` | `channel` id, optional block hash | the open channel, or `null` |
+//! | `channels_ofPayer` | payer address (SS58, the chain's format or any other), optional block hash | the payer's open channels, by id |
+//! | `channels_genesisHash` | none | the genesis hash vouchers sign, `0x` hex |
+//!
+//! Without a block hash the best block is used; a payee checking a voucher's backing should
+//! pass the finalized head (`chain_getFinalizedHead`). Balances are decimal strings, accounts
+//! SS58 with the chain's prefix. Errors: `1020` not an address, `1010` the runtime call failed.
+//! Each call reads one channel, or at most `MaxChannelsPerPayer` (64) of them.
+
+use std::sync::Arc;
+
+use appchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber, SS58_PREFIX};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
+use pallet_payment_channels::{runtime_api::PaymentChannelsApi, ChannelId, ChannelView};
+use serde::Serialize;
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
+use sp_runtime::traits::Block as BlockT;
+
+/// A channel as the RPC returns it.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChannelJson {
+	/// Channel id.
+	pub id: ChannelId,
+	/// Payer, SS58.
+	pub payer: String,
+	/// Node paid for.
+	pub node: u64,
+	/// Payee (the node's owner at opening), SS58.
+	pub payee: String,
+	/// Everything deposited, decimal.
+	pub deposit: String,
+	/// Everything paid to the payee, decimal.
+	pub claimed: String,
+	/// `deposit - claimed`: what vouchers can still draw, decimal.
+	pub remaining: String,
+	/// Held for the channel's storage, decimal.
+	pub storage_deposit: String,
+	/// First block at which the channel can be finalized, once the payer asked to close.
+	pub closes_at: Option<BlockNumber>,
+}
+
+fn ss58(account: &AccountId) -> String {
+	account.to_ss58check_with_version(Ss58AddressFormat::custom(SS58_PREFIX))
+}
+
+fn channel_json(view: ChannelView<AccountId, Balance, BlockNumber>) -> ChannelJson {
+	let c = view.channel;
+	ChannelJson {
+		id: view.id,
+		payer: ss58(&c.payer),
+		node: c.node,
+		payee: ss58(&c.payee),
+		deposit: c.deposit.to_string(),
+		claimed: c.claimed.to_string(),
+		remaining: c.deposit.saturating_sub(c.claimed).to_string(),
+		storage_deposit: c.storage_deposit.to_string(),
+		closes_at: c.closes_at,
+	}
+}
+
+/// `text` as an account: SS58 in any format (the chain's 4242, the generic 42, ...).
+pub fn parse_account(text: &str) -> Result<AccountId, ErrorObjectOwned> {
+	// Any format, whatever the process default is: the address is the account's public key.
+	AccountId::from_ss58check_with_version(text.trim()).map(|(account, _)| account).map_err(|e| {
+		ErrorObjectOwned::owned(1020, format!("not an SS58 address: {text:?} ({e:?})"), None::<()>)
+	})
+}
+
+fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObjectOwned::owned(1010, format!("runtime call failed: {e}"), None::<()>)
+}
+
+/// The `channels_*` methods.
+#[rpc(server, namespace = "channels")]
+pub trait ChannelsApi<BlockHash> {
+	/// The open channel `channel`, or `null`.
+	#[method(name = "get")]
+	fn get(&self, channel: ChannelId, at: Option<BlockHash>) -> RpcResult<Option<ChannelJson>>;
+
+	/// The open channels of `payer`, by id.
+	#[method(name = "ofPayer")]
+	fn of_payer(&self, payer: String, at: Option<BlockHash>) -> RpcResult<Vec<ChannelJson>>;
+
+	/// The genesis hash vouchers sign, `0x` hex.
+	#[method(name = "genesisHash")]
+	fn genesis_hash(&self) -> RpcResult<String>;
+}
+
+/// Serves [`ChannelsApiServer`] from the client's runtime API.
+pub struct Channels<C> {
+	client: Arc<C>,
+}
+
+impl<C> Channels<C> {
+	/// Serves the channels RPC from `client`.
+	pub fn new(client: Arc<C>) -> Self {
+		Self { client }
+	}
+}
+
+impl<C> ChannelsApiServer<<Block as BlockT>::Hash> for Channels<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: PaymentChannelsApi<Block, AccountId, Balance, BlockNumber>,
+{
+	fn get(
+		&self,
+		channel: ChannelId,
+		at: Option<<Block as BlockT>::Hash>,
+	) -> RpcResult<Option<ChannelJson>> {
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let view = self.client.runtime_api().channel(at, channel).map_err(runtime_error)?;
+		Ok(view.map(channel_json))
+	}
+
+	fn of_payer(
+		&self,
+		payer: String,
+		at: Option<<Block as BlockT>::Hash>,
+	) -> RpcResult<Vec<ChannelJson>> {
+		let payer = parse_account(&payer)?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let views = self.client.runtime_api().channels_of(at, payer).map_err(runtime_error)?;
+		Ok(views.into_iter().map(channel_json).collect())
+	}
+
+	fn genesis_hash(&self) -> RpcResult<String> {
+		let best = self.client.info().best_hash;
+		let hash = self.client.runtime_api().genesis_hash(best).map_err(runtime_error)?;
+		Ok(format!("0x{}", hex_lower(&hash)))
+	}
+}
+
+fn hex_lower(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use sp_core::crypto::Ss58AddressFormat;
+
+	#[test]
+	fn addresses_parse_in_the_chains_format_and_the_generic_one() {
+		let alice = AccountId::from([1u8; 32]);
+		let ours = alice.to_ss58check_with_version(Ss58AddressFormat::custom(SS58_PREFIX));
+		let generic = alice.to_ss58check_with_version(Ss58AddressFormat::custom(42));
+		assert_eq!(parse_account(&ours).unwrap(), alice);
+		assert_eq!(parse_account(&generic).unwrap(), alice);
+		assert_eq!(parse_account("not an address").unwrap_err().code(), 1020);
+	}
+
+	#[test]
+	fn channels_show_what_vouchers_can_still_draw() {
+		let view = ChannelView {
+			id: 7,
+			channel: pallet_payment_channels::Channel {
+				payer: AccountId::from([1u8; 32]),
+				node: 3,
+				payee: AccountId::from([2u8; 32]),
+				deposit: 1_000,
+				claimed: 250,
+				storage_deposit: 10,
+				closes_at: Some(99),
+			},
+		};
+		let json = serde_json::to_value(channel_json(view)).unwrap();
+		assert_eq!(json["remaining"], "750");
+		assert_eq!(json["closesAt"], 99);
+		assert_eq!(json["storageDeposit"], "10");
+		assert_eq!(hex_lower(&[0, 171]), "00ab");
+	}
+}

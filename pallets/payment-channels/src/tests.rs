@@ -1,0 +1,403 @@
+//! Tests of the payment channels on the mock. Each adversarial test performs its attack and
+//! checks it pays nothing; [`mock::test`] checks the invariants and total issuance after every
+//! one.
+
+use crate::{
+	mock::*, ChannelId, CloseConsent, CloseKind, Error, Event, HoldReason, SignedVoucher, Voucher,
+};
+use frame_support::{
+	assert_noop, assert_ok,
+	traits::fungible::{Inspect, InspectHold},
+};
+use frame_system::RawOrigin;
+use sp_runtime::MultiSignature;
+
+fn origin(n: u8) -> RuntimeOrigin {
+	RawOrigin::Signed(account(n)).into()
+}
+
+fn free(n: u8) -> Balance {
+	Balances::balance(&account(n))
+}
+
+fn held(n: u8, reason: HoldReason) -> Balance {
+	Balances::balance_on_hold(&RuntimeHoldReason::Channels(reason), &account(n))
+}
+
+fn genesis() -> [u8; 32] {
+	Channels::genesis_hash()
+}
+
+/// `signer`'s voucher for `cumulative` in `channel` on this chain.
+fn voucher(
+	signer: u8,
+	channel: ChannelId,
+	cumulative: Balance,
+) -> SignedVoucher<Balance, MultiSignature> {
+	let payload = Voucher { channel, cumulative }.signing_payload(&genesis());
+	SignedVoucher { cumulative, signature: sign(signer, &payload) }
+}
+
+/// The payee's consent to close `channel` at `settled`.
+fn consent(signer: u8, channel: ChannelId, settled: Balance) -> MultiSignature {
+	sign(signer, &CloseConsent { channel, settled }.signing_payload(&genesis()))
+}
+
+/// A serving node of [`PAYEE`] and a channel to it from [`PAYER`] with `deposit`.
+fn open(deposit: Balance) -> ChannelId {
+	let node = inference_node(account(PAYEE));
+	open_to(node, deposit)
+}
+
+fn open_to(node: u64, deposit: Balance) -> ChannelId {
+	let id = crate::NextChannelId::<Test>::get();
+	assert_ok!(Channels::open(origin(PAYER), node, deposit));
+	id
+}
+
+fn claim(channel: ChannelId, cumulative: Balance) -> Result<(), sp_runtime::DispatchError> {
+	Channels::claim(origin(PAYEE), channel, voucher(PAYER, channel, cumulative))
+}
+
+#[test]
+fn opening_holds_the_deposit_and_the_storage_deposit_and_fixes_the_payee() {
+	test(|| {
+		let node = inference_node(account(PAYEE));
+		let before = free(PAYER);
+		let id = open_to(node, 100);
+		assert_eq!(held(PAYER, HoldReason::ChannelDeposit), 100);
+		assert_eq!(held(PAYER, HoldReason::StorageDeposit), STORAGE_DEPOSIT);
+		assert_eq!(free(PAYER), before - 100 - STORAGE_DEPOSIT);
+		let channel = crate::Channels::<Test>::get(id).unwrap();
+		assert_eq!(channel.payee, account(PAYEE));
+		assert_eq!((channel.deposit, channel.claimed, channel.closes_at), (100, 0, None));
+		assert_eq!(Channels::channels_of(&account(PAYER)).len(), 1);
+		assert_eq!(
+			events(),
+			vec![Event::ChannelOpened {
+				channel: id,
+				payer: account(PAYER),
+				node,
+				payee: account(PAYEE),
+				deposit: 100,
+				storage_deposit: STORAGE_DEPOSIT,
+			}]
+		);
+		let second = open_to(node, 100);
+		assert_eq!(second, id + 1, "ids count up");
+	});
+}
+
+#[test]
+fn opening_refuses_bad_nodes_amounts_and_more_channels_than_the_cap() {
+	test(|| {
+		let node = inference_node(account(PAYEE));
+		assert_noop!(Channels::open(origin(PAYER), 99, 100), Error::<Test>::NodeNotServing);
+		assert_noop!(Channels::open(origin(PAYEE), node, 100), Error::<Test>::PayerIsPayee);
+		assert_noop!(
+			Channels::open(origin(PAYER), node, MIN_DEPOSIT - 1),
+			Error::<Test>::DepositBelowMinimum
+		);
+		assert_noop!(
+			Channels::open(origin(PAUPER), node, MIN_DEPOSIT),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_noop!(
+			Channels::open(origin(PAYER), node, Balance::MAX - STORAGE_DEPOSIT),
+			Error::<Test>::InsufficientBalance
+		);
+		assert_noop!(Channels::open(origin(PAYER), node, Balance::MAX), Error::<Test>::Overflow);
+		for _ in 0..MAX_CHANNELS {
+			open_to(node, MIN_DEPOSIT);
+		}
+		assert_noop!(
+			Channels::open(origin(PAYER), node, MIN_DEPOSIT),
+			Error::<Test>::TooManyChannels
+		);
+		// A node that stopped sending heartbeats takes no new channel.
+		let other = inference_node(account(OTHER_PAYEE));
+		run_to_block(HEARTBEAT_TIMEOUT + 10);
+		assert_noop!(Channels::open(origin(STRANGER), other, 100), Error::<Test>::NodeNotServing);
+	});
+}
+
+#[test]
+fn claims_pay_each_increment_once() {
+	test(|| {
+		let id = open(100);
+		let payee_before = free(PAYEE);
+		assert_ok!(claim(id, 30));
+		assert_ok!(claim(id, 50));
+		assert_eq!(free(PAYEE), payee_before + 50);
+		assert_eq!(held(PAYER, HoldReason::ChannelDeposit), 50);
+		assert_eq!(crate::Channels::<Test>::get(id).unwrap().claimed, 50);
+		assert!(events().contains(&Event::Claimed {
+			channel: id,
+			cumulative: 50,
+			paid: 20,
+			claimed: 50
+		}));
+	});
+}
+
+#[test]
+fn a_replayed_or_older_voucher_pays_nothing() {
+	test(|| {
+		let id = open(100);
+		assert_ok!(claim(id, 50));
+		assert_noop!(claim(id, 50), Error::<Test>::StaleVoucher);
+		assert_noop!(claim(id, 40), Error::<Test>::StaleVoucher);
+		assert_noop!(claim(id, 0), Error::<Test>::StaleVoucher);
+	});
+}
+
+#[test]
+fn a_voucher_of_another_channel_between_the_same_parties_is_refused() {
+	test(|| {
+		let first = open(100);
+		let node = crate::Channels::<Test>::get(first).unwrap().node;
+		let second = open_to(node, 100);
+		let of_first = voucher(PAYER, first, 60);
+		assert_noop!(Channels::claim(origin(PAYEE), second, of_first), Error::<Test>::BadSignature);
+	});
+}
+
+#[test]
+fn a_voucher_of_a_closed_channel_is_worthless_after_the_pair_reopens() {
+	test(|| {
+		let old = open(100);
+		let node = crate::Channels::<Test>::get(old).unwrap().node;
+		assert_ok!(Channels::close(origin(PAYEE), old, None));
+		let new = open_to(node, 100);
+		assert_ne!(old, new, "ids are never reused");
+		assert_noop!(
+			Channels::claim(origin(PAYEE), new, voucher(PAYER, old, 80)),
+			Error::<Test>::BadSignature
+		);
+		assert_noop!(
+			Channels::claim(origin(PAYEE), old, voucher(PAYER, old, 80)),
+			Error::<Test>::UnknownChannel
+		);
+	});
+}
+
+#[test]
+fn a_voucher_of_another_chain_or_with_another_tag_is_refused() {
+	test(|| {
+		let id = open(100);
+		let other_chain = Voucher { channel: id, cumulative: 60 }.signing_payload(&[1u8; 32]);
+		let bad = SignedVoucher { cumulative: 60, signature: sign(PAYER, &other_chain) };
+		assert_noop!(Channels::claim(origin(PAYEE), id, bad), Error::<Test>::BadSignature);
+		// The payer's signature of a close consent is not a voucher, and the other way round.
+		let wrong_tag = SignedVoucher { cumulative: 60, signature: consent(PAYER, id, 60) };
+		assert_noop!(Channels::claim(origin(PAYEE), id, wrong_tag), Error::<Test>::BadSignature);
+		let voucher_as_consent = voucher(PAYEE, id, 60).signature;
+		assert_noop!(
+			Channels::cooperative_close(origin(PAYER), id, 60, voucher_as_consent),
+			Error::<Test>::BadSignature
+		);
+	});
+}
+
+#[test]
+fn a_voucher_signed_by_the_payee_or_a_stranger_is_refused() {
+	test(|| {
+		let id = open(100);
+		for signer in [PAYEE, STRANGER, OTHER_PAYEE] {
+			assert_noop!(
+				Channels::claim(origin(PAYEE), id, voucher(signer, id, 60)),
+				Error::<Test>::BadSignature
+			);
+		}
+		// Only the payee claims, even with the payer's real voucher.
+		for caller in [PAYER, STRANGER] {
+			assert_noop!(
+				Channels::claim(origin(caller), id, voucher(PAYER, id, 60)),
+				Error::<Test>::NotPayee
+			);
+		}
+	});
+}
+
+#[test]
+fn malformed_signatures_and_extreme_amounts_change_nothing() {
+	test(|| {
+		let id = open(100);
+		let garbage = [
+			MultiSignature::Sr25519(sp_core::sr25519::Signature::from_raw([0; 64])),
+			MultiSignature::Ed25519(sp_core::ed25519::Signature::from_raw([7; 64])),
+			MultiSignature::Ecdsa(sp_core::ecdsa::Signature::from_raw([255; 65])),
+		];
+		for signature in garbage {
+			let v = SignedVoucher { cumulative: 50, signature };
+			assert_noop!(Channels::claim(origin(PAYEE), id, v), Error::<Test>::BadSignature);
+		}
+		assert_noop!(Channels::top_up(origin(PAYER), id, Balance::MAX), Error::<Test>::Overflow);
+		assert_noop!(
+			Channels::top_up(origin(PAYER), id, Balance::MAX - 100),
+			Error::<Test>::InsufficientBalance
+		);
+		// A voucher for everything pays what the channel holds, once.
+		assert_ok!(claim(id, Balance::MAX));
+		assert_eq!(crate::Channels::<Test>::get(id).unwrap().claimed, 100);
+		assert_noop!(claim(id, Balance::MAX), Error::<Test>::NothingToClaim);
+	});
+}
+
+#[test]
+fn a_voucher_above_the_deposit_pays_what_is_left_and_the_rest_after_a_top_up() {
+	test(|| {
+		let id = open(100);
+		let payee_before = free(PAYEE);
+		assert_ok!(claim(id, 150));
+		assert_eq!(free(PAYEE), payee_before + 100);
+		assert_noop!(claim(id, 150), Error::<Test>::NothingToClaim);
+		assert_ok!(Channels::top_up(origin(PAYER), id, 100));
+		assert!(events().contains(&Event::ToppedUp { channel: id, amount: 100, deposit: 200 }));
+		assert_ok!(claim(id, 150));
+		assert_eq!(free(PAYEE), payee_before + 150);
+		assert_noop!(claim(id, 150), Error::<Test>::StaleVoucher);
+		assert_eq!(held(PAYER, HoldReason::ChannelDeposit), 50);
+	});
+}
+
+#[test]
+fn the_payee_can_claim_until_the_last_block_of_the_challenge_period_and_not_at_its_end() {
+	test(|| {
+		let id = open(100);
+		run_to_block(5);
+		assert_ok!(Channels::request_close(origin(PAYER), id));
+		let closes_at = 5 + CHALLENGE_PERIOD;
+		assert!(events().contains(&Event::CloseRequested { channel: id, closes_at }));
+		assert_noop!(Channels::top_up(origin(PAYER), id, 10), Error::<Test>::Closing);
+		assert_noop!(Channels::request_close(origin(PAYER), id), Error::<Test>::Closing);
+		// A node offline for most of the period comes back on its last block and is paid.
+		run_to_block(closes_at - 1);
+		assert_noop!(Channels::finalize(origin(STRANGER), id), Error::<Test>::ChallengePeriodOpen);
+		assert_ok!(claim(id, 40));
+		run_to_block(closes_at);
+		assert_noop!(claim(id, 60), Error::<Test>::ChallengePeriodOver);
+		assert_noop!(
+			Channels::close(origin(PAYEE), id, Some(voucher(PAYER, id, 60))),
+			Error::<Test>::ChallengePeriodOver
+		);
+		let payer_before = free(PAYER);
+		assert_ok!(Channels::finalize(origin(STRANGER), id));
+		assert_eq!(free(PAYER), payer_before + 60 + STORAGE_DEPOSIT);
+		assert_eq!(held(PAYER, HoldReason::ChannelDeposit), 0);
+		assert_eq!(held(PAYER, HoldReason::StorageDeposit), 0);
+		assert!(events().contains(&Event::ChannelClosed {
+			channel: id,
+			how: CloseKind::Finalized,
+			claimed: 40,
+			refunded: 60
+		}));
+		assert_noop!(Channels::finalize(origin(STRANGER), id), Error::<Test>::UnknownChannel);
+		assert!(Channels::channels_of(&account(PAYER)).is_empty());
+	});
+}
+
+#[test]
+fn finalize_needs_a_close_request_and_only_the_payer_requests_or_tops_up() {
+	test(|| {
+		let id = open(100);
+		assert_noop!(Channels::finalize(origin(PAYER), id), Error::<Test>::NotClosing);
+		assert_noop!(Channels::request_close(origin(PAYEE), id), Error::<Test>::NotPayer);
+		assert_noop!(Channels::top_up(origin(STRANGER), id, 10), Error::<Test>::NotPayer);
+		assert_noop!(Channels::top_up(origin(PAYER), id, 0), Error::<Test>::ZeroAmount);
+		assert_noop!(Channels::top_up(origin(PAYER), 77, 10), Error::<Test>::UnknownChannel);
+	});
+}
+
+#[test]
+fn the_payee_closes_at_once_after_a_last_claim() {
+	test(|| {
+		let id = open(100);
+		assert_ok!(claim(id, 20));
+		assert_noop!(Channels::close(origin(PAYER), id, None), Error::<Test>::NotPayee);
+		assert_noop!(
+			Channels::close(origin(PAYEE), id, Some(voucher(STRANGER, id, 70))),
+			Error::<Test>::BadSignature
+		);
+		let (payer_before, payee_before) = (free(PAYER), free(PAYEE));
+		assert_ok!(Channels::close(origin(PAYEE), id, Some(voucher(PAYER, id, 70))));
+		assert_eq!(free(PAYEE), payee_before + 50);
+		assert_eq!(free(PAYER), payer_before + 30 + STORAGE_DEPOSIT);
+		assert!(events().contains(&Event::ChannelClosed {
+			channel: id,
+			how: CloseKind::ByPayee,
+			claimed: 70,
+			refunded: 30
+		}));
+		assert!(crate::Channels::<Test>::get(id).is_none());
+	});
+}
+
+#[test]
+fn a_cooperative_close_pays_what_the_payee_consented_to() {
+	test(|| {
+		let id = open(100);
+		assert_ok!(claim(id, 20));
+		assert_noop!(
+			Channels::cooperative_close(origin(PAYER), id, 60, consent(PAYER, id, 60)),
+			Error::<Test>::BadSignature
+		);
+		assert_noop!(
+			Channels::cooperative_close(origin(STRANGER), id, 60, consent(PAYEE, id, 60)),
+			Error::<Test>::NotPayer
+		);
+		// A consent for another amount is not this one.
+		assert_noop!(
+			Channels::cooperative_close(origin(PAYER), id, 10, consent(PAYEE, id, 60)),
+			Error::<Test>::BadSignature
+		);
+		let (payer_before, payee_before) = (free(PAYER), free(PAYEE));
+		assert_ok!(Channels::cooperative_close(origin(PAYER), id, 60, consent(PAYEE, id, 60)));
+		assert_eq!(free(PAYEE), payee_before + 40);
+		assert_eq!(free(PAYER), payer_before + 40 + STORAGE_DEPOSIT);
+		assert!(events().contains(&Event::ChannelClosed {
+			channel: id,
+			how: CloseKind::Cooperative,
+			claimed: 60,
+			refunded: 40
+		}));
+	});
+}
+
+#[test]
+fn closing_one_channel_leaves_every_other_hold_untouched() {
+	test(|| {
+		// The payer also runs a node (collateral held by the registry) and has two channels.
+		let payer_node = inference_node(account(PAYER));
+		let registry_hold = || {
+			Balances::balance_on_hold(
+				&RuntimeHoldReason::Registry(pallet_compute_registry::HoldReason::NodeCollateral),
+				&account(PAYER),
+			)
+		};
+		let collateral = registry_hold();
+		assert_eq!(collateral, MIN_COLLATERAL);
+		let first = open(100);
+		let other_node = inference_node(account(OTHER_PAYEE));
+		let second = open_to(other_node, 70);
+		assert_ok!(claim(first, 30));
+		let second_before = crate::Channels::<Test>::get(second).unwrap();
+		assert_ok!(Channels::close(origin(PAYEE), first, None));
+		assert_eq!(held(PAYER, HoldReason::ChannelDeposit), 70);
+		assert_eq!(held(PAYER, HoldReason::StorageDeposit), STORAGE_DEPOSIT);
+		assert_eq!(registry_hold(), collateral);
+		assert_eq!(crate::Channels::<Test>::get(second).unwrap(), second_before);
+		assert!(pallet_compute_registry::Nodes::<Test>::contains_key(payer_node));
+	});
+}
+
+#[test]
+fn the_payee_is_paid_after_its_node_unregistered() {
+	test(|| {
+		let id = open(100);
+		let node = crate::Channels::<Test>::get(id).unwrap().node;
+		assert_ok!(Registry::unregister(origin(PAYEE), node));
+		assert_ok!(claim(id, 25));
+		assert_eq!(crate::Channels::<Test>::get(id).unwrap().claimed, 25);
+	});
+}

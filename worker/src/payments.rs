@@ -1,0 +1,263 @@
+//! Payment-channel vouchers on the worker's side: signing them (a client paying a node),
+//! checking them (a node being paid), and keeping the latest of each channel on disk.
+//!
+//! The voucher, its signing payload and the acceptance rule are `appchain_primitives::voucher`,
+//! shared with the runtime, so what a node accepts here is exactly what the chain will pay.
+//! Signatures are sr25519 (the worker's keys), carried as 64 bytes; the chain takes them as
+//! `MultiSignature::Sr25519`.
+//!
+//! A [`VoucherBook`] is one JSON file per chain and role (`<base>/<genesis>/vouchers-paid.json`
+//! for a client, `vouchers-received.json` for a node), written atomically (temporary file, then
+//! rename) before a voucher is handed over or acted on: a restarted client never signs less
+//! than it already promised, and a restarted node still holds the voucher it was paid with.
+
+use std::{
+	collections::BTreeMap,
+	path::{Path, PathBuf},
+};
+
+use appchain_primitives::voucher::{ChannelId, CloseConsent, Voucher};
+use serde::{Deserialize, Serialize};
+use subxt_signer::sr25519;
+
+use crate::error::WorkerError;
+
+/// A signed voucher as it travels (HTTP headers, JSON, the command line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedVoucher {
+	/// The channel.
+	pub channel: ChannelId,
+	/// Everything owed in the channel so far, in plancks (decimal in JSON).
+	#[serde(with = "decimal")]
+	pub cumulative: u128,
+	/// The payer's sr25519 signature of the voucher's payload, `0x` hex.
+	#[serde(with = "hex64")]
+	pub signature: [u8; 64],
+}
+
+impl SignedVoucher {
+	/// `keypair`'s voucher for `cumulative` in `channel` on the chain with genesis `genesis`.
+	pub fn sign(
+		keypair: &sr25519::Keypair,
+		genesis: &[u8; 32],
+		channel: ChannelId,
+		cumulative: u128,
+	) -> Self {
+		let payload = Voucher { channel, cumulative }.signing_payload(genesis);
+		Self { channel, cumulative, signature: keypair.sign(&payload).0 }
+	}
+
+	/// Whether `payer` signed this voucher for the chain with genesis `genesis`.
+	pub fn is_signed_by(&self, payer: &[u8; 32], genesis: &[u8; 32]) -> bool {
+		let payload =
+			Voucher { channel: self.channel, cumulative: self.cumulative }.signing_payload(genesis);
+		sr25519::verify(&sr25519::Signature(self.signature), payload, &sr25519::PublicKey(*payer))
+	}
+}
+
+/// A payee's signature consenting to close `channel` at `settled` (for `cooperative_close`).
+pub fn sign_close_consent(
+	keypair: &sr25519::Keypair,
+	genesis: &[u8; 32],
+	channel: ChannelId,
+	settled: u128,
+) -> [u8; 64] {
+	keypair.sign(&CloseConsent { channel, settled }.signing_payload(genesis)).0
+}
+
+/// The latest voucher of each channel, on disk.
+#[derive(Debug)]
+pub struct VoucherBook {
+	path: PathBuf,
+	latest: BTreeMap<ChannelId, SignedVoucher>,
+}
+
+impl VoucherBook {
+	/// The client's book of vouchers it signed, for the chain with genesis `genesis`.
+	pub fn paid(base: &Path, genesis: &[u8; 32]) -> Result<Self, WorkerError> {
+		Self::open(base.join(hex(genesis)).join("vouchers-paid.json"))
+	}
+
+	/// The node's book of vouchers it received, for the chain with genesis `genesis`.
+	pub fn received(base: &Path, genesis: &[u8; 32]) -> Result<Self, WorkerError> {
+		Self::open(base.join(hex(genesis)).join("vouchers-received.json"))
+	}
+
+	/// The book at `path` (empty if the file does not exist yet).
+	pub fn open(path: PathBuf) -> Result<Self, WorkerError> {
+		let latest = match std::fs::read(&path) {
+			Ok(bytes) => {
+				let list: Vec<SignedVoucher> = serde_json::from_slice(&bytes).map_err(|e| {
+					WorkerError::journal(
+						&path,
+						std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+					)
+				})?;
+				list.into_iter().map(|v| (v.channel, v)).collect()
+			},
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+			Err(e) => return Err(WorkerError::journal(&path, e)),
+		};
+		Ok(Self { path, latest })
+	}
+
+	/// The file.
+	pub fn path(&self) -> &Path {
+		&self.path
+	}
+
+	/// The latest voucher of `channel`, if any.
+	pub fn latest(&self, channel: ChannelId) -> Option<&SignedVoucher> {
+		self.latest.get(&channel)
+	}
+
+	/// What the latest voucher of `channel` promises (zero without one).
+	pub fn cumulative(&self, channel: ChannelId) -> u128 {
+		self.latest(channel).map_or(0, |v| v.cumulative)
+	}
+
+	/// Every channel's latest voucher.
+	pub fn all(&self) -> impl Iterator<Item = &SignedVoucher> {
+		self.latest.values()
+	}
+
+	/// Records `voucher` as its channel's latest (if it promises more than the one held) and
+	/// writes the book to disk before returning.
+	pub fn record(&mut self, voucher: SignedVoucher) -> Result<(), WorkerError> {
+		if voucher.cumulative <= self.cumulative(voucher.channel) {
+			return Ok(());
+		}
+		self.latest.insert(voucher.channel, voucher);
+		self.save()
+	}
+
+	/// Forgets `channel` (it closed) and writes the book.
+	pub fn forget(&mut self, channel: ChannelId) -> Result<(), WorkerError> {
+		if self.latest.remove(&channel).is_some() {
+			self.save()?;
+		}
+		Ok(())
+	}
+
+	fn save(&self) -> Result<(), WorkerError> {
+		let io = |e| WorkerError::journal(&self.path, e);
+		if let Some(dir) = self.path.parent() {
+			std::fs::create_dir_all(dir).map_err(io)?;
+		}
+		let list: Vec<&SignedVoucher> = self.latest.values().collect();
+		let bytes = serde_json::to_vec_pretty(&list)
+			.map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+		let tmp = self.path.with_extension("json.tmp");
+		std::fs::write(&tmp, bytes).map_err(io)?;
+		std::fs::rename(&tmp, &self.path).map_err(io)
+	}
+}
+
+fn hex(bytes: &[u8]) -> String {
+	bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `0x`-prefixed hex of exactly `N` bytes.
+pub fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+	let digits = text.strip_prefix("0x").unwrap_or(text);
+	if digits.len() != 2 * N {
+		return None;
+	}
+	let mut out = [0u8; N];
+	for (i, byte) in out.iter_mut().enumerate() {
+		*byte = u8::from_str_radix(digits.get(2 * i..2 * i + 2)?, 16).ok()?;
+	}
+	Some(out)
+}
+
+mod decimal {
+	use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(value: &u128, s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&value.to_string())
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+		let text = String::deserialize(d)?;
+		text.parse().map_err(|_| D::Error::custom(format!("`{text}` is not a decimal amount")))
+	}
+}
+
+mod hex64 {
+	use serde::{de::Error, Deserialize, Deserializer, Serializer};
+
+	pub fn serialize<S: Serializer>(value: &[u8; 64], s: S) -> Result<S::Ok, S::Error> {
+		s.serialize_str(&format!("0x{}", super::hex(value)))
+	}
+
+	pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u8; 64], D::Error> {
+		let text = String::deserialize(d)?;
+		super::parse_hex::<64>(&text)
+			.ok_or_else(|| D::Error::custom("a signature is 64 bytes of 0x hex"))
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	fn alice() -> sr25519::Keypair {
+		crate::keys::keypair_from_suri("//Alice").unwrap()
+	}
+
+	#[test]
+	fn vouchers_verify_only_for_their_signer_chain_channel_and_amount() {
+		let genesis = [3u8; 32];
+		let v = SignedVoucher::sign(&alice(), &genesis, 7, 1_000);
+		let payer = alice().public_key().0;
+		assert!(v.is_signed_by(&payer, &genesis));
+		let bob = crate::keys::keypair_from_suri("//Bob").unwrap().public_key().0;
+		assert!(!v.is_signed_by(&bob, &genesis));
+		assert!(!v.is_signed_by(&payer, &[4u8; 32]));
+		assert!(!SignedVoucher { channel: 8, ..v.clone() }.is_signed_by(&payer, &genesis));
+		assert!(!SignedVoucher { cumulative: 1_001, ..v.clone() }.is_signed_by(&payer, &genesis));
+		// A close consent is not a voucher.
+		let consent = sign_close_consent(&alice(), &genesis, 7, 1_000);
+		assert!(!SignedVoucher { signature: consent, ..v }.is_signed_by(&payer, &genesis));
+	}
+
+	#[test]
+	fn the_book_keeps_the_latest_voucher_across_restarts() {
+		let dir = std::env::temp_dir().join(format!("appchain-vouchers-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		let genesis = [1u8; 32];
+		let mut book = VoucherBook::received(&dir, &genesis).unwrap();
+		book.record(SignedVoucher::sign(&alice(), &genesis, 1, 10)).unwrap();
+		book.record(SignedVoucher::sign(&alice(), &genesis, 1, 30)).unwrap();
+		book.record(SignedVoucher::sign(&alice(), &genesis, 1, 20)).unwrap();
+		book.record(SignedVoucher::sign(&alice(), &genesis, 2, 5)).unwrap();
+		let reopened = VoucherBook::received(&dir, &genesis).unwrap();
+		assert_eq!(reopened.cumulative(1), 30, "an older voucher never replaces a newer one");
+		assert_eq!(reopened.cumulative(2), 5);
+		assert!(reopened.latest(1).unwrap().is_signed_by(&alice().public_key().0, &genesis));
+		let mut reopened = reopened;
+		reopened.forget(1).unwrap();
+		assert_eq!(VoucherBook::received(&dir, &genesis).unwrap().cumulative(1), 0);
+		std::fs::write(reopened.path(), b"not json").unwrap();
+		assert!(
+			VoucherBook::received(&dir, &genesis).is_err(),
+			"a corrupt book is an error, not empty"
+		);
+		let _ = std::fs::remove_dir_all(&dir);
+	}
+
+	#[test]
+	fn vouchers_round_trip_through_json() {
+		let v = SignedVoucher::sign(&alice(), &[0u8; 32], 3, u128::MAX);
+		let text = serde_json::to_string(&v).unwrap();
+		assert!(text.contains(&format!("\"{}\"", u128::MAX)), "{text}");
+		assert_eq!(serde_json::from_str::<SignedVoucher>(&text).unwrap(), v);
+		assert!(serde_json::from_str::<SignedVoucher>(
+			r#"{"channel":1,"cumulative":"1","signature":"0x00"}"#
+		)
+		.is_err());
+		assert_eq!(parse_hex::<2>("0x0aff"), Some([10, 255]));
+		assert_eq!(parse_hex::<2>("0aff"), Some([10, 255]));
+		assert_eq!(parse_hex::<2>("0xzz00"), None);
+	}
+}
