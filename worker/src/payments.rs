@@ -148,8 +148,145 @@ impl VoucherBook {
 		let bytes = serde_json::to_vec_pretty(&list)
 			.map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
 		let tmp = self.path.with_extension("json.tmp");
-		std::fs::write(&tmp, bytes).map_err(io)?;
-		std::fs::rename(&tmp, &self.path).map_err(io)
+		{
+			use std::io::Write;
+			let mut file = std::fs::File::create(&tmp).map_err(io)?;
+			file.write_all(&bytes).map_err(io)?;
+			file.sync_all().map_err(io)?;
+		}
+		std::fs::rename(&tmp, &self.path).map_err(io)?;
+		if let Some(dir) = self.path.parent() {
+			// The rename itself is durable once the directory is.
+			std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+		}
+		Ok(())
+	}
+}
+
+/// A channel as a node needs it to take vouchers: read from finalized state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelTerms {
+	/// The payer, whose signature a voucher must carry.
+	pub payer: [u8; 32],
+	/// The node the channel pays for.
+	pub node: u64,
+	/// Everything deposited.
+	pub deposit: u128,
+	/// Everything claimed so far.
+	pub claimed: u128,
+	/// The payer asked to close: no new work on it.
+	pub closing: bool,
+}
+
+/// Why a node refuses the voucher offered with a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PaymentRefusal {
+	/// The channel is not open as of the node's last finalized block (maybe not yet).
+	#[error("channel {0} is not open (as of the last finalized block)")]
+	UnknownChannel(ChannelId),
+	/// The channel pays another node.
+	#[error("channel {channel} pays node {pays}, not node {node}")]
+	WrongNode {
+		/// The channel.
+		channel: ChannelId,
+		/// The node it pays.
+		pays: u64,
+		/// This node.
+		node: u64,
+	},
+	/// The payer asked to close the channel.
+	#[error("channel {0} is closing")]
+	Closing(ChannelId),
+	/// The signature is not the payer's over this voucher on this chain.
+	#[error("the voucher is not signed by channel {0}'s payer for this chain")]
+	BadSignature(ChannelId),
+	/// The amount does not pay for the request, or promises more than the deposit.
+	#[error("{0}")]
+	Amount(appchain_primitives::voucher::VoucherRefusal),
+	/// The voucher could not be written down before the work.
+	#[error("cannot record the voucher: {0}")]
+	Book(String),
+}
+
+/// A serving node's gate: takes the voucher offered with each request when it pays the price
+/// of the request on top of the last one taken, within a channel to this node whose deposit
+/// covers it, and writes it down before the work is done.
+#[derive(Debug)]
+pub struct PaymentGate {
+	node: u64,
+	genesis: [u8; 32],
+	book: std::sync::Mutex<VoucherBook>,
+	channels: std::sync::Mutex<BTreeMap<ChannelId, ChannelTerms>>,
+}
+
+impl PaymentGate {
+	/// The gate of `node` on the chain with genesis `genesis`, keeping vouchers in `book`.
+	pub fn new(node: u64, genesis: [u8; 32], book: VoucherBook) -> Self {
+		Self {
+			node,
+			genesis,
+			book: std::sync::Mutex::new(book),
+			channels: std::sync::Mutex::default(),
+		}
+	}
+
+	/// Sets (or, with `None`, forgets) what finalized state says of channel `id`.
+	pub fn update(&self, id: ChannelId, terms: Option<ChannelTerms>) {
+		let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+		match terms {
+			Some(terms) => channels.insert(id, terms),
+			None => channels.remove(&id),
+		};
+	}
+
+	/// Takes `voucher` for a request costing `price`: returns the increment it pays.
+	pub fn accept(&self, voucher: SignedVoucher, price: u128) -> Result<u128, PaymentRefusal> {
+		let id = voucher.channel;
+		let terms = {
+			let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+			*channels.get(&id).ok_or(PaymentRefusal::UnknownChannel(id))?
+		};
+		if terms.node != self.node {
+			return Err(PaymentRefusal::WrongNode {
+				channel: id,
+				pays: terms.node,
+				node: self.node,
+			});
+		}
+		if terms.closing {
+			return Err(PaymentRefusal::Closing(id));
+		}
+		if !voucher.is_signed_by(&terms.payer, &self.genesis) {
+			return Err(PaymentRefusal::BadSignature(id));
+		}
+		// The book's lock orders concurrent requests on one channel: each must pay on top of
+		// the one taken before it.
+		let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+		let last = book.cumulative(id).max(terms.claimed);
+		let paid = appchain_primitives::voucher::accept_increment(
+			last,
+			voucher.cumulative,
+			price,
+			terms.deposit,
+		)
+		.map_err(PaymentRefusal::Amount)?;
+		book.record(voucher).map_err(|e| PaymentRefusal::Book(e.to_string()))?;
+		Ok(paid)
+	}
+
+	/// The latest voucher of each channel that promises more than was claimed: what a claim
+	/// would collect now.
+	pub fn claimable(&self) -> Vec<SignedVoucher> {
+		let channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
+		let book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+		book.all()
+			.filter(|v| {
+				channels
+					.get(&v.channel)
+					.is_some_and(|t| v.cumulative > t.claimed && t.claimed < t.deposit)
+			})
+			.cloned()
+			.collect()
 	}
 }
 
@@ -259,5 +396,56 @@ mod tests {
 		assert_eq!(parse_hex::<2>("0x0aff"), Some([10, 255]));
 		assert_eq!(parse_hex::<2>("0aff"), Some([10, 255]));
 		assert_eq!(parse_hex::<2>("0xzz00"), None);
+	}
+
+	#[test]
+	fn the_gate_takes_only_vouchers_that_pay_for_the_request_in_a_channel_to_this_node() {
+		use appchain_primitives::voucher::VoucherRefusal;
+		let dir = std::env::temp_dir().join(format!("appchain-gate-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		let genesis = [5u8; 32];
+		let payer = alice().public_key().0;
+		let gate = PaymentGate::new(3, genesis, VoucherBook::received(&dir, &genesis).unwrap());
+		let v = |channel, total| SignedVoucher::sign(&alice(), &genesis, channel, total);
+		assert_eq!(gate.accept(v(1, 10), 10), Err(PaymentRefusal::UnknownChannel(1)));
+		let terms = ChannelTerms { payer, node: 3, deposit: 100, claimed: 0, closing: false };
+		gate.update(1, Some(terms));
+		gate.update(2, Some(ChannelTerms { node: 4, ..terms }));
+		assert_eq!(gate.accept(v(1, 10), 10), Ok(10));
+		assert_eq!(
+			gate.accept(v(1, 10), 10),
+			Err(PaymentRefusal::Amount(VoucherRefusal::Underpaid { least: 20 }))
+		);
+		assert_eq!(
+			gate.accept(v(1, 15), 10),
+			Err(PaymentRefusal::Amount(VoucherRefusal::Underpaid { least: 20 }))
+		);
+		assert_eq!(gate.accept(v(1, 25), 10), Ok(15));
+		assert_eq!(
+			gate.accept(v(1, 101), 10),
+			Err(PaymentRefusal::Amount(VoucherRefusal::AboveDeposit { deposit: 100 }))
+		);
+		assert_eq!(
+			gate.accept(v(2, 10), 10),
+			Err(PaymentRefusal::WrongNode { channel: 2, pays: 4, node: 3 })
+		);
+		let bob = crate::keys::keypair_from_suri("//Bob").unwrap();
+		assert_eq!(
+			gate.accept(SignedVoucher::sign(&bob, &genesis, 1, 40), 10),
+			Err(PaymentRefusal::BadSignature(1))
+		);
+		assert_eq!(
+			gate.accept(SignedVoucher::sign(&alice(), &[6u8; 32], 1, 40), 10),
+			Err(PaymentRefusal::BadSignature(1))
+		);
+		assert_eq!(gate.claimable().iter().map(|v| v.cumulative).collect::<Vec<_>>(), vec![25]);
+		// After a claim of everything held, nothing is claimable; a close request stops new work.
+		gate.update(1, Some(ChannelTerms { claimed: 25, closing: true, ..terms }));
+		assert!(gate.claimable().is_empty());
+		assert_eq!(gate.accept(v(1, 40), 10), Err(PaymentRefusal::Closing(1)));
+		// A restarted node keeps what it was paid with.
+		drop(gate);
+		assert_eq!(VoucherBook::received(&dir, &genesis).unwrap().cumulative(1), 25);
+		let _ = std::fs::remove_dir_all(&dir);
 	}
 }

@@ -222,6 +222,8 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let mut channel = Self::channel(id)?;
 		ensure!(&channel.payer == who, Error::<T>::NotPayer);
+		// A consent below what the payee already claimed is older than its claims.
+		ensure!(settled >= channel.claimed, Error::<T>::StaleVoucher);
 		let payload = CloseConsent { channel: id, settled: settled.unique_saturated_into() }
 			.signing_payload(&Self::genesis_hash());
 		Self::verify(&payload, &payee_signature, &channel.payee)?;
@@ -276,7 +278,8 @@ impl<T: Config> Pallet<T> {
 
 	/// The pallet's invariants:
 	///
-	/// - every channel has `claimed ≤ deposit`, a payer other than its payee, an id below
+	/// - every channel has `claimed ≤ deposit`, a payer other than its payee, a close (if
+	///   requested) at most a challenge period from now, an id below
 	///   [`NextChannelId`], and is listed under its payer in [`PayerChannels`];
 	/// - every [`PayerChannels`] entry names an open channel of that payer, and
 	///   [`OpenChannels`] counts them (no zero entries), at most
@@ -287,6 +290,7 @@ impl<T: Config> Pallet<T> {
 	#[cfg(any(feature = "std", feature = "try-runtime"))]
 	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
 		use alloc::collections::btree_map::BTreeMap;
+		use sp_runtime::traits::Saturating;
 		let next = NextChannelId::<T>::get();
 		let mut per_payer: BTreeMap<AccountIdOf<T>, (u32, BalanceOf<T>, BalanceOf<T>)> =
 			BTreeMap::new();
@@ -294,6 +298,13 @@ impl<T: Config> Pallet<T> {
 			ensure!(id < next, "a channel id is not below NextChannelId");
 			ensure!(channel.claimed <= channel.deposit, "a channel paid out more than its deposit");
 			ensure!(channel.payer != channel.payee, "a channel pays its own payer");
+			ensure!(
+				channel.closes_at.is_none_or(|at| {
+					at <= frame_system::Pallet::<T>::block_number()
+						.saturating_add(T::ChallengePeriod::get())
+				}),
+				"a channel closes later than a challenge period from now"
+			);
 			ensure!(
 				PayerChannels::<T>::contains_key(&channel.payer, id),
 				"a channel is not listed under its payer"

@@ -33,7 +33,9 @@
 //!   - the payee's `close`, with an optional last voucher, closes at once (the payee gives up
 //!     nothing it has not claimed: it is the only one who could claim);
 //!   - the payer's `cooperative_close` with the payee's signed [`CloseConsent`] closes at once,
-//!     paying the payee up to the settled amount.
+//!     paying the payee up to the settled amount. A consent is final: it carries no expiry, so
+//!     a payee that signs one must take no more vouchers on the channel (the payer could close
+//!     at the consented amount later). A consent below what was claimed is refused.
 //!
 //!   Closing removes the channel and returns the storage deposit in the same call; a second
 //!   close finds nothing ([`Error::UnknownChannel`]), so nothing is paid twice.

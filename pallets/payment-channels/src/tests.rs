@@ -346,9 +346,14 @@ fn a_cooperative_close_pays_what_the_payee_consented_to() {
 			Channels::cooperative_close(origin(STRANGER), id, 60, consent(PAYEE, id, 60)),
 			Error::<Test>::NotPayer
 		);
+		// A consent below what was claimed is older than the claims.
+		assert_noop!(
+			Channels::cooperative_close(origin(PAYER), id, 10, consent(PAYEE, id, 10)),
+			Error::<Test>::StaleVoucher
+		);
 		// A consent for another amount is not this one.
 		assert_noop!(
-			Channels::cooperative_close(origin(PAYER), id, 10, consent(PAYEE, id, 60)),
+			Channels::cooperative_close(origin(PAYER), id, 50, consent(PAYEE, id, 60)),
 			Error::<Test>::BadSignature
 		);
 		let (payer_before, payee_before) = (free(PAYER), free(PAYEE));
@@ -387,6 +392,26 @@ fn closing_one_channel_leaves_every_other_hold_untouched() {
 		assert_eq!(held(PAYER, HoldReason::StorageDeposit), STORAGE_DEPOSIT);
 		assert_eq!(registry_hold(), collateral);
 		assert_eq!(crate::Channels::<Test>::get(second).unwrap(), second_before);
+		// The other two ways of closing leave the rest untouched as well.
+		let third = open_to(other_node, 40);
+		assert_ok!(Channels::cooperative_close(
+			origin(PAYER),
+			second,
+			0,
+			consent(OTHER_PAYEE, second, 0)
+		));
+		assert_eq!(held(PAYER, HoldReason::ChannelDeposit), 40);
+		assert_ok!(Channels::request_close(origin(PAYER), third));
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_ok!(Channels::finalize(origin(STRANGER), third));
+		assert_eq!(held(PAYER, HoldReason::ChannelDeposit), 0);
+		assert_eq!(held(PAYER, HoldReason::StorageDeposit), 0);
+		assert_eq!(registry_hold(), collateral);
+		let payee_collateral = Balances::balance_on_hold(
+			&RuntimeHoldReason::Registry(pallet_compute_registry::HoldReason::NodeCollateral),
+			&account(PAYEE),
+		);
+		assert_eq!(payee_collateral, MIN_COLLATERAL, "the payee's collateral is not touched");
 		assert!(pallet_compute_registry::Nodes::<Test>::contains_key(payer_node));
 	});
 }

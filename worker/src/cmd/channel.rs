@@ -221,9 +221,13 @@ pub async fn run(global: &Global, command: ChannelCommand) -> Result<(), WorkerE
 				)));
 			}
 			let mut book = VoucherBook::received(&base, &genesis)?;
+			let now = chain.best().await?.block_number();
+			let period_over =
+				channel.closes_at.is_some_and(|at| u64::from(at) <= now.saturating_add(1));
 			let last = book
 				.latest(args.channel)
 				.filter(|v| v.cumulative > channel.claimed && channel.claimed < channel.deposit)
+				.filter(|_| !period_over)
 				.map(|v| (v.cumulative, v.signature));
 			let events =
 				signer.submit_and_wait(&chain, &calls::close_channel(args.channel, last)).await?;
