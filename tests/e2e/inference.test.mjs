@@ -5,11 +5,13 @@
 // Bob, Charlie and Dave `serve` layers [0,10), [10,20), [20,30): each checks its file against
 // the chain's digest, registers its inference node and serves the activation API. `infer`
 // takes the chain's route and generates, for three prompts, exactly the tokens an in-process
-// run generates. Eve adds a second node for [10,20); Charlie is killed mid-generation and the
+// run generates, paying every forward pass with a payment-channel voucher (the client
+// opens one channel per node and reuses it); when the client asks to close them, each node claims
+// at once and is paid exactly its price times the passes it served. Eve adds a second node for [10,20); Charlie is killed mid-generation and the
 // text does not change (the client re-routes through Eve and replays the session). Bad input:
 // a tampered model file is refused by `serve` before it registers anything; malformed
-// activations, unknown sessions and position gaps get typed JSON errors while the node keeps
-// serving. Pricing agents: five `serve --agent` workers start three on one shard and one on
+// activations, unknown sessions, position gaps, missing and foreign vouchers get typed JSON
+// errors while the node keeps serving. Pricing agents: five `serve --agent` workers start three on one shard and one on
 // each other; their agents move and re-price on chain until the shards hold two, two and one
 // node at the prices P2P-LLM's rules predict (checked against an independent closed form).
 import assert from 'node:assert/strict';
@@ -19,8 +21,9 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
 
-import { connectApi, disconnectAll, freePort, rpc, startNode, stopAllNodes, withLogs } from './lib/node.mjs';
+import { connectApi, disconnectAll, freePort, rpc, sendAndFinalize, startNode, stopAllNodes, waitFor, withLogs } from './lib/node.mjs';
 import { dumpWorkerLogs, killAllWorkers, worker, WorkerProcess } from './lib/worker.mjs';
 
 const MODELS = process.env.APPCHAIN_MODELS || path.join(os.homedir(), '.cache', 'appchain-models');
@@ -65,8 +68,12 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     return nodes[name];
   }
 
+  // The client pays every forward pass through payment channels, as Alice's stash account
+  // (every named account also serves in one of the tests).
+  const CLIENT = { suri: '//Alice//stash' };
+  const clientArgs = (...rest) => args('--base-path', path.join(base, 'client'), ...rest);
   const infer = (extra, timeout = 180_000) =>
-    worker(args('infer', '--model', String(modelId), '--file', MODEL_FILE, '--max-tokens', String(TOKENS), ...extra), { timeout });
+    worker(clientArgs('infer', '--model', String(modelId), '--file', MODEL_FILE, '--max-tokens', String(TOKENS), ...extra), { timeout, ...CLIENT });
 
   const local = async (prompt, tokens = TOKENS) => {
     const r = await worker(['infer', '--local', '--json', '--model', '0', '--file', MODEL_FILE, '--max-tokens', String(tokens), '--chat', prompt]);
@@ -92,6 +99,7 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     const route = await rpc(node.httpUrl, 'registry_route', [modelId, 0.5]);
     assert.deepEqual(route.nodes, [nodes.Bob.id, nodes.Charlie.id, nodes.Dave.id]);
 
+    let perHop = 0n;
     for (const prompt of PROMPTS) {
       const reference = await local(prompt);
       const r = await infer(['--chat', prompt, '--json']);
@@ -103,6 +111,26 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
       assert.equal(got.text, reference.text);
       const passes = 3n * BigInt(got.tokens.length);
       assert.equal(got.price, String(passes * 1_000_000_000n), 'one priced pass per hop per token');
+      assert.equal(got.paid, got.price, 'a voucher paid every pass');
+      perHop += BigInt(got.tokens.length) * 1_000_000_000n;
+    }
+
+    // The client's channels, one per node, reused across the three generations. When it asks
+    // to close them, each node claims at once: its owner is paid exactly its price times the
+    // passes it served.
+    const channels = await rpc(node.httpUrl, 'channels_ofPayer', [keyOf('Alice//stash')]);
+    const routeNodes = [nodes.Bob.id, nodes.Charlie.id, nodes.Dave.id];
+    assert.deepEqual(channels.map((c) => c.node).sort(), [...routeNodes].sort(), 'one channel per node of the route');
+    for (const c of channels) {
+      const closed = await worker(clientArgs('channel', 'close', String(c.id)), CLIENT);
+      assert.equal(closed.code, 0, closed.stderr);
+    }
+    await waitFor(async () => {
+      const now = await Promise.all(channels.map((c) => rpc(node.httpUrl, 'channels_get', [c.id])));
+      return now.every((c) => c && BigInt(c.claimed) === perHop);
+    }, { timeout: 60_000, what: 'every node to claim exactly its passes' });
+    for (const name of ['Bob', 'Charlie', 'Dave']) {
+      assert.ok(nodes[name].proc.events().some((e) => e.event === 'channel_claim' && e.closing === true), `${name} claimed on the close request`);
     }
   }, dump));
 
@@ -110,8 +138,8 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     await serve('Eve', '10..20', 40); // costlier than Charlie: a spare, not on the route
     const prompt = 'Write a short poem about the sea.';
     const reference = await local(prompt, 48);
-    const proc = new WorkerProcess('infer', args('--log-format', 'json', 'infer', '--model', String(modelId), '--file', MODEL_FILE,
-      '--max-tokens', '48', '--chat', prompt));
+    const proc = new WorkerProcess('infer', clientArgs('--log-format', 'json', 'infer', '--model', String(modelId), '--file', MODEL_FILE,
+      '--max-tokens', '48', '--chat', prompt), CLIENT);
     await proc.waitForEvent({ event: 'route' });
     await proc.waitForLine(/\S/); // the first token is out
     await nodes.Charlie.proc.kill('SIGKILL');
@@ -176,8 +204,28 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     await expectError(await forward(session, frame(0, 2).subarray(0, 48 + 576 * 4)), 400, 'bad_frame'); // wrong length
     await expectError(await forward(session, frame(3, 1)), 409, 'position_gap');
     await expectError(await forward('0'.repeat(32), frame(0, 1)), 404, 'unknown_session');
-    const ok = await forward(session, frame(0, 1));
-    assert.equal(ok.status, 200, 'the same session still works');
+    // Bob charges: a computable frame without a voucher, or with a voucher someone else
+    // signed, is refused; Alice's own voucher, signed here from the documented payload, pays.
+    await expectError(await forward(session, frame(0, 1)), 402, 'payment_required');
+    const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+    const opened2 = await sendAndFinalize(api, api.tx.paymentChannels.open(nodes.Bob.id, 10n ** 10n), alice);
+    const channel = opened2.events.find(({ event }) => event.method === 'ChannelOpened').event.data.channel.toNumber();
+    const le = (v, n) => { const b = Buffer.alloc(n); let x = BigInt(v); for (let i = 0; i < n; i++) { b[i] = Number(x & 0xffn); x >>= 8n; } return b; };
+    const voucher = (amount, signer = alice) => {
+      const payload = Buffer.concat([Buffer.from('appchain/channel/voucher'), Buffer.from(api.genesisHash.toU8a()), le(channel, 8), le(amount, 16)]);
+      return { 'x-appchain-channel': String(channel), 'x-appchain-cumulative': String(amount), 'x-appchain-signature': u8aToHex(signer.sign(payload)) };
+    };
+    const paidForward = (id, body, headers) => fetch(`${endpoint}/v1/sessions/${id}/forward`, { method: 'POST', body, headers });
+    const bobKey = new Keyring({ type: 'sr25519' }).addFromUri('//Bob');
+    let refused;
+    await waitFor(async () => {
+      refused = await paidForward(session, frame(0, 1), voucher(1_000_000_000n, bobKey));
+      return refused.status !== 402 || (await refused.clone().json()).error.code !== 'unknown_channel';
+    }, { timeout: 30_000, what: 'Bob to see the channel' });
+    await expectError(refused, 402, 'payment_refused');
+    await expectError(await paidForward(session, frame(0, 1), voucher(999_999_999n)), 402, 'payment_refused'); // below the price
+    const ok = await paidForward(session, frame(0, 1), voucher(1_000_000_000n));
+    assert.equal(ok.status, 200, 'the same session still works, paid');
     assert.equal((await ok.arrayBuffer()).byteLength, 48 + 576 * 4);
     assert.equal((await fetch(`${endpoint}/v1/sessions/${session}`, { method: 'DELETE' })).status, 204);
 
@@ -284,7 +332,7 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
       assert.ok(reprices.every((e) => typeof e.probability === 'number' && typeof e.gradient === 'number'));
     }
     // A session opened on a node that moved still generates on the new layers.
-    const generated = await worker(args('infer', '--model', String(model), '--file', MODEL_FILE, '--max-tokens', '8', '--chat', PROMPTS[0], '--json'));
+    const generated = await worker(clientArgs('infer', '--model', String(model), '--file', MODEL_FILE, '--max-tokens', '8', '--chat', PROMPTS[0], '--json'), CLIENT);
     assert.equal(generated.code, 0, generated.stderr);
     assert.deepEqual(JSON.parse(generated.stdout).tokens, (await local(PROMPTS[0], 8)).tokens);
     for (const a of agents) await a.proc.kill('SIGTERM');

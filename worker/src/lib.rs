@@ -11,7 +11,8 @@
 //! - [`simulation`]: the P2P-LLM market of `simulate`, scheduling the pricing and
 //!   reallocation rules of `appchain_primitives::pricing`;
 //! - [`daemon`]: `run`'s loop: follows blocks and runs the duties at each new best block;
-//! - [`duty`]: what a running worker does: `heartbeat`, `hashjobs` (pure planner + executor),
+//! - [`duty`]: what a running worker does: `heartbeat`, `channels` (a serving node's vouchers
+//!   and claims), `hashjobs` (pure planner + executor),
 //!   `ledger`, `pricing` (an inference node's pricing agent);
 //! - [`pipeline`]: text generation through a route of inference nodes, with failover;
 //! - [`node_api`]: the inference node's activation API over HTTP, server and client;
@@ -90,6 +91,7 @@ mod layering {
 		("daemon", include_str!("daemon.rs")),
 		("duty", include_str!("duty/mod.rs")),
 		("duty", include_str!("duty/heartbeat.rs")),
+		("duty", include_str!("duty/channels.rs")),
 		("duty", include_str!("duty/ledger.rs")),
 		("duty", include_str!("duty/pricing.rs")),
 		("duty", include_str!("duty/hashjobs/mod.rs")),

@@ -6,10 +6,16 @@
 //! Signatures are sr25519 (the worker's keys), carried as 64 bytes; the chain takes them as
 //! `MultiSignature::Sr25519`.
 //!
-//! A [`VoucherBook`] is one JSON file per chain and role (`<base>/<genesis>/vouchers-paid.json`
-//! for a client, `vouchers-received.json` for a node), written atomically (temporary file, then
+//! A [`VoucherBook`] is one JSON file per chain and party
+//! (`<base>/<genesis>/vouchers-paid-<payer>.json` for a client,
+//! `vouchers-received-node<id>.json` for a node), written durably (temporary file, `fsync`,
 //! rename) before a voucher is handed over or acted on: a restarted client never signs less
 //! than it already promised, and a restarted node still holds the voucher it was paid with.
+//!
+//! - [`Wallet`]: the client's side: the channel it pays each node through, and a voucher for
+//!   each forward pass;
+//! - [`PaymentGate`]: the node's side: takes a voucher with each request when it pays the price
+//!   on top of the last one, in a channel to this node that finalized state shows open.
 
 use std::{
 	collections::BTreeMap,
@@ -73,14 +79,14 @@ pub struct VoucherBook {
 }
 
 impl VoucherBook {
-	/// The client's book of vouchers it signed, for the chain with genesis `genesis`.
-	pub fn paid(base: &Path, genesis: &[u8; 32]) -> Result<Self, WorkerError> {
-		Self::open(base.join(hex(genesis)).join("vouchers-paid.json"))
+	/// The book of vouchers `payer` signed, on the chain with genesis `genesis`.
+	pub fn paid(base: &Path, genesis: &[u8; 32], payer: &[u8; 32]) -> Result<Self, WorkerError> {
+		Self::open(base.join(hex(genesis)).join(format!("vouchers-paid-{}.json", hex(payer))))
 	}
 
-	/// The node's book of vouchers it received, for the chain with genesis `genesis`.
-	pub fn received(base: &Path, genesis: &[u8; 32]) -> Result<Self, WorkerError> {
-		Self::open(base.join(hex(genesis)).join("vouchers-received.json"))
+	/// The book of vouchers node `node` received, on the chain with genesis `genesis`.
+	pub fn received(base: &Path, genesis: &[u8; 32], node: u64) -> Result<Self, WorkerError> {
+		Self::open(base.join(hex(genesis)).join(format!("vouchers-received-node{node}.json")))
 	}
 
 	/// The book at `path` (empty if the file does not exist yet).
@@ -163,6 +169,82 @@ impl VoucherBook {
 	}
 }
 
+/// The client's side of its channels: which channel pays each node, and one voucher per
+/// forward pass. Shared by the route's hops.
+pub struct Wallet {
+	keypair: sr25519::Keypair,
+	genesis: [u8; 32],
+	book: std::sync::Mutex<VoucherBook>,
+	/// `node → (channel, the least the next voucher builds on)`.
+	channels: std::sync::Mutex<BTreeMap<u64, (ChannelId, u128)>>,
+	/// Spent per node in this process.
+	spent: std::sync::Mutex<BTreeMap<u64, (u64, u128)>>,
+}
+
+impl std::fmt::Debug for Wallet {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		f.debug_struct("Wallet").field("genesis", &hex(&self.genesis)).finish_non_exhaustive()
+	}
+}
+
+impl Wallet {
+	/// The wallet of `keypair` on the chain with genesis `genesis`, with its book of vouchers.
+	pub fn new(keypair: sr25519::Keypair, genesis: [u8; 32], book: VoucherBook) -> Self {
+		Self {
+			keypair,
+			genesis,
+			book: std::sync::Mutex::new(book),
+			channels: std::sync::Mutex::default(),
+			spent: std::sync::Mutex::default(),
+		}
+	}
+
+	/// The payer's public key.
+	pub fn payer(&self) -> [u8; 32] {
+		self.keypair.public_key().0
+	}
+
+	/// Pays `node` through `channel` from now on; vouchers build on at least `floor` (what
+	/// the chain shows claimed), whatever the book says.
+	pub fn use_channel(&self, node: u64, channel: ChannelId, floor: u128) {
+		self.channels.lock().unwrap_or_else(|p| p.into_inner()).insert(node, (channel, floor));
+	}
+
+	/// The channel that pays `node`, if any.
+	pub fn channel_of(&self, node: u64) -> Option<ChannelId> {
+		self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&node).map(|c| c.0)
+	}
+
+	/// What the latest voucher of `channel` promises (zero without one).
+	pub fn promised(&self, channel: ChannelId) -> u128 {
+		self.book.lock().unwrap_or_else(|p| p.into_inner()).cumulative(channel)
+	}
+
+	/// A voucher paying `price` more to `node`, written to the book first; `None` when the
+	/// wallet has no channel to `node` (a free node).
+	pub fn pay(&self, node: u64, price: u128) -> Result<Option<SignedVoucher>, WorkerError> {
+		let Some((channel, floor)) =
+			self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&node).copied()
+		else {
+			return Ok(None);
+		};
+		let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+		let cumulative = book.cumulative(channel).max(floor).saturating_add(price);
+		let voucher = SignedVoucher::sign(&self.keypair, &self.genesis, channel, cumulative);
+		book.record(voucher.clone())?;
+		let mut spent = self.spent.lock().unwrap_or_else(|p| p.into_inner());
+		let entry = spent.entry(node).or_default();
+		entry.0 = entry.0.saturating_add(1);
+		entry.1 = entry.1.saturating_add(price);
+		Ok(Some(voucher))
+	}
+
+	/// Per node: vouchers signed and what they added, in this process.
+	pub fn spent(&self) -> BTreeMap<u64, (u64, u128)> {
+		self.spent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+	}
+}
+
 /// A channel as a node needs it to take vouchers: read from finalized state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ChannelTerms {
@@ -217,9 +299,26 @@ pub struct PaymentGate {
 	genesis: [u8; 32],
 	book: std::sync::Mutex<VoucherBook>,
 	channels: std::sync::Mutex<BTreeMap<ChannelId, ChannelTerms>>,
+	price: std::sync::Mutex<u128>,
 }
 
 impl PaymentGate {
+	/// The price a request pays now, per forward pass.
+	pub fn price(&self) -> u128 {
+		*self.price.lock().unwrap_or_else(|p| p.into_inner())
+	}
+
+	/// Sets the price per forward pass (the lower of the finalized and the best block's, so
+	/// that a client that read either is not refused).
+	pub fn set_price(&self, price: u128) {
+		*self.price.lock().unwrap_or_else(|p| p.into_inner()) = price;
+	}
+
+	/// This node.
+	pub fn node(&self) -> u64 {
+		self.node
+	}
+
 	/// The gate of `node` on the chain with genesis `genesis`, keeping vouchers in `book`.
 	pub fn new(node: u64, genesis: [u8; 32], book: VoucherBook) -> Self {
 		Self {
@@ -227,7 +326,18 @@ impl PaymentGate {
 			genesis,
 			book: std::sync::Mutex::new(book),
 			channels: std::sync::Mutex::default(),
+			price: std::sync::Mutex::new(0),
 		}
+	}
+
+	/// Replaces every channel's terms with `channels` (all the channels paying this node).
+	pub fn set_channels(&self, channels: BTreeMap<ChannelId, ChannelTerms>) {
+		*self.channels.lock().unwrap_or_else(|p| p.into_inner()) = channels;
+	}
+
+	/// The terms of channel `id`, as last set.
+	pub fn terms(&self, id: ChannelId) -> Option<ChannelTerms> {
+		self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&id).copied()
 	}
 
 	/// Sets (or, with `None`, forgets) what finalized state says of channel `id`.
@@ -363,21 +473,21 @@ mod tests {
 		let dir = std::env::temp_dir().join(format!("appchain-vouchers-{}", std::process::id()));
 		let _ = std::fs::remove_dir_all(&dir);
 		let genesis = [1u8; 32];
-		let mut book = VoucherBook::received(&dir, &genesis).unwrap();
+		let mut book = VoucherBook::received(&dir, &genesis, 3).unwrap();
 		book.record(SignedVoucher::sign(&alice(), &genesis, 1, 10)).unwrap();
 		book.record(SignedVoucher::sign(&alice(), &genesis, 1, 30)).unwrap();
 		book.record(SignedVoucher::sign(&alice(), &genesis, 1, 20)).unwrap();
 		book.record(SignedVoucher::sign(&alice(), &genesis, 2, 5)).unwrap();
-		let reopened = VoucherBook::received(&dir, &genesis).unwrap();
+		let reopened = VoucherBook::received(&dir, &genesis, 3).unwrap();
 		assert_eq!(reopened.cumulative(1), 30, "an older voucher never replaces a newer one");
 		assert_eq!(reopened.cumulative(2), 5);
 		assert!(reopened.latest(1).unwrap().is_signed_by(&alice().public_key().0, &genesis));
 		let mut reopened = reopened;
 		reopened.forget(1).unwrap();
-		assert_eq!(VoucherBook::received(&dir, &genesis).unwrap().cumulative(1), 0);
+		assert_eq!(VoucherBook::received(&dir, &genesis, 3).unwrap().cumulative(1), 0);
 		std::fs::write(reopened.path(), b"not json").unwrap();
 		assert!(
-			VoucherBook::received(&dir, &genesis).is_err(),
+			VoucherBook::received(&dir, &genesis, 3).is_err(),
 			"a corrupt book is an error, not empty"
 		);
 		let _ = std::fs::remove_dir_all(&dir);
@@ -405,7 +515,7 @@ mod tests {
 		let _ = std::fs::remove_dir_all(&dir);
 		let genesis = [5u8; 32];
 		let payer = alice().public_key().0;
-		let gate = PaymentGate::new(3, genesis, VoucherBook::received(&dir, &genesis).unwrap());
+		let gate = PaymentGate::new(3, genesis, VoucherBook::received(&dir, &genesis, 3).unwrap());
 		let v = |channel, total| SignedVoucher::sign(&alice(), &genesis, channel, total);
 		assert_eq!(gate.accept(v(1, 10), 10), Err(PaymentRefusal::UnknownChannel(1)));
 		let terms = ChannelTerms { payer, node: 3, deposit: 100, claimed: 0, closing: false };
@@ -445,7 +555,36 @@ mod tests {
 		assert_eq!(gate.accept(v(1, 40), 10), Err(PaymentRefusal::Closing(1)));
 		// A restarted node keeps what it was paid with.
 		drop(gate);
-		assert_eq!(VoucherBook::received(&dir, &genesis).unwrap().cumulative(1), 25);
+		assert_eq!(VoucherBook::received(&dir, &genesis, 3).unwrap().cumulative(1), 25);
+		let _ = std::fs::remove_dir_all(&dir);
+	}
+
+	#[test]
+	fn the_wallet_pays_each_pass_on_top_of_the_last_and_of_the_claims() {
+		let dir = std::env::temp_dir().join(format!("appchain-wallet-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		let genesis = [8u8; 32];
+		let payer = alice().public_key().0;
+		let wallet =
+			Wallet::new(alice(), genesis, VoucherBook::paid(&dir, &genesis, &payer).unwrap());
+		assert_eq!(wallet.pay(4, 10).unwrap(), None, "no channel to node 4: nothing to pay with");
+		wallet.use_channel(4, 9, 0);
+		let first = wallet.pay(4, 10).unwrap().unwrap();
+		let second = wallet.pay(4, 10).unwrap().unwrap();
+		assert_eq!((first.cumulative, second.cumulative), (10, 20));
+		assert!(second.is_signed_by(&payer, &genesis));
+		// The chain shows more claimed than the book (a lost book): build on the claims.
+		wallet.use_channel(4, 9, 50);
+		assert_eq!(wallet.pay(4, 10).unwrap().unwrap().cumulative, 60);
+		assert_eq!(wallet.spent().get(&4), Some(&(3, 30)));
+		let reopened =
+			Wallet::new(alice(), genesis, VoucherBook::paid(&dir, &genesis, &payer).unwrap());
+		reopened.use_channel(4, 9, 0);
+		assert_eq!(
+			reopened.pay(4, 5).unwrap().unwrap().cumulative,
+			65,
+			"a restart never promises less"
+		);
 		let _ = std::fs::remove_dir_all(&dir);
 	}
 }

@@ -19,7 +19,11 @@ use appchain_primitives::{
 
 use crate::{
 	error::WorkerError,
-	node_api::client::{Hop, HopError},
+	node_api::{
+		client::{Hop, HopError},
+		ApiErrorCode,
+	},
+	payments::Wallet,
 };
 
 /// One node of a route.
@@ -130,9 +134,20 @@ pub struct Pipeline<P: Planner> {
 	/// Most re-routes in one generation.
 	pub max_failovers: usize,
 	failovers: Vec<Failover>,
-	/// Per node: forward passes made and their total at the route's prices (nothing is paid
-	/// yet; payment channels will settle it).
+	/// Per node: forward passes made and their total at the route's prices.
 	pub passes: BTreeMap<u64, (u64, u128)>,
+	/// Pays each forward pass with a voucher of the channel to its node (none: unpaid).
+	wallet: Option<std::sync::Arc<Wallet>>,
+}
+
+/// How long a hop whose node does not see our channel yet is retried (a channel opened in the
+/// last finalized block may reach the node a block later).
+const UNKNOWN_CHANNEL_RETRIES: usize = 20;
+
+/// Why a forward step failed: the hop (route around it) or here (stop).
+enum ForwardError {
+	Hop(HopError),
+	Local(WorkerError),
 }
 
 fn hop_error(e: HopError) -> WorkerError {
@@ -160,6 +175,7 @@ impl<P: Planner> Pipeline<P> {
 			max_failovers: 3,
 			failovers: Vec::new(),
 			passes: BTreeMap::new(),
+			wallet: None,
 		};
 		// A listed node can be gone (its heartbeats not yet timed out): route around it.
 		'plan: loop {
@@ -210,6 +226,46 @@ impl<P: Planner> Pipeline<P> {
 		Hop::open(self.http.clone(), &plan.endpoint, self.model, plan.layers, self.hidden).await
 	}
 
+	/// Pays every forward pass from now on with `wallet`'s vouchers.
+	pub fn pay_with(&mut self, wallet: std::sync::Arc<Wallet>) {
+		self.wallet = Some(wallet);
+	}
+
+	/// Sends one step to hop `j`, paying for it: a node that does not see the channel yet is
+	/// asked again a little later.
+	async fn forward_paid(
+		&self,
+		j: usize,
+		position: usize,
+		input: &[f32],
+	) -> Result<Vec<f32>, ForwardError> {
+		let plan = &self.hops[j].plan;
+		// One voucher per pass: a retry offers the same one again.
+		let voucher = match &self.wallet {
+			Some(wallet) => wallet.pay(plan.node, plan.price).map_err(ForwardError::Local)?,
+			None => None,
+		};
+		let mut tries = 0;
+		loop {
+			match self.hops[j].hop.forward(position, input, voucher.as_ref()).await {
+				Err(HopError::Refused { code: Some(ApiErrorCode::UnknownChannel), .. })
+					if tries < UNKNOWN_CHANNEL_RETRIES =>
+				{
+					tries += 1;
+					tracing::debug!(
+						event = "channel_not_seen",
+						node = plan.node,
+						tries,
+						"node {} does not see the channel yet",
+						plan.node
+					);
+					tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+				},
+				other => return other.map_err(ForwardError::Hop),
+			}
+		}
+	}
+
 	/// The current route.
 	pub fn route(&self) -> Vec<PlannedHop> {
 		self.hops.iter().map(|h| h.plan.clone()).collect()
@@ -238,7 +294,7 @@ impl<P: Planner> Pipeline<P> {
 						.ok_or_else(|| {
 							WorkerError::Hop(format!("no activations recorded at layer {start}"))
 						})?;
-					match self.hops[j].hop.forward(self.positions[k], &input).await {
+					match self.forward_paid(j, self.positions[k], &input).await {
 						Ok(out) => {
 							let steps = self.crossed.entry(end).or_default();
 							if steps.len() == k {
@@ -251,10 +307,11 @@ impl<P: Planner> Pipeline<P> {
 							made.0 += 1;
 							made.1 = made.1.saturating_add(self.hops[j].plan.price);
 						},
-						Err(e) => {
+						Err(ForwardError::Hop(e)) => {
 							self.fail_over(j, e).await?;
 							continue 'route;
 						},
+						Err(ForwardError::Local(e)) => return Err(e),
 					}
 				}
 			}

@@ -134,7 +134,7 @@ pub async fn run(global: &Global, command: ChannelCommand) -> Result<(), WorkerE
 					keys::ss58(&channel.payer)
 				)));
 			}
-			let mut book = VoucherBook::paid(&base, &genesis)?;
+			let mut book = VoucherBook::paid(&base, &genesis, &me.0)?;
 			let last = book.cumulative(args.channel);
 			let total = match (&args.total, &args.add) {
 				(Some(total), _) => parse_amount(total)?,
@@ -163,7 +163,7 @@ pub async fn run(global: &Global, command: ChannelCommand) -> Result<(), WorkerE
 		ChannelCommand::Claim(args) => {
 			let at = chain.finalized().await?;
 			let channel = payee_channel(&at, args.channel, &me).await?;
-			let mut book = VoucherBook::received(&base, &genesis)?;
+			let mut book = VoucherBook::received(&base, &genesis, channel.node)?;
 			if let Some(text) = &args.voucher {
 				let voucher: SignedVoucher = serde_json::from_str(text)
 					.map_err(|e| WorkerError::Usage(format!("not a voucher: {e}")))?;
@@ -220,7 +220,7 @@ pub async fn run(global: &Global, command: ChannelCommand) -> Result<(), WorkerE
 					args.channel
 				)));
 			}
-			let mut book = VoucherBook::received(&base, &genesis)?;
+			let mut book = VoucherBook::received(&base, &genesis, channel.node)?;
 			let now = chain.best().await?.block_number();
 			let period_over =
 				channel.closes_at.is_some_and(|at| u64::from(at) <= now.saturating_add(1));
@@ -237,7 +237,7 @@ pub async fn run(global: &Global, command: ChannelCommand) -> Result<(), WorkerE
 		ChannelCommand::Finalize(args) => {
 			let events =
 				signer.submit_and_wait(&chain, &calls::finalize_channel(args.channel)).await?;
-			VoucherBook::paid(&base, &genesis)?.forget(args.channel)?;
+			VoucherBook::paid(&base, &genesis, &me.0)?.forget(args.channel)?;
 			report_closed(args.channel, &events)
 		},
 	}
@@ -279,8 +279,7 @@ async fn list(
 	genesis: &[u8; 32],
 ) -> Result<(), WorkerError> {
 	let at = chain.finalized().await?;
-	let paid = VoucherBook::paid(base, genesis)?;
-	let received = VoucherBook::received(base, genesis)?;
+	let paid = VoucherBook::paid(base, genesis, &me.0)?;
 	println!(
 		"{:>8}  {:<6} {:>6} {:>14} {:>14} {:>14}  closes at",
 		"channel", "role", "node", "deposit", "claimed", "voucher"
@@ -292,7 +291,7 @@ async fn list(
 		}
 	}
 	for (id, c) in chain::channels_paying(&at, me).await? {
-		let held = received.cumulative(id);
+		let held = VoucherBook::received(base, genesis, c.node)?.cumulative(id);
 		rows.push((id, "payee", c, held));
 	}
 	for (id, role, c, voucher) in rows {

@@ -4,7 +4,7 @@
 //! the route, the price and per-token latency. When a node fails mid-generation it re-routes
 //! without it and replays the session to the replacement ([`crate::pipeline`]).
 
-use std::{io::Write, path::PathBuf, time::Instant};
+use std::{io::Write, path::PathBuf, sync::Arc, time::Instant};
 
 use appchain_llm_engine::{
 	chatml_prompt, digest, generate_local, ClientHead, Decoder, LayerShard, Sampler, Sampling,
@@ -18,12 +18,26 @@ use appchain_primitives::{
 use sp_arithmetic::Perbill;
 
 use crate::{
-	chain::{self, Chain},
+	chain::{self, calls, Chain, Signer},
 	cmd::Global,
 	error::WorkerError,
+	keys::ss58,
 	node_api::client::http_client,
+	payments::{VoucherBook, Wallet},
 	pipeline::{Pipeline, PlannedHop, Planner, TokenEvent},
 };
+
+fn pipeline_passes_json(
+	passes: &std::collections::BTreeMap<u64, (u64, u128)>,
+) -> serde_json::Value {
+	passes
+		.iter()
+		.map(|(node, (n, total))| {
+			(node.to_string(), serde_json::json!({"passes": n, "price": total.to_string()}))
+		})
+		.collect::<serde_json::Map<_, _>>()
+		.into()
+}
 
 /// `infer` arguments.
 #[derive(Debug, clap::Args)]
@@ -69,6 +83,10 @@ pub struct InferArgs {
 	/// Seconds before a hop that does not answer counts as failed.
 	#[arg(long, default_value_t = 30)]
 	pub hop_timeout: u64,
+	/// A payment channel opened to a node holds its price times this many forward passes
+	/// (at least the chain's minimum deposit).
+	#[arg(long, default_value_t = 1000)]
+	pub channel_passes: u128,
 }
 
 /// Plans routes from the chain: the chain's own `registry_route` first, then, after a
@@ -79,6 +97,83 @@ pub struct ChainPlanner {
 	layers: u16,
 	shard_size: u16,
 	alpha: f64,
+	payer: Option<Payer>,
+}
+
+/// How `infer` pays: the account's signer (to open and top up channels), its wallet (vouchers)
+/// and how big a channel it opens.
+pub struct Payer {
+	/// Opens and tops up channels.
+	pub signer: Signer,
+	/// Signs a voucher per forward pass.
+	pub wallet: Arc<Wallet>,
+	/// A new channel holds the node's price times this many passes.
+	pub channel_passes: u128,
+	/// Passes a channel must still cover to be used (a generation's worth).
+	pub min_passes: u128,
+}
+
+impl Payer {
+	/// Makes sure the wallet pays each priced hop of `route` through an open channel with
+	/// room for a generation: reuses one of the account's channels to the node, tops it up,
+	/// or opens one.
+	async fn ensure_channels(
+		&self,
+		chain: &Chain,
+		route: &[PlannedHop],
+	) -> Result<(), WorkerError> {
+		let at = chain.finalized().await?;
+		let consts = chain::channel_constants(&at)?;
+		let mine = chain.channels_of(&ss58(self.signer.account())).await?;
+		for hop in route.iter().filter(|h| h.price > 0) {
+			let need = hop.price.saturating_mul(self.min_passes);
+			let size =
+				hop.price.saturating_mul(self.channel_passes).max(consts.min_deposit).max(need);
+			let mut found = None;
+			for id in &mine {
+				if let Some(c) = chain::channel(&at, *id).await? {
+					if c.node == hop.node
+						&& c.closes_at.is_none()
+						&& c.payer == *self.signer.account()
+					{
+						found = Some((*id, c));
+						break;
+					}
+				}
+			}
+			let id = match found {
+				Some((id, c)) => {
+					let promised = self.wallet.promised(id).max(c.claimed);
+					if c.deposit.saturating_sub(promised) < need {
+						self.signer
+							.submit_and_wait(chain, &calls::top_up_channel(id, size))
+							.await?;
+						tracing::info!(event = "channel_topped_up", channel = id, node = hop.node, amount = %size, "topped up channel {id} to node {} by {}", hop.node, format_amount(size));
+					}
+					self.wallet.use_channel(hop.node, id, c.claimed);
+					id
+				},
+				None => {
+					let events = self
+						.signer
+						.submit_and_wait(chain, &calls::open_channel(hop.node, size))
+						.await?;
+					let id = chain::opened_channel(&events)?;
+					tracing::info!(event = "channel_opened", channel = id, node = hop.node, deposit = %size, "opened channel {id} to node {} with {}", hop.node, format_amount(size));
+					self.wallet.use_channel(hop.node, id, 0);
+					id
+				},
+			};
+			tracing::debug!(
+				event = "paying_through",
+				node = hop.node,
+				channel = id,
+				"node {} is paid through channel {id}",
+				hop.node
+			);
+		}
+		Ok(())
+	}
 }
 
 fn parse_price(text: &str) -> u128 {
@@ -124,7 +219,8 @@ impl Planner for ChainPlanner {
 				})?
 				.nodes
 		};
-		ids.iter()
+		let route = ids
+			.iter()
 			.map(|id| {
 				let n = nodes.iter().find(|n| n.id == *id).ok_or_else(|| {
 					WorkerError::Missing(format!("route node {id} is not in any shard"))
@@ -137,7 +233,11 @@ impl Planner for ChainPlanner {
 					cost_ms: n.cost_ms,
 				})
 			})
-			.collect()
+			.collect::<Result<Vec<_>, WorkerError>>()?;
+		if let Some(payer) = &self.payer {
+			payer.ensure_channels(&self.chain, &route).await?;
+		}
+		Ok(route)
 	}
 }
 
@@ -243,15 +343,37 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		.into());
 	}
 	drop(file);
+	// Paying needs the account's key; a route of free nodes needs none.
+	let payer = match global.key_source().load() {
+		Ok(keypair) => {
+			let genesis = chain.genesis_hash();
+			let book = VoucherBook::paid(&global.base_path(), &genesis, &keypair.public_key().0)?;
+			Some(Payer {
+				signer: Signer::new(keypair.clone()),
+				wallet: Arc::new(Wallet::new(keypair, genesis, book)),
+				channel_passes: args.channel_passes.max(1),
+				min_passes: (prompt.len() + args.max_tokens + 1) as u128,
+			})
+		},
+		Err(e) => {
+			tracing::info!(event = "no_key", reason = %e, "no signing key: only free nodes can serve this generation ({e})");
+			None
+		},
+	};
+	let wallet = payer.as_ref().map(|p| p.wallet.clone());
 	let planner = ChainPlanner {
 		chain,
 		model: args.model,
 		layers: model.layers,
 		shard_size: model.shard_size,
 		alpha: args.alpha,
+		payer,
 	};
 	let http = http_client(std::time::Duration::from_secs(args.hop_timeout.max(1)));
 	let mut pipeline = Pipeline::start(planner, http, args.model, &head).await?;
+	if let Some(wallet) = &wallet {
+		pipeline.pay_with(wallet.clone());
+	}
 	let route = pipeline.route();
 	let price_per_token: u128 = route.iter().map(|h| h.price).sum();
 	tracing::info!(
@@ -269,7 +391,9 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 	let mut decoder = Decoder::new(&head, prompt.clone(), args.max_tokens, sampler(&args)?, stop)?;
 	let tokens = pipeline.generate(&mut decoder, |e| on_token(e, &tokenizer)).await?;
 	let price: u128 = pipeline.passes.values().map(|p| p.1).sum();
+	let paid: u128 = wallet.as_ref().map_or(0, |w| w.spent().values().map(|s| s.1).sum());
 	let failovers = pipeline.failovers().to_vec();
+	let passes = pipeline.passes.clone();
 	let final_route = pipeline.route();
 	pipeline.close().await;
 	let text = tokenizer.decode(&tokens)?;
@@ -286,6 +410,8 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 			"finalRoute": final_route.iter().map(|h| h.node).collect::<Vec<_>>(),
 			"failovers": failovers.iter().map(|f| serde_json::json!({"failed": f.failed, "route": f.route, "replayed": f.replayed, "reason": f.reason})).collect::<Vec<_>>(),
 			"price": price.to_string(),
+			"paid": paid.to_string(),
+			"passes": pipeline_passes_json(&passes),
 			"prefillMs": first,
 			"meanTokenMs": mean_rest,
 			"elapsedMs": started.elapsed().as_secs_f64() * 1e3,

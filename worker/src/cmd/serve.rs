@@ -3,7 +3,10 @@
 //! its node with collateral, then serves the activation API and sends heartbeats until
 //! stopped.
 //!
-//! Duties: [`Heartbeat`], and with `--agent` the [`PricingAgent`] (re-prices and moves layers
+//! A node whose price is above zero takes a payment-channel voucher with every forward pass
+//! ([`PaymentGate`]) and claims them ([`ChannelWatcher`]).
+//!
+//! Duties: [`Heartbeat`], [`ChannelWatcher`], and with `--agent` the [`PricingAgent`] (re-prices and moves layers
 //! as P2P-LLM's rules advise); the HTTP server ([`ActivationServer`]) runs beside the daemon and
 //! stops with it.
 
@@ -17,12 +20,14 @@ use crate::{
 	cmd::{self, Global},
 	daemon::Daemon,
 	duty::{
+		channels::ChannelWatcher,
 		heartbeat::Heartbeat,
 		pricing::{AgentRules, Loader, Policy, PricingAgent},
 	},
 	error::WorkerError,
 	keys::ss58,
 	node_api::server::{ActivationServer, ServerLimits},
+	payments::{PaymentGate, VoucherBook},
 };
 
 /// `serve` arguments.
@@ -96,6 +101,10 @@ pub struct ServeArgs {
 	/// Agent: a move must raise the share of compute by more than this fraction.
 	#[arg(long, default_value_t = 0.05)]
 	pub move_hysteresis: f64,
+	/// Blocks between two rounds of claiming the vouchers received (a channel whose payer
+	/// asks to close is claimed at once).
+	#[arg(long, default_value_t = 100)]
+	pub claim_every: u64,
 }
 
 impl ServeArgs {
@@ -249,9 +258,19 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 		format_amount(price),
 		server.max_cache_bytes() as f64 / (1 << 20) as f64
 	);
+	// Payment: every forward pass carries a voucher when the node charges; the watcher keeps
+	// the gate on finalized state and claims.
+	let genesis = chain.genesis_hash();
+	let book = VoucherBook::received(&global.base_path(), &genesis, node)?;
+	let gate = Arc::new(PaymentGate::new(node, genesis, book));
+	gate.set_price(price);
+	if price > 0 {
+		server.require_payment(gate.clone());
+	}
 	let registry = chain::registry_constants(&chain.finalized().await?)?;
-	let mut daemon =
-		Daemon::new(chain, signer, shutdown.clone()).with(Heartbeat::new(node, registry));
+	let mut daemon = Daemon::new(chain, signer, shutdown.clone())
+		.with(Heartbeat::new(node, registry))
+		.with(ChannelWatcher::new(gate, args.claim_every));
 	if let Some(rules) = rules {
 		tracing::info!(event = "agent_started", node, rules = ?rules, "pricing agent on");
 		let loader = Loader { file: args.file.clone(), max_context: args.max_context };

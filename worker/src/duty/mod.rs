@@ -5,12 +5,14 @@
 //! inference, payment channels, pricing) is adding a duty, not editing the daemon's loop.
 //!
 //! - [`heartbeat`]: keeps the node *serving* in the registry;
+//! - [`channels`]: a serving node's payment channels: the vouchers it may take, its claims;
 //! - [`hashjobs`]: hash-job subjobs: a pure planner (chain view + journal view in, actions
 //!   out) and the executor that carries its actions out;
 //! - [`ledger`]: records this node's rewards, bonuses and penalties from finalized blocks;
 //! - [`pricing`]: an inference node's pricing agent: re-prices and moves layers by P2P-LLM's
 //!   rules (a pure decision, then its transactions).
 
+pub mod channels;
 pub mod hashjobs;
 pub mod heartbeat;
 pub mod ledger;

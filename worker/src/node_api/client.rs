@@ -5,6 +5,7 @@ use std::time::Duration;
 use appchain_llm_engine::wire::{self, FrameHeader};
 
 use super::{parse_session, ApiErrorBody, NodeInfo, SessionOpened};
+use crate::payments::SignedVoucher;
 
 /// Why a hop failed.
 #[derive(Debug, thiserror::Error)]
@@ -140,8 +141,14 @@ impl Hop {
 		self.layers
 	}
 
-	/// Sends `hidden` (`tokens × hidden` values at `position`) and returns the output.
-	pub async fn forward(&self, position: usize, values: &[f32]) -> Result<Vec<f32>, HopError> {
+	/// Sends `hidden` (`tokens × hidden` values at `position`), paying with `voucher` if
+	/// given, and returns the output.
+	pub async fn forward(
+		&self,
+		position: usize,
+		values: &[f32],
+		voucher: Option<&SignedVoucher>,
+	) -> Result<Vec<f32>, HopError> {
 		let tokens = values.len() / self.hidden.max(1) as usize;
 		let header = FrameHeader {
 			model: self.model,
@@ -153,10 +160,20 @@ impl Hop {
 		};
 		let url =
 			format!("{}/v1/sessions/{}/forward", self.endpoint, super::session_hex(&self.session));
-		let response = self
-			.http
-			.post(url)
-			.header("content-type", "application/octet-stream")
+		let mut request = self.http.post(url).header("content-type", "application/octet-stream");
+		if let Some(v) = voucher {
+			request = request
+				.header(super::CHANNEL_HEADER, v.channel.to_string())
+				.header(super::CUMULATIVE_HEADER, v.cumulative.to_string())
+				.header(
+					super::SIGNATURE_HEADER,
+					format!(
+						"0x{}",
+						v.signature.iter().map(|b| format!("{b:02x}")).collect::<String>()
+					),
+				);
+		}
+		let response = request
 			.body(wire::encode(&header, values))
 			.send()
 			.await

@@ -9,6 +9,16 @@
 //! | `DELETE` | `/v1/sessions/{id}` | | `204` |
 //!
 //! Frames are `appchain_llm_engine::wire` frames (48-byte header, little-endian f32 payload).
+//!
+//! A node that charges for its passes (`serve`, whose price on chain is above zero) takes a
+//! payment-channel voucher with every forward request, in three headers: [`CHANNEL_HEADER`]
+//! (the channel id), [`CUMULATIVE_HEADER`] (everything owed in the channel so far, decimal)
+//! and [`SIGNATURE_HEADER`] (the payer's sr25519 signature, `0x` hex). It must pay the node's
+//! price on top of the last voucher the node took, within the channel's deposit; the node
+//! writes it down before computing (see [`crate::payments`]). A request without one is
+//! refused with `402 payment_required`; a channel the node does not see open yet with
+//! `402 unknown_channel` (retry after a block); any other bad voucher with
+//! `402 payment_refused`.
 //! Every error is JSON `{"error": {"code": "...", "message": "..."}}` with one of the
 //! [`ApiErrorCode`]s and an HTTP status; an error in one session never touches another.
 
@@ -51,6 +61,13 @@ pub struct SessionOpened {
 	pub idle_timeout_ms: u64,
 }
 
+/// Header carrying the channel id of a request's voucher.
+pub const CHANNEL_HEADER: &str = "x-appchain-channel";
+/// Header carrying the voucher's cumulative amount, in plancks, decimal.
+pub const CUMULATIVE_HEADER: &str = "x-appchain-cumulative";
+/// Header carrying the payer's signature of the voucher, `0x` hex of 64 bytes.
+pub const SIGNATURE_HEADER: &str = "x-appchain-signature";
+
 /// The error codes of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,6 +86,12 @@ pub enum ApiErrorCode {
 	TooLarge,
 	/// All session slots are taken.
 	TooManySessions,
+	/// The node charges for its passes and the request carries no voucher.
+	PaymentRequired,
+	/// The voucher's channel is not open as of the node's last finalized block (retry).
+	UnknownChannel,
+	/// The voucher does not pay for the request (amount, signature, channel).
+	PaymentRefused,
 	/// The engine failed.
 	Internal,
 }

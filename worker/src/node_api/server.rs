@@ -31,8 +31,12 @@ use tokio::sync::Semaphore;
 
 use super::{
 	parse_session, session_hex, ApiError, ApiErrorBody, ApiErrorCode, NodeInfo, SessionOpened,
+	CHANNEL_HEADER, CUMULATIVE_HEADER, SIGNATURE_HEADER,
 };
-use crate::shutdown::Shutdown;
+use crate::{
+	payments::{parse_hex, PaymentGate, PaymentRefusal, SignedVoucher},
+	shutdown::Shutdown,
+};
 
 /// Limits of a node's activation API.
 #[derive(Debug, Clone)]
@@ -82,6 +86,8 @@ struct Shared {
 	limits: ServerLimits,
 	sessions: Mutex<HashMap<[u8; 16], Arc<tokio::sync::Mutex<Session>>>>,
 	compute: Semaphore,
+	/// Set when the node charges: takes a voucher with each forward request.
+	payments: std::sync::OnceLock<Arc<PaymentGate>>,
 }
 
 /// A running activation API.
@@ -131,8 +137,15 @@ impl ActivationServer {
 				limits,
 				sessions: Mutex::default(),
 				compute,
+				payments: std::sync::OnceLock::new(),
 			}),
 		}
+	}
+
+	/// Charges for forward passes from now on: every forward request must carry a voucher
+	/// that `gate` takes. Set once; later calls change nothing.
+	pub fn require_payment(&self, gate: Arc<PaymentGate>) {
+		let _ = self.shared.payments.set(gate);
 	}
 
 	/// The shard new sessions get.
@@ -322,9 +335,52 @@ async fn close(State(server): State<ActivationServer>, Path(id): Path<String>) -
 	}
 }
 
+/// The voucher a request carries in its headers, if any.
+#[allow(clippy::result_large_err)] // an axum response, built once per refused request
+fn voucher_of(headers: &header::HeaderMap) -> Result<SignedVoucher, Response> {
+	let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+	let refused = |m: String| error(StatusCode::PAYMENT_REQUIRED, ApiErrorCode::PaymentRefused, m);
+	let (Some(channel), Some(cumulative), Some(signature)) =
+		(text(CHANNEL_HEADER), text(CUMULATIVE_HEADER), text(SIGNATURE_HEADER))
+	else {
+		return Err(error(
+			StatusCode::PAYMENT_REQUIRED,
+			ApiErrorCode::PaymentRequired,
+			format!("this node charges per forward pass: send a voucher in {CHANNEL_HEADER}, {CUMULATIVE_HEADER} and {SIGNATURE_HEADER}"),
+		));
+	};
+	let channel =
+		channel.parse().map_err(|_| refused(format!("`{channel}` is not a channel id")))?;
+	let cumulative =
+		cumulative.parse().map_err(|_| refused(format!("`{cumulative}` is not an amount")))?;
+	let signature = parse_hex::<64>(signature)
+		.ok_or_else(|| refused("the signature is not 64 bytes of 0x hex".into()))?;
+	Ok(SignedVoucher { channel, cumulative, signature })
+}
+
+#[allow(clippy::result_large_err)] // an axum response, built once per refused request
+fn take_payment(gate: &PaymentGate, headers: &header::HeaderMap) -> Result<(), Response> {
+	let voucher = voucher_of(headers)?;
+	let channel = voucher.channel;
+	match gate.accept(voucher, gate.price()) {
+		Ok(paid) => {
+			tracing::debug!(event = "voucher_taken", channel, paid = %paid, "voucher taken");
+			Ok(())
+		},
+		Err(e @ PaymentRefusal::UnknownChannel(_)) => {
+			Err(error(StatusCode::PAYMENT_REQUIRED, ApiErrorCode::UnknownChannel, e.to_string()))
+		},
+		Err(e) => {
+			tracing::info!(event = "voucher_refused", channel, reason = %e, "voucher refused: {e}");
+			Err(error(StatusCode::PAYMENT_REQUIRED, ApiErrorCode::PaymentRefused, e.to_string()))
+		},
+	}
+}
+
 async fn forward(
 	State(server): State<ActivationServer>,
 	Path(id): Path<String>,
+	headers: header::HeaderMap,
 	body: Result<Bytes, BytesRejection>,
 ) -> Response {
 	let s = &server.shared;
@@ -386,6 +442,18 @@ async fn forward(
 	let needed = header.position as usize + header.tokens as usize;
 	if needed > s.limits.max_context {
 		return engine_error(EngineError::ContextFull { needed, limit: s.limits.max_context });
+	}
+	if guard.cache.len() != header.position as usize {
+		return engine_error(EngineError::PositionGap {
+			expected: guard.cache.len(),
+			got: header.position as usize,
+		});
+	}
+	// Paid for only once the request is known to be computable.
+	if let Some(gate) = s.payments.get() {
+		if let Err(refused) = take_payment(gate, &headers) {
+			return refused;
+		}
 	}
 	let Ok(_permit) = s.compute.acquire().await else {
 		return error(StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Internal, "shutting down");
