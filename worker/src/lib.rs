@@ -6,7 +6,7 @@
 //!
 //! - [`cli`]: the command line: the global options and the commands;
 //! - [`cmd`]: one module per command (`key`, `register`, `bench`, `run`, `status`, `job`,
-//!   `model`, `serve`, `infer`, `channel`, `simulate`)
+//!   `model`, `serve`, `infer`, `gateway`, `channel`, `simulate`)
 //!   and what commands share (global options, amounts, thread counts);
 //! - [`simulation`]: the P2P-LLM market of `simulate`, scheduling the pricing and
 //!   reallocation rules of `appchain_primitives::pricing`;
@@ -82,6 +82,7 @@ mod layering {
 		("cmd", include_str!("cmd/infer.rs")),
 		("cmd", include_str!("cmd/simulate.rs")),
 		("cmd", include_str!("cmd/channel.rs")),
+		("cmd", include_str!("cmd/gateway.rs")),
 		("payments", include_str!("payments.rs")),
 		("simulation", include_str!("simulation.rs")),
 		("pipeline", include_str!("pipeline.rs")),

@@ -22,7 +22,7 @@ use crate::{
 	cmd::Global,
 	error::WorkerError,
 	keys::ss58,
-	node_api::client::http_client,
+	node_api::{self, client::http_client},
 	payments::{VoucherBook, Wallet},
 	pipeline::{Pipeline, PlannedHop, Planner, TokenEvent},
 };
@@ -90,18 +90,27 @@ pub struct InferArgs {
 }
 
 /// Plans routes from the chain: the chain's own `registry_route` first, then, after a
-/// failure, the same algorithm over the serving nodes minus the failed ones.
+/// failure, the same algorithm over the serving nodes minus the failed ones. With a
+/// [`Payer`], makes sure every priced hop has a channel to pay through.
+#[derive(Clone)]
 pub struct ChainPlanner {
-	chain: Chain,
-	model: u32,
-	layers: u16,
-	shard_size: u16,
-	alpha: f64,
-	payer: Option<Payer>,
+	/// The connection.
+	pub chain: Chain,
+	/// The model's id.
+	pub model: u32,
+	/// Its layers.
+	pub layers: u16,
+	/// Its shard size.
+	pub shard_size: u16,
+	/// Route weight.
+	pub alpha: f64,
+	/// Who pays, if anyone.
+	pub payer: Option<Payer>,
 }
 
 /// How `infer` pays: the account's signer (to open and top up channels), its wallet (vouchers)
 /// and how big a channel it opens.
+#[derive(Clone)]
 pub struct Payer {
 	/// Opens and tops up channels.
 	pub signer: Signer,
@@ -154,6 +163,16 @@ impl Payer {
 					id
 				},
 				None => {
+					// Money goes into a channel only for a node that answers: a listed node
+					// whose heartbeats have not timed out yet may be gone, and the pipeline
+					// routes around it.
+					let http = http_client(std::time::Duration::from_secs(5));
+					if let Err(e) =
+						node_api::client::info(&http, hop.endpoint.trim_end_matches('/')).await
+					{
+						tracing::info!(event = "channel_skipped", node = hop.node, error = %e, "no channel to node {}: {e}", hop.node);
+						continue;
+					}
 					let events = self
 						.signer
 						.submit_and_wait(chain, &calls::open_channel(hop.node, size))

@@ -10,11 +10,13 @@
 //! - [`model`]: `model inspect | register | list`;
 //! - [`serve`]: `serve` a range of a model's layers (the inference node);
 //! - [`infer`]: `infer`, text generation through the network;
+//! - [`gateway`]: `gateway`, an OpenAI-compatible API paying through channels;
 //! - [`channel`]: `channel list | open | top-up | voucher | claim | close | finalize`;
 //! - [`simulate`]: `simulate` the P2P-LLM market (prices, moves, equilibrium) off line.
 
 pub mod bench;
 pub mod channel;
+pub mod gateway;
 pub mod infer;
 pub mod job;
 pub mod key;
