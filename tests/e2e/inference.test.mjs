@@ -11,7 +11,10 @@
 // text does not change (the client re-routes through Eve and replays the session). Bad input:
 // a tampered model file is refused by `serve` before it registers anything; malformed
 // activations, unknown sessions, position gaps, missing and foreign vouchers get typed JSON
-// errors while the node keeps serving. Pricing agents: five `serve --agent` workers start three on one shard and one on
+// errors while the node keeps serving. The gateway: the official `openai` Python client streams a
+// chat completion through it; every node is paid exactly its passes (Bob, offline when the
+// client asks to close, claims when he is back inside the challenge period) and the client gets
+// the rest back. Pricing agents: five `serve --agent` workers start three on one shard and one on
 // each other; their agents move and re-price on chain until the shards hold two, two and one
 // node at the prices P2P-LLM's rules predict (checked against an independent closed form).
 import assert from 'node:assert/strict';
@@ -266,34 +269,44 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     assert.equal(passes % 3n, 0n, 'three hops, the same passes each');
     assert.equal(BigInt(got.usage.cost), passes * 1_000_000_000n, 'usage reports the price of every pass');
 
-    // Closing: every node claims at once and is paid exactly its price times its passes.
+    // Closing, with Bob offline (stopped) when the client asks: Eve and Dave claim at once; Bob
+    // comes back inside the challenge period and claims too. Each is paid exactly its price
+    // times its passes.
     const dave = new Keyring({ type: 'sr25519' }).addFromUri(payer);
     const channels = await rpc(node.httpUrl, 'channels_ofPayer', [dave.address]);
     const hops = [nodes.Bob.id, nodes.Eve.id, nodes.Dave.id];
     assert.deepEqual(channels.map((c) => c.node).sort(), [...hops].sort(), 'one channel per hop, none to the dead node');
-    for (const c of channels) {
-      const closed = await worker(gatewayArgs('channel', 'close', String(c.id)), { suri: payer });
-      assert.equal(closed.code, 0, closed.stderr);
-    }
     const perHop = (passes / 3n) * 1_000_000_000n;
-    await waitFor(async () => (await Promise.all(channels.map((c) => rpc(node.httpUrl, 'channels_get', [c.id])))).every((c) => c && BigInt(c.claimed) === perHop),
-      { timeout: 60_000, what: 'every node to claim exactly its passes' });
+    const claimed = async (c) => BigInt((await rpc(node.httpUrl, 'channels_get', [c.id])).claimed);
+    const bobChannel = channels.find((c) => c.node === nodes.Bob.id);
+    nodes.Bob.proc.child.kill('SIGSTOP');
+    try {
+      await sendAndFinalize(api, api.tx.utility.batchAll(channels.map((c) => api.tx.paymentChannels.requestClose(c.id))), dave);
+      await waitFor(async () => (await Promise.all(channels.filter((c) => c !== bobChannel).map(claimed))).every((x) => x === perHop),
+        { timeout: 60_000, what: 'Eve and Dave to claim on the close request' });
+      assert.equal(await claimed(bobChannel), 0n, 'Bob, offline, has not claimed');
+    } finally {
+      nodes.Bob.proc.child.kill('SIGCONT');
+    }
+    const closesAt = (await rpc(node.httpUrl, 'channels_get', [bobChannel.id])).closesAt;
+    await waitFor(async () => (await claimed(bobChannel)) === perHop, { timeout: 60_000, what: 'Bob to claim when back' });
+    assert.ok((await api.query.system.number()).toNumber() <= closesAt, 'inside the challenge period');
 
     // After the challenge period anyone finalizes; the client gets the rest and its storage deposits back.
     const free = async () => (await api.query.system.account(dave.address)).data.free.toBigInt();
     const current = await Promise.all(channels.map((c) => rpc(node.httpUrl, 'channels_get', [c.id])));
-    const closesAt = Math.max(...current.map((c) => c.closesAt));
-    await waitFor(async () => (await api.query.system.number()).toNumber() >= closesAt, { timeout: 120_000, what: 'the challenge periods to end' });
+    await waitFor(async () => (await api.query.system.number()).toNumber() >= closesAt, { timeout: 120_000, what: 'the challenge period to end' });
     const before = await free();
     const alice = new Keyring({ type: 'sr25519' }).addFromUri('//Alice');
-    for (const c of current) await sendAndFinalize(api, api.tx.paymentChannels.finalize(c.id), alice);
+    await sendAndFinalize(api, api.tx.utility.batchAll(current.map((c) => api.tx.paymentChannels.finalize(c.id))), alice);
     const refund = current.reduce((acc, c) => acc + BigInt(c.deposit) - BigInt(c.claimed) + BigInt(c.storageDeposit), 0n);
     assert.equal(await free(), before + refund, 'the rest of every deposit, and the storage deposits, went back');
     const holds = (await api.query.balances.holds(dave.address)).filter((h) => h.id.toHuman().PaymentChannels);
     assert.equal(holds.length, 0, 'nothing is held for channels any more');
+    assert.ok(nodes.Bob.proc.events().some((e) => e.event === 'channel_claim' && e.closing === true), 'Bob claimed the closing channel');
 
-    // On-chain transactions: 3 opens, 3 claims, 3 close requests and 3 finalizations for all
-    // the passes, against one payment per pass.
+    // On-chain transactions: 3 opens, 3 claims, 3 close requests and 3 finalizations (here
+    // batched into one each) for all the passes, against one payment per pass.
     const generated = BigInt(got.usage.completion_tokens);
     console.log(`# channels: 12 transactions for ${generated} tokens (${passes} paid passes); per 1,000 tokens: 12 + 3 claims per claim period, against ${3n * 1000n} payments`);
     await gateway.kill('SIGTERM');

@@ -94,7 +94,7 @@ pub async fn run(global: &Global, command: ChannelCommand) -> Result<(), WorkerE
 	let chain = global.connect().await?;
 	let keypair = global.key_source().load()?;
 	let signer = chain::Signer::new(keypair.clone());
-	let me = signer.account().clone();
+	let me = *signer.account();
 	let genesis = chain.genesis_hash();
 	let base = global.base_path();
 	match command {

@@ -164,7 +164,8 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<(), WorkerError> 
 }
 
 fn api_error(status: StatusCode, kind: &str, code: &str, message: impl Into<String>) -> Response {
-	let body = json!({"error": {"message": message.into(), "type": kind, "code": code, "param": null}});
+	let body =
+		json!({"error": {"message": message.into(), "type": kind, "code": code, "param": null}});
 	(status, Json(body)).into_response()
 }
 
@@ -275,9 +276,12 @@ impl Refusal {
 	fn into_response(self) -> Response {
 		match self {
 			Refusal::Bad(m) => bad_request(m),
-			Refusal::Quota(m) => {
-				api_error(StatusCode::PAYMENT_REQUIRED, "insufficient_quota", "insufficient_quota", m)
-			},
+			Refusal::Quota(m) => api_error(
+				StatusCode::PAYMENT_REQUIRED,
+				"insufficient_quota",
+				"insufficient_quota",
+				m,
+			),
 			Refusal::Failed(m) => {
 				api_error(StatusCode::BAD_GATEWAY, "server_error", "network_failed", m)
 			},
@@ -302,14 +306,18 @@ impl Gateway {
 	) -> Result<Generated, Refusal> {
 		if let Some(m) = &params.model {
 			if m != &self.name {
-				return Err(Refusal::Bad(format!("model `{m}` is not served here; try `{}`", self.name)));
+				return Err(Refusal::Bad(format!(
+					"model `{m}` is not served here; try `{}`",
+					self.name
+				)));
 			}
 		}
 		let tokens = self.tokenizer.encode(&prompt).map_err(|e| Refusal::Bad(e.to_string()))?;
 		if tokens.is_empty() {
 			return Err(Refusal::Bad("the prompt has no tokens".into()));
 		}
-		let asked = params.max_completion_tokens.or(params.max_tokens).unwrap_or(self.default_max_tokens);
+		let asked =
+			params.max_completion_tokens.or(params.max_tokens).unwrap_or(self.default_max_tokens);
 		if asked == 0 {
 			return Err(Refusal::Bad("max_tokens must be at least 1".into()));
 		}
@@ -317,7 +325,11 @@ impl Gateway {
 		let mode = if temperature <= 0.0 {
 			Sampling::Greedy
 		} else {
-			Sampling::TopP { temperature, top_p: params.top_p.unwrap_or(1.0), seed: params.seed.unwrap_or(0) }
+			Sampling::TopP {
+				temperature,
+				top_p: params.top_p.unwrap_or(1.0),
+				seed: params.seed.unwrap_or(0),
+			}
 		};
 		let sampler = Sampler::new(mode).map_err(|e| Refusal::Bad(e.to_string()))?;
 
@@ -336,7 +348,8 @@ impl Gateway {
 		// One forward pass per hop per token: cut the request to what the caps pay for.
 		let per_token: u128 = pipeline.route().iter().map(|h| h.price).sum();
 		let budget = self.max_per_request.min(self.max_per_day.saturating_sub(day.1));
-		let affordable = if per_token == 0 { asked } else { (budget / per_token).min(asked as u128) as usize };
+		let affordable =
+			budget.checked_div(per_token).map_or(asked, |n| n.min(asked as u128) as usize);
 		if affordable == 0 {
 			pipeline.close().await;
 			return Err(Refusal::Quota(format!(
@@ -375,7 +388,8 @@ impl Gateway {
 		let cost = after.saturating_sub(before);
 		day.1 = day.1.saturating_add(cost);
 		let generated = result.map_err(|e| Refusal::Failed(e.to_string()))?;
-		let completion: Vec<u32> = generated.iter().copied().filter(|t| !tokenizer.is_stop(*t)).collect();
+		let completion: Vec<u32> =
+			generated.iter().copied().filter(|t| !tokenizer.is_stop(*t)).collect();
 		let text = tokenizer.decode(&completion).map_err(|e| Refusal::Failed(e.to_string()))?;
 		tracing::info!(event = "gateway_generated", tokens = completion.len(), cost = %cost, passes, "{} tokens for {cost} plancks ({passes} passes)", completion.len());
 		Ok(Generated {
@@ -430,8 +444,12 @@ impl Kind {
 
 	fn choice(self, text: &str, finish: Option<&str>, chunk: bool) -> Value {
 		match (self, chunk) {
-			(Kind::Text, _) => json!({"index": 0, "text": text, "logprobs": null, "finish_reason": finish}),
-			(Kind::Chat, false) => json!({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": finish}),
+			(Kind::Text, _) => {
+				json!({"index": 0, "text": text, "logprobs": null, "finish_reason": finish})
+			},
+			(Kind::Chat, false) => {
+				json!({"index": 0, "message": {"role": "assistant", "content": text}, "logprobs": null, "finish_reason": finish})
+			},
 			(Kind::Chat, true) => {
 				let delta = if finish.is_some() { json!({}) } else { json!({"content": text}) };
 				json!({"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish})
@@ -556,12 +574,16 @@ mod tests {
 			chat_prompt(&[msg("system", "be brief"), msg("user", "hi")]).unwrap(),
 			chatml_prompt(Some("be brief"), "hi")
 		);
-		let long = chat_prompt(&[msg("user", "a"), msg("assistant", "b"), msg("user", "c")]).unwrap();
+		let long =
+			chat_prompt(&[msg("user", "a"), msg("assistant", "b"), msg("user", "c")]).unwrap();
 		assert!(long.ends_with("<|im_start|>user\na<|im_end|>\n<|im_start|>assistant\nb<|im_end|>\n<|im_start|>user\nc<|im_end|>\n<|im_start|>assistant\n"), "{long}");
 		assert!(long.starts_with("<|im_start|>system\n"));
 		assert!(chat_prompt(&[]).is_err());
 		assert!(chat_prompt(&[msg("tool", "x")]).is_err());
-		let parts = Value::Array(vec![json!({"type": "text", "text": "he"}), json!({"type": "text", "text": "llo"})]);
+		let parts = Value::Array(vec![
+			json!({"type": "text", "text": "he"}),
+			json!({"type": "text", "text": "llo"}),
+		]);
 		assert_eq!(content_text(&parts).as_deref(), Some("hello"));
 	}
 }
