@@ -210,11 +210,6 @@ impl Wallet {
 		self.channels.lock().unwrap_or_else(|p| p.into_inner()).insert(node, (channel, floor));
 	}
 
-	/// The channel that pays `node`, if any.
-	pub fn channel_of(&self, node: u64) -> Option<ChannelId> {
-		self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&node).map(|c| c.0)
-	}
-
 	/// What the latest voucher of `channel` promises (zero without one).
 	pub fn promised(&self, channel: ChannelId) -> u128 {
 		self.book.lock().unwrap_or_else(|p| p.into_inner()).cumulative(channel)
@@ -340,15 +335,6 @@ impl PaymentGate {
 		self.channels.lock().unwrap_or_else(|p| p.into_inner()).get(&id).copied()
 	}
 
-	/// Sets (or, with `None`, forgets) what finalized state says of channel `id`.
-	pub fn update(&self, id: ChannelId, terms: Option<ChannelTerms>) {
-		let mut channels = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-		match terms {
-			Some(terms) => channels.insert(id, terms),
-			None => channels.remove(&id),
-		};
-	}
-
 	/// Takes `voucher` for a request costing `price`: returns the increment it pays.
 	pub fn accept(&self, voucher: SignedVoucher, price: u128) -> Result<u128, PaymentRefusal> {
 		let id = voucher.channel;
@@ -401,19 +387,13 @@ impl PaymentGate {
 }
 
 fn hex(bytes: &[u8]) -> String {
-	bytes.iter().map(|b| format!("{b:02x}")).collect()
+	hex::encode(bytes)
 }
 
-/// `0x`-prefixed hex of exactly `N` bytes.
+/// Exactly `N` bytes of hex, with or without `0x`.
 pub fn parse_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
-	let digits = text.strip_prefix("0x").unwrap_or(text);
-	if digits.len() != 2 * N {
-		return None;
-	}
 	let mut out = [0u8; N];
-	for (i, byte) in out.iter_mut().enumerate() {
-		*byte = u8::from_str_radix(digits.get(2 * i..2 * i + 2)?, 16).ok()?;
-	}
+	hex::decode_to_slice(text.strip_prefix("0x").unwrap_or(text), &mut out).ok()?;
 	Some(out)
 }
 
@@ -519,8 +499,7 @@ mod tests {
 		let v = |channel, total| SignedVoucher::sign(&alice(), &genesis, channel, total);
 		assert_eq!(gate.accept(v(1, 10), 10), Err(PaymentRefusal::UnknownChannel(1)));
 		let terms = ChannelTerms { payer, node: 3, deposit: 100, claimed: 0, closing: false };
-		gate.update(1, Some(terms));
-		gate.update(2, Some(ChannelTerms { node: 4, ..terms }));
+		gate.set_channels([(1, terms), (2, ChannelTerms { node: 4, ..terms })].into());
 		assert_eq!(gate.accept(v(1, 10), 10), Ok(10));
 		assert_eq!(
 			gate.accept(v(1, 10), 10),
@@ -550,7 +529,7 @@ mod tests {
 		);
 		assert_eq!(gate.claimable().iter().map(|v| v.cumulative).collect::<Vec<_>>(), vec![25]);
 		// After a claim of everything held, nothing is claimable; a close request stops new work.
-		gate.update(1, Some(ChannelTerms { claimed: 25, closing: true, ..terms }));
+		gate.set_channels([(1, ChannelTerms { claimed: 25, closing: true, ..terms })].into());
 		assert!(gate.claimable().is_empty());
 		assert_eq!(gate.accept(v(1, 40), 10), Err(PaymentRefusal::Closing(1)));
 		// A restarted node keeps what it was paid with.

@@ -91,7 +91,7 @@ pub trait ChannelsApi<BlockHash> {
 
 	/// The genesis hash vouchers sign, `0x` hex.
 	#[method(name = "genesisHash")]
-	fn genesis_hash(&self) -> RpcResult<String>;
+	fn genesis_hash(&self) -> RpcResult<BlockHash>;
 }
 
 /// Serves [`ChannelsApiServer`] from the client's runtime API.
@@ -132,15 +132,11 @@ where
 		Ok(views.into_iter().map(channel_json).collect())
 	}
 
-	fn genesis_hash(&self) -> RpcResult<String> {
+	fn genesis_hash(&self) -> RpcResult<<Block as BlockT>::Hash> {
 		// The client's, not the runtime's: `frame_system` learns block 0's hash only when
 		// block 1 is built.
-		Ok(format!("0x{}", hex_lower(self.client.info().genesis_hash.as_ref())))
+		Ok(self.client.info().genesis_hash)
 	}
-}
-
-fn hex_lower(bytes: &[u8]) -> String {
-	bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -176,6 +172,5 @@ mod tests {
 		assert_eq!(json["remaining"], "750");
 		assert_eq!(json["closesAt"], 99);
 		assert_eq!(json["storageDeposit"], "10");
-		assert_eq!(hex_lower(&[0, 171]), "00ab");
 	}
 }

@@ -35,8 +35,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{
+	check_weights,
 	infer::{ChainPlanner, Payer},
-	parse_amount, Global,
+	parse_amount, Global, TextStream,
 };
 use crate::{
 	chain::{self, Signer},
@@ -110,13 +111,7 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<(), WorkerError> 
 	})
 	.await
 	.map_err(|e| WorkerError::Engine(e.to_string()))??;
-	if model.weights_digest != file_digest {
-		return Err(appchain_llm_engine::EngineError::DigestMismatch {
-			expected: digest::hex(&model.weights_digest),
-			actual: digest::hex(&file_digest),
-		}
-		.into());
-	}
+	check_weights(&model.weights_digest, &file_digest)?;
 	let genesis = chain.genesis_hash();
 	let book = VoucherBook::paid(&global.base_path(), &genesis, &keypair.public_key().0)?;
 	let payer = Payer {
@@ -361,24 +356,15 @@ impl Gateway {
 		let stop = self.tokenizer.stop_tokens.clone();
 		let mut decoder = Decoder::new(&self.head, tokens.clone(), affordable, sampler, stop)
 			.map_err(|e| Refusal::Bad(e.to_string()))?;
-		let mut so_far: Vec<u32> = Vec::new();
-		let mut printed = 0usize;
+		let mut stream = TextStream::default();
 		let mut stopped = false;
 		let tokenizer = &self.tokenizer;
 		let result = pipeline
 			.generate(&mut decoder, |e: &TokenEvent| {
 				if tokenizer.is_stop(e.token) {
 					stopped = true;
-					return;
-				}
-				so_far.push(e.token);
-				if let Ok(text) = tokenizer.decode(&so_far) {
-					if !text.ends_with('\u{fffd}') {
-						if let Some(new) = text.get(printed..) {
-							on_text(new);
-						}
-						printed = text.len();
-					}
+				} else if let Some(new) = stream.push(tokenizer, e.token) {
+					on_text(&new);
 				}
 			})
 			.await;
@@ -423,7 +409,7 @@ fn created() -> u64 {
 fn request_id(prefix: &str) -> String {
 	let mut bytes = [0u8; 12];
 	let _ = getrandom::getrandom(&mut bytes);
-	format!("{prefix}-{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+	format!("{prefix}-{}", hex::encode(bytes))
 }
 
 /// What differs between the two endpoints' answers.

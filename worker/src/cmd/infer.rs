@@ -19,7 +19,7 @@ use sp_arithmetic::Perbill;
 
 use crate::{
 	chain::{self, calls, Chain, Signer},
-	cmd::Global,
+	cmd::{check_weights, Global, TextStream},
 	error::WorkerError,
 	keys::ss58,
 	node_api::{self, client::http_client},
@@ -299,24 +299,16 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 	let mut latencies: Vec<f64> = Vec::new();
 	let mut out = std::io::stdout();
 	let json = args.json;
-	// Streams the text as tokens arrive: decodes everything generated so far and prints what
-	// is new, holding back a trailing incomplete UTF-8 sequence (a character split over tokens).
-	let mut so_far: Vec<u32> = Vec::new();
-	let mut printed = 0usize;
+	// Streams the text as tokens arrive.
+	let mut stream = TextStream::default();
 	let mut on_token = |e: &TokenEvent, tokenizer: &TextTokenizer| {
 		latencies.push(e.latency_ms);
 		if json || tokenizer.is_stop(e.token) {
 			return;
 		}
-		so_far.push(e.token);
-		if let Ok(text) = tokenizer.decode(&so_far) {
-			if !text.ends_with('\u{fffd}') {
-				if let Some(new) = text.get(printed..) {
-					let _ = write!(out, "{new}");
-					let _ = out.flush();
-				}
-				printed = text.len();
-			}
+		if let Some(new) = stream.push(tokenizer, e.token) {
+			let _ = write!(out, "{new}");
+			let _ = out.flush();
 		}
 	};
 
@@ -354,13 +346,7 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 	let model = chain::model(&at, args.model).await?.ok_or_else(|| {
 		WorkerError::Usage(format!("model {} is not registered on chain", args.model))
 	})?;
-	if model.weights_digest != file_digest {
-		return Err(appchain_llm_engine::EngineError::DigestMismatch {
-			expected: digest::hex(&model.weights_digest),
-			actual: digest::hex(&file_digest),
-		}
-		.into());
-	}
+	check_weights(&model.weights_digest, &file_digest)?;
 	drop(file);
 	// Paying needs the account's key; a route of free nodes needs none.
 	let payer = match global.key_source().load() {

@@ -103,6 +103,46 @@ impl Global {
 	}
 }
 
+/// The text of a generation as its tokens arrive (`infer`'s output, the gateway's stream):
+/// decodes everything so far and hands out what is new, holding back a trailing incomplete
+/// UTF-8 sequence (a character split over tokens).
+#[derive(Debug, Default)]
+pub struct TextStream {
+	tokens: Vec<u32>,
+	printed: usize,
+}
+
+impl TextStream {
+	/// Adds `token`; returns the text it completes, if any.
+	pub fn push(
+		&mut self,
+		tokenizer: &appchain_llm_engine::TextTokenizer,
+		token: u32,
+	) -> Option<String> {
+		self.tokens.push(token);
+		let text = tokenizer.decode(&self.tokens).ok()?;
+		if text.ends_with('\u{fffd}') {
+			return None;
+		}
+		let new = text.get(self.printed..).map(str::to_string);
+		self.printed = text.len();
+		new.filter(|n| !n.is_empty())
+	}
+}
+
+/// Fails unless the model file's weights digest is the one registered on chain.
+pub fn check_weights(registered: &[u8; 32], file: &[u8; 32]) -> Result<(), WorkerError> {
+	use appchain_llm_engine::digest;
+	if registered != file {
+		return Err(appchain_llm_engine::EngineError::DigestMismatch {
+			expected: digest::hex(registered),
+			actual: digest::hex(file),
+		}
+		.into());
+	}
+	Ok(())
+}
+
 /// Parses a token amount given on the command line (`100`, `2.5`).
 pub fn parse_amount(text: &str) -> Result<u128, WorkerError> {
 	appchain_primitives::token::parse_amount(text)

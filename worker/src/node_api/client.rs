@@ -165,13 +165,7 @@ impl Hop {
 			request = request
 				.header(super::CHANNEL_HEADER, v.channel.to_string())
 				.header(super::CUMULATIVE_HEADER, v.cumulative.to_string())
-				.header(
-					super::SIGNATURE_HEADER,
-					format!(
-						"0x{}",
-						v.signature.iter().map(|b| format!("{b:02x}")).collect::<String>()
-					),
-				);
+				.header(super::SIGNATURE_HEADER, format!("0x{}", hex::encode(v.signature)));
 		}
 		let response = request
 			.body(wire::encode(&header, values))
