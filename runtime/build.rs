@@ -4,7 +4,9 @@
 #[cfg(all(feature = "std", feature = "metadata-hash"))]
 fn main() {
     substrate_wasm_builder::WasmBuilder::init_with_defaults()
-        .enable_metadata_hash("UNIT", 12)
+        // The token's symbol and decimals (`appchain_primitives::token`), which the hash
+        // commits to: a wallet shows amounts with them.
+        .enable_metadata_hash("CPU", 12)
         .build();
 }
 

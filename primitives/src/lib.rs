@@ -10,6 +10,7 @@
 //!   reallocation (§3.3–3.4), the rules the simulator and the serving agent share;
 //! - [`voucher`]: payment-channel vouchers, their signing payload and the claim and acceptance
 //!   rules;
+//! - [`page`]: bounded, resumable reads of storage maps for runtime APIs and RPC;
 //! - [`token`]: the token's symbol, decimals and SS58 prefix, and parsing/printing amounts;
 //! - [`pow`]: SHA-256 nonce search (generic and Bitcoin-header), chunk digests, their Merkle
 //!   tree, spot-check challenges and result commitments.
@@ -18,6 +19,7 @@
 extern crate alloc;
 
 pub mod layers;
+pub mod page;
 pub mod pow;
 #[cfg(feature = "std")]
 pub mod pricing;

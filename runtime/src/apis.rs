@@ -1,8 +1,10 @@
 //! The runtime APIs the node and clients call: block building and execution, BABE and
 //! GRANDPA (including equivocation reports), session keys, nonces, fees, genesis presets,
-//! and, behind features, benchmarking and try-runtime.
+//! the registry's routes, payment channels, hash jobs and markets (served by the node's own
+//! RPC), and, behind features, benchmarking and try-runtime.
 
 use alloc::vec::Vec;
+use appchain_primitives::page::Page;
 use frame_support::{
 	genesis_builder_helper::{build_state, get_preset},
 	weights::Weight,
@@ -18,9 +20,9 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	configs::consensus::EpochDuration, AccountId, Babe, Balance, Block, BlockNumber, Executive,
-	Grandpa, Historical, InherentDataExt, Nonce, PaymentChannels, Registry, Runtime, RuntimeCall,
-	RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, BABE_GENESIS_EPOCH_CONFIG,
-	VERSION,
+	Grandpa, HashJobs, Historical, InherentDataExt, Market, Nonce, PaymentChannels, Registry,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
+	BABE_GENESIS_EPOCH_CONFIG, VERSION,
 };
 
 impl_runtime_apis! {
@@ -290,6 +292,64 @@ impl_runtime_apis! {
 
 		fn genesis_hash() -> [u8; 32] {
 			PaymentChannels::genesis_hash()
+		}
+	}
+
+	impl pallet_hash_jobs::runtime_api::HashJobsApi<
+		Block,
+		pallet_hash_jobs::JobOf<Runtime>,
+		pallet_hash_jobs::SubjobOf<Runtime>,
+	> for Runtime {
+		fn claimable_jobs(
+			after: Option<pallet_hash_jobs::JobId>,
+			limit: u32,
+		) -> Page<(pallet_hash_jobs::JobId, pallet_hash_jobs::JobOf<Runtime>), pallet_hash_jobs::JobId> {
+			HashJobs::claimable_jobs(after, limit)
+		}
+
+		fn subjobs(
+			filter: pallet_hash_jobs::SubjobFilter,
+			after: Option<pallet_hash_jobs::SubjobId>,
+			limit: u32,
+		) -> Page<
+			(pallet_hash_jobs::SubjobId, pallet_hash_jobs::SubjobOf<Runtime>),
+			pallet_hash_jobs::SubjobId,
+		> {
+			HashJobs::subjobs_where(filter, after, limit)
+		}
+	}
+
+	impl pallet_compute_market::runtime_api::ComputeMarketApi<
+		Block,
+		AccountId,
+		Balance,
+		BlockNumber,
+		pallet_compute_market::AgreementOf<Runtime>,
+	> for Runtime {
+		fn listings(
+			market: pallet_compute_market::MarketId,
+		) -> Vec<pallet_compute_market::Listing<Balance>> {
+			Market::listings_by_price(market)
+		}
+
+		fn quote_buy(
+			buyer: AccountId,
+			market: pallet_compute_market::MarketId,
+			max_price_per_unit: Balance,
+			terms: pallet_compute_market::ServiceTerms<Balance, BlockNumber>,
+		) -> Result<pallet_compute_market::BuyQuote<Balance>, sp_runtime::DispatchError> {
+			Market::quote_buy(&buyer, market, max_price_per_unit, &terms)
+		}
+
+		fn agreements(
+			filter: pallet_compute_market::AgreementFilter<AccountId>,
+			after: Option<pallet_compute_market::AgreementId>,
+			limit: u32,
+		) -> Page<
+			(pallet_compute_market::AgreementId, pallet_compute_market::AgreementOf<Runtime>),
+			pallet_compute_market::AgreementId,
+		> {
+			Market::agreements_where(&filter, after, limit)
 		}
 	}
 

@@ -3,7 +3,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
+import { merkleizeMetadata } from '@polkadot-api/merkleize-metadata';
 import { Keyring } from '@polkadot/keyring';
+import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady, encodeAddress, mnemonicGenerate } from '@polkadot/util-crypto';
 
 import {
@@ -246,6 +248,56 @@ describe('dev node', { timeout: 600_000 }, () => {
       const fin = await finalizedNumber(url);
       assert.ok(fin >= 1);
       assert.equal(node.exited, null, 'node process still running');
+    }),
+  );
+
+  test(
+    'CheckMetadataHash mode 1: a transfer signed against the metadata hash a wallet computes',
+    { timeout: 180_000 },
+    withLogs(async () => {
+      api ??= await connectApi(node.wsUrl);
+      // What a hardware or generic wallet does (RFC 78): merkleize the runtime's V15 metadata
+      // with the chain's token symbol and decimals, and sign the root with mode 1. The
+      // runtime adds the hash it was built with (`metadata-hash` feature) to what it checks
+      // the signature against, so the transfer is valid only if the two hashes are equal.
+      const opaque = await api.call.metadata.metadataAtVersion(15);
+      assert.ok(opaque.isSome, 'metadata V15');
+      const root = merkleizeMetadata(opaque.unwrap().toU8a(true), {
+        decimals: api.registry.chainDecimals[0],
+        tokenSymbol: api.registry.chainTokens[0],
+      }).digest();
+      const metadataHash = u8aToHex(root);
+
+      const keyring = new Keyring({ type: 'sr25519', ss58Format: api.registry.chainSS58 });
+      const alice = keyring.addFromUri('//Alice');
+      const fresh = keyring.addFromUri(mnemonicGenerate());
+      const amount = 3n * 10n ** 12n;
+      const { blockHash } = await sendAndFinalize(
+        api,
+        api.tx.balances.transferKeepAlive(fresh.address, amount),
+        alice,
+        { signOptions: { mode: 1, metadataHash } },
+      );
+      const block = await api.rpc.chain.getBlock(blockHash);
+      const signed = block.block.extrinsics.find(
+        (x) => x.isSigned && x.signer.toString() === alice.address && x.method.section === 'balances',
+      );
+      assert.ok(signed, 'the transfer is in the block');
+      assert.equal(signed.mode.toNumber(), 1, 'signed with CheckMetadataHash mode 1');
+      const now = await api.query.system.account(fresh.address);
+      assert.equal(now.data.free.toBigInt(), amount);
+
+      // Any other hash makes the signature check fail: the transaction is refused at once.
+      const wrong = u8aToHex(root.map((b, i) => (i === 0 ? b ^ 1 : b)));
+      await assert.rejects(
+        api.tx.balances.transferKeepAlive(fresh.address, amount).signAndSend(alice, { mode: 1, metadataHash: wrong }),
+        /bad signature|Invalid Transaction/i,
+      );
+      // And mode 1 without a hash is not something the runtime can check either.
+      await assert.rejects(
+        api.tx.balances.transferKeepAlive(fresh.address, amount).signAndSend(alice, { mode: 1 }),
+        /bad signature|Invalid Transaction|metadataHash/i,
+      );
     }),
   );
 });

@@ -15,7 +15,19 @@ import { Keyring } from '@polkadot/keyring';
 import { u8aToHex } from '@polkadot/util';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
-import { bestNumber, connectApi, disconnectAll, eventsBetween, sendAndFinalize, startNode, stopAllNodes, waitFor, withLogs } from './lib/node.mjs';
+import {
+  bestNumber,
+  connectApi,
+  disconnectAll,
+  eventsBetween,
+  rpc,
+  rpcRaw,
+  sendAndFinalize,
+  startNode,
+  stopAllNodes,
+  waitFor,
+  withLogs,
+} from './lib/node.mjs';
 
 const UNITS = 10n ** 12n;
 const MIN_COLLATERAL = 100n * UNITS;
@@ -133,6 +145,23 @@ describe('hash jobs on a dev node', { timeout: 900_000 }, () => {
     await waitFor(async () => (await bestNumber(node.httpUrl)) >= n, { timeout: 240_000, interval: 1_000, what });
   }
 
+  /** Every page of a `hashJobs_*` read at one block hash: the ids, sorted. */
+  async function readAll(method, head, limit = 1) {
+    const at = (await api.rpc.chain.getBlockHash()).toHex();
+    const ids = [];
+    let after = null;
+    let pages = 0;
+    do {
+      const page = await rpc(node.httpUrl, method, [...head, after, limit, at]);
+      pages += 1;
+      ids.push(...page.items.map((x) => x.id));
+      after = page.next;
+    } while (after !== null);
+    return { ids: ids.sort((a, b) => a - b), pages };
+  }
+  const claimable = async () => (await readAll('hashJobs_claimable', [])).ids;
+  const subjobsWhere = async (filter) => (await readAll('hashJobs_subjobs', [filter])).ids;
+
   /** Heartbeats `who`'s node if its last heartbeat is old enough, so that it keeps serving. */
   async function keepServing(who) {
     const interval = api.consts.registry.heartbeatInterval.toNumber();
@@ -205,17 +234,41 @@ describe('hash jobs on a dev node', { timeout: 900_000 }, () => {
       assert.deepEqual([subjobs.dave.start, subjobs.dave.end], [0, 2048]);
       // Before his deadline nobody can take it from him.
       await assert.rejects(sendAndFinalize(api, api.tx.hashJobs.reclaim(subjobs.dave.id), k.alice), /hashJobs\.NotExpired/);
+      // The RPC a worker polls: the job is claimable, Dave's subjob is his and the job's, and
+      // nothing is reclaimable yet.
+      assert.deepEqual(await claimable(), [job]);
+      assert.deepEqual(await subjobsWhere({ node: nodeOf.dave }), [subjobs.dave.id]);
+      assert.deepEqual(await subjobsWhere({ job }), [subjobs.dave.id]);
+      assert.deepEqual(await subjobsWhere('reclaimable'), []);
+      const one = await rpc(node.httpUrl, 'hashJobs_subjobs', [{ node: nodeOf.dave }, null, null]);
+      assert.equal(one.items[0].state, 'claimed');
+      assert.deepEqual([one.items[0].start, one.items[0].end, one.items[0].job], [0, 2048, job]);
+      assert.equal(one.items[0].worker, addr(k.dave.address));
+      const bad = await rpcRaw(node.httpUrl, 'hashJobs_subjobs', [{ owner: 1 }, null, null]);
+      assert.ok(bad.error, 'an unknown filter is refused');
 
       // Bob and Charlie work in parallel, then Bob takes the last fresh range.
       const [bob1, charlie1] = await Promise.all([claim('bob'), claim('charlie')]);
+      // Pages of one subjob each, all at one block: every open subjob of the job, once.
+      const paged = await readAll('hashJobs_subjobs', [{ job }], 1);
+      assert.deepEqual(paged.ids, [subjobs.dave.id, bob1.id, charlie1.id].sort((a, b) => a - b));
+      assert.ok(paged.pages >= 3, `${paged.pages} pages of one`);
       await Promise.all([honest('bob', bob1), honest('charlie', charlie1)]);
       const bob2 = await claim('bob');
       assert.equal(bob2.end, RANGE);
       await honest('bob', bob2);
       await keepServing('charlie');
       await assert.rejects(sendAndFinalize(api, api.tx.hashJobs.claim(job, nodeOf.charlie), k.charlie), /hashJobs\.NothingToClaim/);
+      assert.deepEqual(await claimable(), [], 'every nonce handed out: not claimable');
 
       // After Dave's deadline anyone reclaims his subjob; he is slashed to Eve.
+      await waitForBlock(subjobs.dave.deadline, "Dave's deadline");
+      // At his deadline block, a reclaim in the next block succeeds: the RPC says so.
+      await waitFor(async () => (await subjobsWhere('reclaimable')).includes(subjobs.dave.id), {
+        timeout: 30_000,
+        interval: 1_000,
+        what: "Dave's subjob listed as reclaimable",
+      });
       await waitForBlock(subjobs.dave.deadline + 1, "Dave's deadline");
       const reclaimed = await sendAndFinalize(api, api.tx.hashJobs.reclaim(subjobs.dave.id), k.alice);
       const failed = eventOf(reclaimed.events, 'SubjobFailed');
@@ -228,6 +281,8 @@ describe('hash jobs on a dev node', { timeout: 900_000 }, () => {
       assert.equal(slashed.data.burnt.toBigInt(), penalty / 5n);
       assert.equal(failed.data.compensation.toBigInt(), penalty - penalty / 5n);
 
+      // His range is back: the job is claimable again.
+      assert.deepEqual(await claimable(), [job]);
       // Charlie gets exactly Dave's range and the job completes.
       const charlie2 = await claim('charlie');
       assert.deepEqual([charlie2.start, charlie2.end], [0, 2048]);

@@ -18,6 +18,8 @@ import {
   connectApi,
   disconnectAll,
   eventsBetween,
+  rpc,
+  rpcRaw,
   sendAndFinalize,
   startNode,
   stopAllNodes,
@@ -120,6 +122,25 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
       );
 
       const terms = { units: UNITS_OF_WORK, maxLatencyMs: 500, duration: 60, penalty: PENALTY };
+      // What a buyer polls first: the listings in price order, and the quote of its buy (the
+      // buy's own checks, run without writing; the address in the generic SS58 format too).
+      const byPrice = await rpc(node.httpUrl, 'market_listings', [market]);
+      assert.deepEqual(
+        byPrice.map((l) => [l.node, BigInt(l.ask)]),
+        ['bob', 'charlie', 'dave'].map((w) => [nodeOf[w], asks[w]]),
+      );
+      const quoteTerms = { units: UNITS_OF_WORK, maxLatencyMs: 500, duration: 60, penalty: PENALTY.toString() };
+      const quote = await rpc(node.httpUrl, 'market_quote', [k.eve.address, market, (10n * UNITS).toString(), quoteTerms]);
+      assert.deepEqual(
+        [quote.node, BigInt(quote.pricePerUnit), BigInt(quote.escrow), BigInt(quote.ownerFee), BigInt(quote.total)],
+        [nodeOf.bob, 7n * UNITS, 21n * UNITS, 0n, 21n * UNITS],
+      );
+      const tooLow = await rpcRaw(node.httpUrl, 'market_quote', [addr(k.eve.address), market, (4n * UNITS).toString(), quoteTerms]);
+      assert.equal(tooLow.error?.code, 1030);
+      assert.match(tooLow.error.message, /PriceAboveMaximum/);
+      const notAnAddress = await rpcRaw(node.httpUrl, 'market_quote', ['eve', market, '1', quoteTerms]);
+      assert.equal(notAnAddress.error?.code, 1020);
+
       const bought = await sendAndFinalize(api, api.tx.market.buy(market, 10n * UNITS, terms), k.eve);
       const sold = eventOf(bought.events, 'market', 'Sold');
       assert.equal(sold.data.node.toNumber(), nodeOf.bob, 'the lowest ask (5) wins');
@@ -130,6 +151,19 @@ describe('markets and SLA escrow on a dev node', { timeout: 900_000 }, () => {
       agreements.paid = id;
       const agreement = (await api.query.market.agreements(id)).unwrap();
       assert.equal(agreement.client.toString(), addr(k.eve.address));
+      // The buy paid exactly the quote.
+      assert.equal(sold.data.pricePerUnit.toBigInt(), BigInt(quote.pricePerUnit));
+      assert.equal(agreement.escrow.toBigInt(), BigInt(quote.escrow));
+      // Agreements by client, by provider and by the provider's owner.
+      for (const filter of [{ client: k.eve.address }, { provider: nodeOf.bob }, { providerOwner: addr(k.bob.address) }]) {
+        const page = await rpc(node.httpUrl, 'market_agreements', [filter, null, null]);
+        assert.deepEqual(page.items.map((a) => a.id), [id], JSON.stringify(filter));
+        assert.equal(page.next, null);
+        assert.equal(page.items[0].status, 'proposed');
+        assert.equal(BigInt(page.items[0].escrow), 21n * UNITS);
+      }
+      const none = await rpc(node.httpUrl, 'market_agreements', [{ client: k.alice.address }, null, null]);
+      assert.deepEqual(none, { items: [], next: null });
       assert.equal(agreement.escrow.toBigInt(), 21n * UNITS);
       assert.ok(agreement.status.isProposed);
       assert.deepEqual(

@@ -9,11 +9,16 @@
 //! 3. At each later head every duty runs in turn; a failing duty is logged (`duty_failed`)
 //!    and the others still run. A duty still busy when a newer block arrives simply sees the
 //!    newest one next.
-//! 4. The shutdown token (SIGINT/SIGTERM) interrupts any step; each duty then shuts down
+//! 4. Before the duties run on a block of a new runtime version, the worker checks that the
+//!    runtime still has what this build uses ([`compat`]); if not, it logs
+//!    `runtime_mismatch` and stops with [`WorkerError::RuntimeMismatch`] instead of signing
+//!    transactions the runtime would misread. A compatible upgrade is logged
+//!    (`runtime_upgraded`) and work goes on.
+//! 5. The shutdown token (SIGINT/SIGTERM) interrupts any step; each duty then shuts down
 //!    and the daemon logs `stopped`.
 
 use crate::{
-	chain::{Chain, Follower, Resync, Signer},
+	chain::{compat, Chain, Follower, Resync, Signer},
 	duty::{BlockContext, Duty},
 	error::{ErrorKind, WorkerError},
 	shutdown::Shutdown,
@@ -45,6 +50,7 @@ impl Daemon {
 		let start = self.chain.finalized().await?.block_number();
 		let mut follower = Follower::start(self.chain.clone(), start, self.shutdown.clone());
 		let mut synced_connection = None;
+		let mut runtime_spec = None;
 		let mut ended = Ok(());
 		'heads: loop {
 			let head = match self.shutdown.run_until(follower.next()).await {
@@ -70,6 +76,26 @@ impl Daemon {
 					},
 				}
 			}
+			// A runtime upgrade: say so, and stop before signing anything if it changed what
+			// this build uses (`chain::compat`).
+			let spec = head.best.spec_version();
+			if runtime_spec != Some(spec) {
+				if let Some(old) = runtime_spec {
+					tracing::info!(
+						event = "runtime_upgraded",
+						from = old,
+						to = spec,
+						block = head.number(),
+						"the runtime was upgraded from spec {old} to spec {spec}"
+					);
+				}
+				runtime_spec = Some(spec);
+			}
+			if let Err(e) = compat::ensure_compatible(&head.best) {
+				tracing::error!(event = "runtime_mismatch", spec, error = %e, "{e}");
+				ended = Err(e);
+				break;
+			}
 			let ctx = BlockContext { head, signer: self.signer.clone() };
 			let number = ctx.head.number();
 			for duty in &mut self.duties {
@@ -77,6 +103,11 @@ impl Daemon {
 				match self.shutdown.run_until(duty.on_block(&ctx)).await {
 					None => break 'heads,
 					Some(Ok(())) => {},
+					Some(Err(e)) if e.kind() == ErrorKind::IncompatibleRuntime => {
+						tracing::error!(event = "runtime_mismatch", duty = name, error = %e, "{e}");
+						ended = Err(e);
+						break 'heads;
+					},
 					Some(Err(e)) => {
 						let kind = e.kind();
 						tracing::warn!(

@@ -88,6 +88,22 @@ pub enum WorkerError {
 	/// The hashing engine failed or its task stopped.
 	#[error("hashing engine: {0}")]
 	Engine(String),
+	/// A runtime upgrade changed what this worker uses: it must not sign anything more.
+	#[error(
+		"the chain's runtime (spec {spec_version}) no longer matches this appchain-worker (built \
+		 for spec {}): {}. Update appchain-worker to a release built for this runtime; nothing \
+		 more will be submitted",
+		built_for.map_or_else(|| "unknown".to_string(), |s| s.to_string()),
+		differs.join("; ")
+	)]
+	RuntimeMismatch {
+		/// The chain's spec version.
+		spec_version: u32,
+		/// The spec version the worker's metadata comes from.
+		built_for: Option<u32>,
+		/// What changed.
+		differs: Vec<String>,
+	},
 }
 
 /// What kind of failure an error is, for deciding what to do about it.
@@ -103,6 +119,8 @@ pub enum ErrorKind {
 	Local,
 	/// Anything else from the chain.
 	Chain,
+	/// The runtime changed what this build uses: stop and update the worker.
+	IncompatibleRuntime,
 }
 
 impl WorkerError {
@@ -114,6 +132,7 @@ impl WorkerError {
 			WorkerError::Missing(_) | WorkerError::Rpc { .. } => ErrorKind::Chain,
 			WorkerError::Hop(_) => ErrorKind::Chain,
 			WorkerError::Rejected(_) | WorkerError::Dispatch(_) => ErrorKind::Transaction,
+			WorkerError::RuntimeMismatch { .. } => ErrorKind::IncompatibleRuntime,
 			WorkerError::Key(_)
 			| WorkerError::Job(_)
 			| WorkerError::Amount { .. }
@@ -191,6 +210,7 @@ from_subxt!(
 	subxt::error::EventsError,
 	subxt::error::OnlineClientAtBlockError,
 	subxt::error::OnlineClientError,
+	subxt::error::RuntimeApiError,
 	subxt::error::StorageError,
 	subxt::error::StorageKeyError,
 	subxt::error::StorageValueError,

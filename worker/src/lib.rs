@@ -101,6 +101,7 @@ mod layering {
 		("journal", include_str!("journal.rs")),
 		("chain", include_str!("chain/mod.rs")),
 		("chain", include_str!("chain/signer.rs")),
+		("chain", include_str!("chain/compat.rs")),
 		("chain", include_str!("chain/follower.rs")),
 		("keys", include_str!("keys.rs")),
 		("shutdown", include_str!("shutdown.rs")),

@@ -14,14 +14,15 @@
 
 use std::sync::Arc;
 
-use appchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber, SS58_PREFIX};
-use jsonrpsee::{core::RpcResult, proc_macros::rpc, types::ErrorObjectOwned};
+use appchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
+use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use pallet_payment_channels::{runtime_api::PaymentChannelsApi, ChannelId, ChannelView};
 use serde::Serialize;
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
-use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
 use sp_runtime::traits::Block as BlockT;
+
+use super::{parse_account, runtime_error, ss58};
 
 /// A channel as the RPC returns it.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -47,10 +48,6 @@ pub struct ChannelJson {
 	pub closes_at: Option<BlockNumber>,
 }
 
-fn ss58(account: &AccountId) -> String {
-	account.to_ss58check_with_version(Ss58AddressFormat::custom(SS58_PREFIX))
-}
-
 fn channel_json(view: ChannelView<AccountId, Balance, BlockNumber>) -> ChannelJson {
 	let c = view.channel;
 	ChannelJson {
@@ -64,18 +61,6 @@ fn channel_json(view: ChannelView<AccountId, Balance, BlockNumber>) -> ChannelJs
 		storage_deposit: c.storage_deposit.to_string(),
 		closes_at: c.closes_at,
 	}
-}
-
-/// `text` as an account: SS58 in any format (the chain's 4242, the generic 42, ...).
-pub fn parse_account(text: &str) -> Result<AccountId, ErrorObjectOwned> {
-	// Any format, whatever the process default is: the address is the account's public key.
-	AccountId::from_ss58check_with_version(text.trim()).map(|(account, _)| account).map_err(|e| {
-		ErrorObjectOwned::owned(1020, format!("not an SS58 address: {text:?} ({e:?})"), None::<()>)
-	})
-}
-
-fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
-	ErrorObjectOwned::owned(1010, format!("runtime call failed: {e}"), None::<()>)
 }
 
 /// The `channels_*` methods.
@@ -142,7 +127,8 @@ where
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use sp_core::crypto::Ss58AddressFormat;
+	use appchain_runtime::SS58_PREFIX;
+	use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
 
 	#[test]
 	fn addresses_parse_in_the_chains_format_and_the_generic_one() {

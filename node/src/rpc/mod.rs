@@ -14,15 +14,28 @@
 //! plus the appchain's own modules, merged at the spot marked in [`create_full`]:
 //!
 //! * `registry_shardNodes`, `registry_route`, `registry_paretoRoutes` ([`registry`]),
-//! * `channels_get`, `channels_ofPayer`, `channels_genesisHash` ([`channels`]).
+//! * `channels_get`, `channels_ofPayer`, `channels_genesisHash` ([`channels`]),
+//! * `hashJobs_claimable`, `hashJobs_subjobs` ([`hashjobs`]),
+//! * `market_listings`, `market_quote`, `market_agreements` ([`market`]).
+//!
+//! Conventions shared by all of them: an optional last parameter names the block (the best
+//! block without it); balances are decimal strings (they do not fit a JSON number); accounts
+//! are returned in SS58 with the chain's prefix and accepted in any SS58 format; filtered reads
+//! of a storage map return one bounded [`PageJson`] at a time. Error codes: `1010` the runtime
+//! call failed, `1020` not an address, `1021` not an amount; each module documents its own.
 
 pub mod channels;
+pub mod hashjobs;
+pub mod market;
 pub mod registry;
 
 use std::sync::Arc;
 
 use appchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber, Nonce};
-use jsonrpsee::RpcModule;
+use appchain_primitives::page::Page;
+use jsonrpsee::{types::ErrorObjectOwned, RpcModule};
+use serde::Serialize;
+use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
 use sc_consensus_babe::BabeWorkerHandle;
 use sc_consensus_grandpa::{
 	FinalityProofProvider, GrandpaJustificationStream, SharedAuthoritySet, SharedVoterState,
@@ -35,6 +48,52 @@ use sp_blockchain::{Error as BlockChainError, HeaderBackend, HeaderMetadata};
 use sp_consensus::SelectChain;
 use sp_keystore::KeystorePtr;
 use sp_runtime::traits::{Block as BlockT, NumberFor};
+
+/// One page of a filtered read (see `appchain_primitives::page`): pass `next` back as the
+/// `after` parameter until it is `null`.
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct PageJson<Item, Cursor> {
+	/// The entries of this page.
+	pub items: Vec<Item>,
+	/// Where the next page starts, or `null` after the last page.
+	pub next: Option<Cursor>,
+}
+
+impl<Item, Cursor> PageJson<Item, Cursor> {
+	/// The runtime's `page`, each entry converted by `item`.
+	pub fn from_page<T>(page: Page<T, Cursor>, item: impl FnMut(T) -> Item) -> Self {
+		Self { items: page.items.into_iter().map(item).collect(), next: page.next }
+	}
+}
+
+/// `account` in SS58 with the chain's prefix.
+pub fn ss58(account: &AccountId) -> String {
+	account.to_ss58check_with_version(Ss58AddressFormat::custom(appchain_runtime::SS58_PREFIX))
+}
+
+/// `text` as an account: SS58 in any format (the chain's 4242, the generic 42, ...).
+pub fn parse_account(text: &str) -> Result<AccountId, ErrorObjectOwned> {
+	// Any format, whatever the process default is: the address is the account's public key.
+	AccountId::from_ss58check_with_version(text.trim()).map(|(account, _)| account).map_err(|e| {
+		ErrorObjectOwned::owned(1020, format!("not an SS58 address: {text:?} ({e:?})"), None::<()>)
+	})
+}
+
+/// `text` as an amount in the smallest unit: a decimal integer string.
+pub fn parse_balance(text: &str) -> Result<Balance, ErrorObjectOwned> {
+	text.trim().parse::<Balance>().map_err(|e| {
+		ErrorObjectOwned::owned(
+			1021,
+			format!("not an amount in the smallest unit (a decimal integer): {text:?} ({e})"),
+			None::<()>,
+		)
+	})
+}
+
+/// A runtime API call that failed (the runtime trapped, or the block is unknown).
+pub fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
+	ErrorObjectOwned::owned(1010, format!("runtime call failed: {e}"), None::<()>)
+}
 
 /// Dependencies of the BABE RPC.
 pub struct BabeDeps {
@@ -105,12 +164,24 @@ where
 			AccountId,
 			Balance,
 			BlockNumber,
+		> + pallet_hash_jobs::runtime_api::HashJobsApi<
+			Block,
+			pallet_hash_jobs::JobOf<appchain_runtime::Runtime>,
+			pallet_hash_jobs::SubjobOf<appchain_runtime::Runtime>,
+		> + pallet_compute_market::runtime_api::ComputeMarketApi<
+			Block,
+			AccountId,
+			Balance,
+			BlockNumber,
+			pallet_compute_market::AgreementOf<appchain_runtime::Runtime>,
 		> + BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 	SC: SelectChain<Block> + Clone + 'static,
 	B: sc_client_api::Backend<Block> + Send + Sync + 'static,
 {
 	use channels::ChannelsApiServer;
+	use hashjobs::HashJobsRpcServer;
+	use market::MarketRpcServer;
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use registry::RegistryApiServer;
 	use sc_consensus_babe_rpc::{Babe, BabeApiServer};
@@ -153,6 +224,8 @@ where
 	// ===================================================================================
 	module.merge(registry::Registry::new(client.clone()).into_rpc())?;
 	module.merge(channels::Channels::new(client.clone()).into_rpc())?;
+	module.merge(hashjobs::HashJobs::new(client.clone()).into_rpc())?;
+	module.merge(market::Market::new(client.clone()).into_rpc())?;
 	let _ = &backend;
 
 	Ok(module)

@@ -39,6 +39,8 @@ use sp_blockchain::HeaderBackend;
 use sp_core::crypto::{Ss58AddressFormat, Ss58Codec};
 use sp_runtime::traits::Block as BlockT;
 
+use super::runtime_error;
+
 /// A node listed in a shard.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -128,10 +130,6 @@ fn query_error(e: QueryError) -> ErrorObjectOwned {
 		QueryError::FrontierTooLarge => (1004, "too many Pareto-optimal routes"),
 	};
 	ErrorObjectOwned::owned(code, msg, None::<()>)
-}
-
-fn runtime_error(e: impl std::fmt::Display) -> ErrorObjectOwned {
-	ErrorObjectOwned::owned(1010, format!("runtime call failed: {e}"), None::<()>)
 }
 
 /// `alpha` as an exact fraction of a billion, or an error outside `[0, 1]`.

@@ -92,7 +92,9 @@ pub use weights::WeightInfo;
 
 mod funds;
 mod impls;
+mod queries;
 pub mod quorum;
+pub mod runtime_api;
 pub mod traits;
 pub mod types;
 pub mod weights;

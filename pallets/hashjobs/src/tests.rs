@@ -494,7 +494,11 @@ fn an_invalid_revealed_nonce_slashes_and_the_range_is_handed_out_again() {
 			}
 			.into(),
 		);
-		assert_eq!(free(CLIENT), client0 + PENALTY - PENALTY / 5, "the penalty less the burnt fifth");
+		assert_eq!(
+			free(CLIENT),
+			client0 + PENALTY - PENALTY / 5,
+			"the penalty less the burnt fifth"
+		);
 		assert_eq!(collateral(a), MIN_COLLATERAL - PENALTY);
 		assert!(Subjobs::<Test>::get(subjob).is_none());
 		assert_eq!(Jobs::<Test>::get(job).unwrap().returned.into_inner(), vec![range]);
@@ -867,8 +871,9 @@ fn foreseeing_author_trial(trial: u64) -> bool {
 		.0
 		.unwrap();
 		let old_seed = sp_io::hashing::sha2_256(&codec::Encode::encode(&known));
-		let predicted =
-			appchain_primitives::pow::challenge_indices::<Sha2>(&old_seed, subjob, chunks, CHALLENGES);
+		let predicted = appchain_primitives::pow::challenge_indices::<Sha2>(
+			&old_seed, subjob, chunks, CHALLENGES,
+		);
 		let mut work = compute(job, range);
 		for (i, d) in work.digests.iter_mut().enumerate() {
 			if !predicted.contains(&(i as u64)) {
@@ -1126,5 +1131,105 @@ fn a_small_claimer_cannot_push_a_job_past_its_bound_of_tracked_ranges() {
 			honest(WORKER_B, job, honest_node);
 		}
 		assert_eq!(budget_held(CLIENT), 0);
+	});
+}
+
+// ---- reads for the runtime API
+
+/// Every page of `read`, concatenated: the ids it returned and how many pages it took.
+fn all_pages<V>(
+	read: impl Fn(Option<u64>) -> appchain_primitives::page::Page<(u64, V), u64>,
+) -> (Vec<u64>, usize) {
+	let (mut ids, mut after, mut pages) = (Vec::new(), None, 0);
+	loop {
+		let page = read(after);
+		pages += 1;
+		ids.extend(page.items.iter().map(|(id, _)| *id));
+		match page.next {
+			Some(next) => after = Some(next),
+			None => break,
+		}
+	}
+	ids.sort();
+	(ids, pages)
+}
+
+#[test]
+fn claimable_jobs_are_those_a_claim_succeeds_on() {
+	test(|| {
+		let (a, b) = (hashing_node(WORKER_A, RATE), hashing_node(WORKER_B, RATE));
+		// Job 0 is handed out whole by two claims; jobs 1..=6 stay claimable.
+		let full = post(HARD, 0, 32, 1_000);
+		let (first, _) = claim(WORKER_A, full, a);
+		claim(WORKER_B, full, b);
+		let open: Vec<JobId> = (0..6).map(|_| post(HARD, 0, 16, MIN_BUDGET)).collect();
+		let (ids, pages) = all_pages(|after| HashJobs::claimable_jobs(after, 2));
+		assert_eq!(ids, open);
+		assert!(pages >= 3, "three pages of two at least, got {pages}");
+		// The read agrees with `claim` on every job.
+		let c = hashing_node(CLIENT, RATE);
+		for job in 0..NextJobId::<Test>::get() {
+			let listed = ids.contains(&job);
+			let claimed = frame_support::storage::with_transaction(|| {
+				let ok = HashJobs::claim(signed(CLIENT), job, c).is_ok();
+				sp_runtime::TransactionOutcome::Rollback(Ok::<_, sp_runtime::DispatchError>(ok))
+			})
+			.unwrap();
+			assert_eq!(listed, claimed, "job {job}");
+		}
+		// A failed subjob's returned range makes its job claimable again.
+		run_to_block(2 + CLAIM_TIMEOUT);
+		assert_ok!(HashJobs::reclaim(signed(CLIENT), first));
+		assert!(all_pages(|after| HashJobs::claimable_jobs(after, 100)).0.contains(&full));
+	});
+}
+
+#[test]
+fn subjobs_are_read_by_node_by_job_and_by_whether_a_reclaim_succeeds() {
+	test(|| {
+		let (a, b) = (hashing_node(WORKER_A, RATE), hashing_node(WORKER_B, RATE));
+		let job = post(EASY, 0, 64, 1_000);
+		let other = post(EASY, 0, 16, 1_000);
+		let (s0, r0) = claim(WORKER_A, job, a);
+		let (s1, r1) = claim(WORKER_B, job, b);
+		let (s2, _) = claim(WORKER_B, other, b);
+		commit_and_reveal(WORKER_A, s0, &compute(job, r0));
+		assert_eq!(r1.start, r0.end, "consecutive ranges");
+		let read = |filter| all_pages(|after| HashJobs::subjobs_where(filter, after, 1)).0;
+		assert_eq!(read(SubjobFilter::All), vec![s0, s1, s2]);
+		assert_eq!(read(SubjobFilter::Node(a)), vec![s0]);
+		assert_eq!(read(SubjobFilter::Node(b)), vec![s1, s2]);
+		assert_eq!(read(SubjobFilter::Job(job)), vec![s0, s1]);
+		assert_eq!(read(SubjobFilter::Job(other)), vec![s2]);
+		assert_eq!(read(SubjobFilter::Node(99)), Vec::<SubjobId>::new());
+
+		// Block by block, `Reclaimable` lists exactly the subjobs a reclaim in the next block
+		// fails: the two claimed ones after their deadline, the revealed one (never answered)
+		// after its answer window.
+		let deadline = Subjobs::<Test>::get(s1).unwrap().deadline;
+		let last = (challenge_block(s0) + ANSWER_WINDOW).max(deadline) + 2;
+		let mut seen = Vec::new();
+		for n in System::block_number()..last {
+			run_to_block(n);
+			let predicted = read(SubjobFilter::Reclaimable);
+			run_to_block(n + 1);
+			let actual: Vec<SubjobId> = read(SubjobFilter::All)
+				.into_iter()
+				.filter(|&id| {
+					frame_support::storage::with_transaction(|| {
+						let ok = HashJobs::reclaim(signed(CLIENT), id).is_ok();
+						sp_runtime::TransactionOutcome::Rollback(
+							Ok::<_, sp_runtime::DispatchError>(ok),
+						)
+					})
+					.unwrap()
+				})
+				.collect();
+			assert_eq!(predicted, actual, "predicted at block {n}, reclaimed at {}", n + 1);
+			seen.extend(actual);
+		}
+		seen.sort();
+		seen.dedup();
+		assert_eq!(seen, vec![s0, s1, s2], "every subjob became reclaimable");
 	});
 }

@@ -182,3 +182,28 @@ pub struct QuorumOutcome<Result> {
 	/// Nodes that returned anything else (empty without a majority: nobody is proven wrong).
 	pub minority: alloc::vec::Vec<NodeId>,
 }
+
+/// Which subjobs a [`runtime_api::HashJobsApi::subjobs`](crate::runtime_api) read returns.
+#[derive(
+	Clone,
+	Copy,
+	PartialEq,
+	Eq,
+	Debug,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum SubjobFilter {
+	/// Every open subjob.
+	All,
+	/// The subjobs node `0` holds.
+	Node(NodeId),
+	/// The open subjobs of job `0`.
+	Job(JobId),
+	/// Subjobs that a `reclaim` in the next block fails: past their deadline without a reveal,
+	/// or revealed and unanswered after the answer window.
+	Reclaimable,
+}

@@ -4,9 +4,9 @@ use crate::{
 	auction::{self, AuctionError},
 	funds, AccountIdOf, Agreement, AgreementId, AgreementOf, AgreementStatus, Agreements,
 	BalanceOf, BlockNumberOf, Commodity, Config, DelistReason, Dispute, Disputes, Error, Event,
-	HashDeliveries, HashDelivery, HoldReason, ListingPolicy, Listings, ListingsOf, Market,
-	MarketActivity, MarketByCommodity, MarketId, MarketOf, Markets, NextAgreementId, NextMarketId, Pallet,
-	ServiceTermsOf, WorkKind, WorkVerdicts,
+	HashDeliveries, HashDelivery, HoldReason, Listing, ListingPolicy, Listings, ListingsOf, Market,
+	MarketActivity, MarketByCommodity, MarketId, MarketOf, Markets, NextAgreementId, NextMarketId,
+	Pallet, ServiceTermsOf, WorkKind, WorkVerdicts,
 };
 use alloc::vec::Vec;
 use appchain_primitives::{LayerRange, NodeId};
@@ -33,6 +33,30 @@ impl<T: Config> From<AuctionError> for Error<T> {
 /// Whether `outer` contains every layer of the non-empty range `inner`.
 fn covers(outer: LayerRange, inner: LayerRange) -> bool {
 	!inner.is_empty() && outer.start <= inner.start && inner.end <= outer.end
+}
+
+/// What a buy would do, worked out before anything changes.
+pub(crate) struct BuyPlan<T: Config> {
+	/// The market.
+	pub info: MarketOf<T>,
+	/// The work its commodity is.
+	pub work: WorkKind,
+	/// The agreement's deadline.
+	pub deadline: BlockNumberOf<T>,
+	/// The winning listing.
+	pub winner: Listing<BalanceOf<T>>,
+	/// The winner's owner.
+	pub provider_owner: AccountIdOf<T>,
+	/// Paid to the winner per unit.
+	pub price_per_unit: BalanceOf<T>,
+	/// Held from the buyer: `price_per_unit * units`.
+	pub escrow: BalanceOf<T>,
+	/// Paid by the buyer to the market owner.
+	pub owner_fee: BalanceOf<T>,
+	/// The listings left after the sale: serving ones but the winner's.
+	pub remaining: ListingsOf<T>,
+	/// Listings of nodes no longer serving the commodity, dropped by the sale.
+	pub stale: Vec<Listing<BalanceOf<T>>>,
 }
 
 impl<T: Config> Pallet<T> {
@@ -195,10 +219,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(Self::sells(node, &info.commodity), Error::<T>::NodeNotEligible);
 		let mut listings = Listings::<T>::get(market);
 		ensure!(!listings.iter().any(|l| l.node == node), Error::<T>::AlreadyListed);
-		let own = listings
-			.iter()
-			.filter(|l| T::Nodes::owner(l.node).as_ref() == Some(who))
-			.count();
+		let own = listings.iter().filter(|l| T::Nodes::owner(l.node).as_ref() == Some(who)).count();
 		ensure!(
 			u32::try_from(own).unwrap_or(u32::MAX) < T::MaxListingsPerOwner::get(),
 			Error::<T>::TooManyListings
@@ -302,17 +323,19 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	pub(crate) fn do_buy(
-		who: AccountIdOf<T>,
+	/// Everything a buy checks, and what it would do, without changing anything: shared by
+	/// [`Self::do_buy`] and the quote of the runtime API.
+	pub(crate) fn plan_buy(
+		who: &AccountIdOf<T>,
 		market: MarketId,
 		max_price_per_unit: BalanceOf<T>,
-		terms: ServiceTermsOf<T>,
-	) -> Result<AgreementId, DispatchError> {
+		terms: &ServiceTermsOf<T>,
+	) -> Result<BuyPlan<T>, DispatchError> {
 		let info = Markets::<T>::get(market).ok_or(Error::<T>::UnknownMarket)?;
 		ensure!(!max_price_per_unit.is_zero(), Error::<T>::ZeroPrice);
-		let deadline = Self::deadline_of(&terms)?;
+		let deadline = Self::deadline_of(terms)?;
 		let work = Self::work_of(&info.commodity)?;
-		Self::ensure_penalty_allowed(&work, &terms)?;
+		Self::ensure_penalty_allowed(&work, terms)?;
 
 		// Listings of nodes that stopped serving take no part and are dropped. Listings of the
 		// buyer and of the market's owner take no part in this sale and stay listed: the buyer's
@@ -327,7 +350,7 @@ impl<T: Config> Pallet<T> {
 		// wins nor prices the sale.
 		let eligible: Vec<_> = serving
 			.iter()
-			.filter(|l| T::Nodes::owner(l.node).is_some_and(|o| o != who && o != info.owner))
+			.filter(|l| T::Nodes::owner(l.node).is_some_and(|o| o != *who && o != info.owner))
 			.filter(|l| T::Nodes::free_collateral(l.node) >= terms.penalty)
 			.copied()
 			.collect();
@@ -346,22 +369,54 @@ impl<T: Config> Pallet<T> {
 		.map_err(Error::<T>::from)?;
 		let winner = *eligible.get(sale.winner).ok_or(Error::<T>::NoSellers)?;
 		let provider_owner = T::Nodes::owner(winner.node).ok_or(Error::<T>::NodeNotServing)?;
-		ensure!(provider_owner != who, Error::<T>::BuyerIsSeller);
-		let escrow = Self::escrow_of(sale.price_per_unit, &terms)?;
-		let owner_fee = if info.owner == who { Zero::zero() } else { sale.owner_fee };
+		ensure!(provider_owner != *who, Error::<T>::BuyerIsSeller);
+		let escrow = Self::escrow_of(sale.price_per_unit, terms)?;
+		let owner_fee = if info.owner == *who { Zero::zero() } else { sale.owner_fee };
 		let total = escrow.checked_add(&owner_fee).ok_or(Error::<T>::Overflow)?;
 		// The buyer's maximum bounds what it pays in all, the owner's payoff included.
 		let most =
 			max_price_per_unit.checked_mul(&terms.units.into()).ok_or(Error::<T>::Overflow)?;
 		ensure!(total <= most, Error::<T>::PriceAboveMaximum);
-		funds::ensure_can_pay::<T>(&who, total)?;
-		funds::ensure_can_hold::<T>(&who, HoldReason::Escrow, escrow)?;
+		funds::ensure_can_pay::<T>(who, total)?;
+		funds::ensure_can_hold::<T>(who, HoldReason::Escrow, escrow)?;
 		let remaining: ListingsOf<T> = serving
 			.into_iter()
 			.filter(|l| l.node != winner.node)
 			.collect::<Vec<_>>()
 			.try_into()
 			.map_err(|_| Error::<T>::Overflow)?;
+		Ok(BuyPlan {
+			info,
+			work,
+			deadline,
+			winner,
+			provider_owner,
+			price_per_unit: sale.price_per_unit,
+			escrow,
+			owner_fee,
+			remaining,
+			stale,
+		})
+	}
+
+	pub(crate) fn do_buy(
+		who: AccountIdOf<T>,
+		market: MarketId,
+		max_price_per_unit: BalanceOf<T>,
+		terms: ServiceTermsOf<T>,
+	) -> Result<AgreementId, DispatchError> {
+		let BuyPlan {
+			info,
+			work,
+			deadline,
+			winner,
+			provider_owner,
+			price_per_unit,
+			escrow,
+			owner_fee,
+			remaining,
+			stale,
+		} = Self::plan_buy(&who, market, max_price_per_unit, &terms)?;
 
 		funds::pay_fee::<T>(&who, &info.owner, owner_fee)?;
 		let agreement = Self::open(
@@ -370,7 +425,7 @@ impl<T: Config> Pallet<T> {
 			provider_owner,
 			Some(market),
 			work,
-			sale.price_per_unit,
+			price_per_unit,
 			terms,
 			deadline,
 			escrow,
@@ -396,7 +451,7 @@ impl<T: Config> Pallet<T> {
 			agreement,
 			node: winner.node,
 			ask: winner.ask,
-			price_per_unit: sale.price_per_unit,
+			price_per_unit,
 			owner_fee,
 		});
 		Ok(agreement)
@@ -725,8 +780,8 @@ impl<T: Config> Pallet<T> {
 			.min(agreement.escrow);
 		// A part payment below the existential deposit cannot reach a provider whose account
 		// has been reaped meanwhile: it goes back to the client rather than lock the escrow.
-		if !paid.is_zero() &&
-			frame_support::storage::with_storage_layer(|| {
+		if !paid.is_zero()
+			&& frame_support::storage::with_storage_layer(|| {
 				funds::pay_escrow::<T>(&agreement.client, &agreement.provider_owner, paid)
 			})
 			.is_err()
@@ -907,7 +962,8 @@ impl<T: Config> Pallet<T> {
 				let p = penalties.entry(agreement.provider).or_default();
 				*p = p.saturating_add(agreement.terms.penalty);
 			}
-			if agreement.work == WorkKind::HashSubjob && agreement.status == AgreementStatus::Accepted
+			if agreement.work == WorkKind::HashSubjob
+				&& agreement.status == AgreementStatus::Accepted
 			{
 				hash_accepted = hash_accepted.saturating_add(1);
 				let delivery = HashDeliveries::<T>::get(&agreement.client, agreement.provider)
@@ -920,8 +976,8 @@ impl<T: Config> Pallet<T> {
 			}
 			if agreement.status == AgreementStatus::Disputed {
 				disputed = disputed.saturating_add(1);
-				let dispute =
-					Disputes::<T>::get(id).ok_or_else(|| fail("disputed agreement without dispute"))?;
+				let dispute = Disputes::<T>::get(id)
+					.ok_or_else(|| fail("disputed agreement without dispute"))?;
 				let b = bonds.entry(agreement.client.clone()).or_default();
 				*b = b.saturating_add(dispute.bond);
 			}
@@ -936,7 +992,10 @@ impl<T: Config> Pallet<T> {
 			HashDeliveries::<T>::iter().count() == hash_accepted,
 			fail("delivery entry without an accepted hash agreement")
 		);
-		ensure!(Disputes::<T>::iter().count() == disputed, fail("dispute of an undisputed agreement"));
+		ensure!(
+			Disputes::<T>::iter().count() == disputed,
+			fail("dispute of an undisputed agreement")
+		);
 		for (client, expected) in bonds {
 			ensure!(
 				funds::held::<T>(&client, HoldReason::DisputeBond) == expected,

@@ -95,6 +95,8 @@ pub use weights::WeightInfo;
 pub mod auction;
 mod funds;
 mod impls;
+mod queries;
+pub mod runtime_api;
 pub mod traits;
 pub mod types;
 pub mod weights;

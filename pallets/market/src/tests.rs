@@ -797,14 +797,16 @@ fn an_idle_market_expires_and_another_owner_may_open_it() {
 		run_to_block(51 + MARKET_IDLE_TIMEOUT);
 		let owner_before = free(OWNER);
 		assert_ok!(Market::expire_market(signed(CLIENT), market));
-		System::assert_last_event(
-			Event::MarketExpired { market, deposit: MARKET_DEPOSIT }.into(),
-		);
+		System::assert_last_event(Event::MarketExpired { market, deposit: MARKET_DEPOSIT }.into());
 		assert_eq!(free(OWNER), owner_before + MARKET_DEPOSIT);
 		assert!(Listings::<Test>::get(market).is_empty());
 		assert!(!MarketByCommodity::<Test>::contains_key(SHARD_0));
 		// Someone else opens the commodity's market, with a fee of its own.
-		assert_ok!(Market::open_market(signed(CLIENT), SHARD_0, ListingPolicy::FixedFee { fee: 1 }));
+		assert_ok!(Market::open_market(
+			signed(CLIENT),
+			SHARD_0,
+			ListingPolicy::FixedFee { fee: 1 }
+		));
 	});
 }
 
@@ -1136,7 +1138,13 @@ fn self_dealing_cannot_drain_collateral_ahead_of_honest_clients() {
 
 		// The drain of the review: an unbounded penalty on a dust escrow.
 		assert_noop!(
-			Market::open_agreement(signed(SELLER_B), a, inference_work(), 1, terms(2, 1, u128::MAX)),
+			Market::open_agreement(
+				signed(SELLER_B),
+				a,
+				inference_work(),
+				1,
+				terms(2, 1, u128::MAX)
+			),
 			Error::<Test>::PenaltyTooHigh
 		);
 		// At the cap, a penalty above the free collateral cannot be accepted...
@@ -1305,7 +1313,10 @@ fn a_lapsed_dispute_can_only_be_paid() {
 		let (_, id) = completed();
 		assert_ok!(Market::dispute(signed(CLIENT), id));
 		run_to_block(2 + DISPUTE_TIMEOUT);
-		assert_noop!(Market::reject_work(RuntimeOrigin::root(), id), Error::<Test>::DisputeTimedOut);
+		assert_noop!(
+			Market::reject_work(RuntimeOrigin::root(), id),
+			Error::<Test>::DisputeTimedOut
+		);
 		assert_ok!(Market::claim_payment(signed(SELLER_A), id));
 	});
 }
@@ -1335,18 +1346,19 @@ fn a_disputed_false_completion_is_refunded_with_the_penalty() {
 		let client_before = free(CLIENT);
 		assert_ok!(Market::dispute(signed(CLIENT), id));
 		System::assert_last_event(
-			Event::WorkDisputed { agreement: id, bond: DISPUTE_BOND, decide_by: 1 + DISPUTE_TIMEOUT }
-				.into(),
+			Event::WorkDisputed {
+				agreement: id,
+				bond: DISPUTE_BOND,
+				decide_by: 1 + DISPUTE_TIMEOUT,
+			}
+			.into(),
 		);
 		assert_eq!(bond_held(CLIENT), DISPUTE_BOND);
 		assert_eq!(status(id), AgreementStatus::Disputed);
 		// The provider cannot collect while the dispute waits.
 		run_to_block(1 + CHALLENGE_WINDOW);
 		assert_noop!(Market::claim_payment(signed(SELLER_A), id), Error::<Test>::DisputeOpen);
-		assert_noop!(
-			Market::resolve_dispute(signed(CLIENT), id, true),
-			DispatchError::BadOrigin
-		);
+		assert_noop!(Market::resolve_dispute(signed(CLIENT), id, true), DispatchError::BadOrigin);
 		assert_ok!(Market::resolve_dispute(RuntimeOrigin::root(), id, true));
 		System::assert_has_event(
 			Event::DisputeResolved { agreement: id, work_was_wrong: true, bond: DISPUTE_BOND }
@@ -1543,5 +1555,141 @@ fn the_buyers_and_the_owners_listings_do_not_price_a_sale() {
 		// Eligible for SELLER_A: B at 7, C at 9, the client's node at 6 (A's own node is sold).
 		assert_eq!(sold.price_per_unit, 7);
 		assert_ne!(sold.provider, owners);
+	});
+}
+
+// ---- reads for the runtime API
+
+#[test]
+fn listings_read_lowest_ask_first_with_ties_in_listing_order() {
+	test(|| {
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		let nodes = [
+			inference_node(SELLER_A, (0, 2)),
+			inference_node(SELLER_B, (0, 2)),
+			inference_node(SELLER_C, (0, 2)),
+			inference_node(SELLER_A, (0, 2)),
+		];
+		for ((seller, node), ask) in
+			[SELLER_A, SELLER_B, SELLER_C, SELLER_A].into_iter().zip(nodes).zip([9, 5, 7, 5])
+		{
+			assert_ok!(Market::list(signed(seller), market, node, ask, MAX_FEE));
+		}
+		let read: Vec<(NodeId, Balance)> =
+			Market::listings_by_price(market).into_iter().map(|l| (l.node, l.ask)).collect();
+		assert_eq!(read, vec![(nodes[1], 5), (nodes[3], 5), (nodes[2], 7), (nodes[0], 9)]);
+		// The sale agrees: the first of the two fives wins.
+		assert_ok!(Market::buy(signed(CLIENT), market, 10, terms(1, 10, 0)));
+		assert_eq!(Agreements::<Test>::get(0).unwrap().provider, nodes[1]);
+		assert!(Market::listings_by_price(99).is_empty());
+	});
+}
+
+#[test]
+fn a_quote_is_what_the_buy_then_does() {
+	test(|| {
+		// Both policies: the fixed fee (second price) and the max-min payoff to the owner.
+		let market = open(ListingPolicy::FixedFee { fee: FEE });
+		for policy in [ListingPolicy::FixedFee { fee: FEE }, ListingPolicy::VariableMaxMin] {
+			assert_ok!(Market::set_listing_policy(signed(OWNER), market, policy));
+			let nodes = [inference_node(SELLER_A, (0, 4)), inference_node(SELLER_B, (0, 4))];
+			for (seller, (node, ask)) in
+				[SELLER_A, SELLER_B].into_iter().zip(nodes.into_iter().zip([6, 8]))
+			{
+				assert_ok!(Market::list(signed(seller), market, node, ask, MAX_FEE));
+			}
+			let t = terms(3, 10, 5);
+			// The max-min payoff here is 100_000 * (8 - 6) / 8^2 = 3_125: the maximum covers it.
+			let quote = Market::quote_buy(&CLIENT, market, 2_000, &t).unwrap();
+			let before = free(CLIENT);
+			let agreement = NextAgreementId::<Test>::get();
+			assert_ok!(Market::buy(signed(CLIENT), market, 2_000, t));
+			let a = Agreements::<Test>::get(agreement).unwrap();
+			assert_eq!((quote.node, quote.ask), (nodes[0], 6));
+			assert_eq!(quote.price_per_unit, a.price_per_unit);
+			assert_eq!(quote.escrow, a.escrow);
+			assert_eq!(quote.total, quote.escrow + quote.owner_fee);
+			assert_eq!(before - free(CLIENT), quote.total, "the buy took what was quoted");
+			assert!(market_events().contains(&Event::Sold {
+				market,
+				agreement,
+				node: nodes[0],
+				ask: 6,
+				price_per_unit: quote.price_per_unit,
+				owner_fee: quote.owner_fee,
+			}));
+			assert_ok!(Market::cancel(signed(CLIENT), agreement));
+			// The policy changes only on an empty market.
+			assert_ok!(Market::delist(signed(SELLER_B), market, nodes[1]));
+		}
+	});
+}
+
+#[test]
+fn a_quote_fails_as_the_buy_would_and_changes_nothing() {
+	test(|| {
+		let (market, _) = market_5_7_9();
+		let cases: [(AccountId, MarketId, Balance, ServiceTerms<Balance, u64>); 6] = [
+			(CLIENT, 9, 10, terms(1, 10, 0)),
+			(CLIENT, market, 0, terms(1, 10, 0)),
+			(CLIENT, market, 4, terms(1, 10, 0)),
+			(CLIENT, market, 10, terms(0, 10, 0)),
+			(PAUPER, market, 10, terms(1, 10, 0)),
+			(CLIENT, market, Balance::MAX, terms(2, 10, 0)),
+		];
+		for (buyer, m, max, t) in cases {
+			let quoted = Market::quote_buy(&buyer, m, max, &t).unwrap_err();
+			assert_noop!(Market::buy(signed(buyer), m, max, t), quoted);
+		}
+		// A quote never writes (`assert_noop!` above covers the buy only).
+		let root = sp_io::storage::root(sp_runtime::StateVersion::V1);
+		let _ = Market::quote_buy(&CLIENT, market, 10, &terms(1, 10, 0)).unwrap();
+		assert_eq!(root, sp_io::storage::root(sp_runtime::StateVersion::V1));
+	});
+}
+
+#[test]
+fn agreements_are_read_by_client_provider_and_owner_in_pages() {
+	test(|| {
+		let (_, [a, b, _]) = market_5_7_9();
+		// Seven agreements: four for CLIENT (market sales and direct), three for OWNER.
+		let mut by_client = Vec::new();
+		for i in 0..7u32 {
+			let client = if i % 2 == 0 { CLIENT } else { OWNER };
+			let id = NextAgreementId::<Test>::get();
+			let node = if i % 3 == 0 { a } else { b };
+			assert_ok!(Market::open_agreement(
+				signed(client),
+				node,
+				inference_work(),
+				4,
+				terms(1, 10, 0)
+			));
+			if client == CLIENT {
+				by_client.push(id);
+			}
+		}
+		let read = |filter: AgreementFilter<AccountId>, limit: u32| {
+			let (mut ids, mut after, mut pages) = (Vec::new(), None, 0);
+			loop {
+				let page = Market::agreements_where(&filter, after, limit);
+				pages += 1;
+				ids.extend(page.items.iter().map(|(id, _)| *id));
+				match page.next {
+					Some(n) => after = Some(n),
+					None => break,
+				}
+			}
+			ids.sort();
+			(ids, pages)
+		};
+		let (ids, pages) = read(AgreementFilter::Client(CLIENT), 2);
+		assert_eq!(ids, by_client);
+		assert!(pages >= 2, "pages of two");
+		let (ids, _) = read(AgreementFilter::Provider(a), 100);
+		assert_eq!(ids, vec![0, 3, 6]);
+		let (ids, _) = read(AgreementFilter::ProviderOwner(SELLER_B), 1);
+		assert_eq!(ids, vec![1, 2, 4, 5]);
+		assert_eq!(read(AgreementFilter::Client(PAUPER), 100).0, Vec::<AgreementId>::new());
 	});
 }

@@ -303,3 +303,33 @@ pub enum DelistReason {
 	/// The market expired after a long time without a sale.
 	MarketExpired,
 }
+
+/// What a buy would do if it were included now, as the runtime API quotes it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct BuyQuote<Balance> {
+	/// The node that would win.
+	pub node: NodeId,
+	/// Its ask.
+	pub ask: Balance,
+	/// What it would be paid per unit.
+	pub price_per_unit: Balance,
+	/// Held from the buyer in escrow: `price_per_unit * units`.
+	pub escrow: Balance,
+	/// Paid by the buyer to the market owner.
+	pub owner_fee: Balance,
+	/// `escrow + owner_fee`: everything the buy takes from the buyer.
+	pub total: Balance,
+}
+
+/// Which agreements an agreements read returns.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub enum AgreementFilter<AccountId> {
+	/// Those `0` pays for.
+	Client(AccountId),
+	/// Those node `0` provides.
+	Provider(NodeId),
+	/// Those of the nodes `0` owns.
+	ProviderOwner(AccountId),
+}

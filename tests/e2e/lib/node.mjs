@@ -411,9 +411,10 @@ export async function disconnectAll() {
 /**
  * Signs and sends `tx`, resolves once it is in a finalized block:
  * {blockHash, events (the extrinsic's own events), allEvents, index}.
- * Rejects on a dispatch error (decoded) or when `timeout` passes.
+ * Rejects on a dispatch error (decoded) or when `timeout` passes. `signOptions` go to
+ * `signAndSend` (e.g. `{ mode: 1, metadataHash }` for `CheckMetadataHash`).
  */
-export function sendAndFinalize(api, tx, signer, { timeout = 120_000 } = {}) {
+export function sendAndFinalize(api, tx, signer, { timeout = 120_000, signOptions = {} } = {}) {
   return withTimeout(
     new Promise((resolve, reject) => {
       let unsub;
@@ -421,7 +422,7 @@ export function sendAndFinalize(api, tx, signer, { timeout = 120_000 } = {}) {
         if (unsub) unsub();
         f();
       };
-      tx.signAndSend(signer, (result) => {
+      tx.signAndSend(signer, signOptions, (result) => {
         const { status, dispatchError, events, txIndex } = result;
         if (status.isInvalid || status.isDropped || status.isUsurped || status.isFinalityTimeout) {
           done(() => reject(new Error(`transaction ${status.type}`)));

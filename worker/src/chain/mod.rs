@@ -8,12 +8,15 @@
 //!   the rest of the crate never builds a storage address or decodes an event itself.
 //! - [`signer`]: one [`Signer`] per account, shared by every duty: local nonces, mortal
 //!   transactions, in-flight tracking, resynchronisation after a reconnection.
+//! - [`compat`]: whether the chain's runtime still has the calls, storage, events and runtime
+//!   APIs this build uses; checked before signing and at every runtime version.
 //! - [`follower`]: one block follower (best and finalized heads, reconnects with backoff)
 //!   that the daemon's duties read.
 //! - [`Chain::connect`] retries with exponential backoff (0.5 s doubling, at most 30 s).
 //!
 //! Log events: `connect_retry` (the node is unreachable, retrying).
 
+pub mod compat;
 pub mod follower;
 pub mod signer;
 
@@ -392,15 +395,47 @@ pub async fn own_hashing_node(
 	}
 }
 
-/// Every open subjob at `at`, by id.
-pub async fn subjobs(at: &AtBlock) -> Result<Vec<(u64, SubjobOf)>, WorkerError> {
+/// Which subjobs [`subjobs`] reads.
+pub use runtime::runtime_types::pallet_hash_jobs::types::SubjobFilter;
+
+/// Every page of a runtime API read, `page(after)` returning `(items, next)`. All pages are
+/// read at the same block, so the result is one consistent view.
+async fn all_pages<Item, F, Fut>(mut page: F) -> Result<Vec<Item>, WorkerError>
+where
+	F: FnMut(Option<u64>) -> Fut,
+	Fut: std::future::Future<Output = Result<(Vec<Item>, Option<u64>), WorkerError>>,
+{
 	let mut out = Vec::new();
-	let mut entries = at.storage().iter(runtime::storage().hash_jobs().subjobs(), ()).await?;
-	while let Some(entry) = entries.next().await {
-		let entry = entry?;
-		let (id,) = entry.key()?.decode()?;
-		out.push((id, entry.value().decode()?));
+	let mut after = None;
+	loop {
+		let (items, next) = page(after).await?;
+		out.extend(items);
+		match next {
+			Some(next) => after = Some(next),
+			None => return Ok(out),
+		}
 	}
+}
+
+/// Most entries the worker asks for per page (the runtime's cap).
+const PAGE_LIMIT: u32 = 100;
+
+/// The open subjobs `filter` selects at `at`, by id, through the runtime API
+/// (`HashJobsApi::subjobs`, one bounded page per call).
+pub async fn subjobs(
+	at: &AtBlock,
+	filter: SubjobFilter,
+) -> Result<Vec<(u64, SubjobOf)>, WorkerError> {
+	let mut out = all_pages(|after| {
+		let call =
+			runtime::runtime_apis().hash_jobs_api().subjobs(filter.clone(), after, PAGE_LIMIT);
+		async move {
+			let page = at.runtime_apis().call(call).await?;
+			Ok((page.items, page.next))
+		}
+	})
+	.await?;
+	out.sort_by_key(|(id, _)| *id);
 	Ok(out)
 }
 
@@ -409,15 +444,18 @@ pub async fn subjob_is_open(at: &AtBlock, id: u64) -> Result<bool, WorkerError> 
 	Ok(at.storage().try_fetch(runtime::storage().hash_jobs().subjobs(), (id,)).await?.is_some())
 }
 
-/// Every open job at `at`, by id.
-pub async fn jobs(at: &AtBlock) -> Result<Vec<(u64, JobOf)>, WorkerError> {
-	let mut out = Vec::new();
-	let mut entries = at.storage().iter(runtime::storage().hash_jobs().jobs(), ()).await?;
-	while let Some(entry) = entries.next().await {
-		let entry = entry?;
-		let (id,) = entry.key()?.decode()?;
-		out.push((id, entry.value().decode()?));
-	}
+/// The jobs a claim can take nonces from at `at`, by id, through the runtime API
+/// (`HashJobsApi::claimable_jobs`).
+pub async fn claimable_jobs(at: &AtBlock) -> Result<Vec<(u64, JobOf)>, WorkerError> {
+	let mut out = all_pages(|after| {
+		let call = runtime::runtime_apis().hash_jobs_api().claimable_jobs(after, PAGE_LIMIT);
+		async move {
+			let page = at.runtime_apis().call(call).await?;
+			Ok((page.items, page.next))
+		}
+	})
+	.await?;
+	out.sort_by_key(|(id, _)| *id);
 	Ok(out)
 }
 

@@ -249,6 +249,8 @@ impl Signer {
 		at: &AtBlock,
 		call: &Call,
 	) -> Result<Progress, WorkerError> {
+		// Never sign with call shapes the runtime no longer has.
+		super::compat::ensure_compatible(at)?;
 		let mut retried = false;
 		loop {
 			let (known, resets) = {

@@ -242,14 +242,12 @@ pub async fn watch_job(chain: &Chain, job: u64) -> Result<(), WorkerError> {
 	);
 	// Subjobs of this job and the nonces each revealed.
 	let mut subjobs: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-	for (sid, subjob) in chain::subjobs(&at).await? {
-		if subjob.job == job {
-			let nonces = match subjob.state {
-				SubjobState::Revealed { nonces, .. } => nonces.0,
-				_ => Vec::new(),
-			};
-			subjobs.insert(sid, nonces);
-		}
+	for (sid, subjob) in chain::subjobs(&at, chain::SubjobFilter::Job(job)).await? {
+		let nonces = match subjob.state {
+			SubjobState::Revealed { nonces, .. } => nonces.0,
+			_ => Vec::new(),
+		};
+		subjobs.insert(sid, nonces);
 	}
 	// Winners are known from the subjobs verified while watching: a job watched from its
 	// start gets all of them.

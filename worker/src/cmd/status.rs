@@ -59,20 +59,18 @@ pub async fn run(global: &Global, args: StatusArgs) -> Result<(), WorkerError> {
 		info.stats.completed, info.stats.failed, info.stats.slashed
 	);
 	let mut open = Vec::new();
-	for (sid, subjob) in chain::subjobs(&at).await? {
-		if subjob.node == id {
-			let state = match subjob.state {
-				SubjobState::Claimed => "claimed".to_string(),
-				SubjobState::Committed { at, .. } => format!("committed at {at}"),
-				SubjobState::Revealed { challenge_at, .. } => {
-					format!("revealed, spot checks at {challenge_at}")
-				},
-			};
-			open.push(format!(
-				"subjob {sid} (job {}, nonces {}..{}, deadline {}): {state}",
-				subjob.job, subjob.range.start, subjob.range.end, subjob.deadline
-			));
-		}
+	for (sid, subjob) in chain::subjobs(&at, chain::SubjobFilter::Node(id)).await? {
+		let state = match subjob.state {
+			SubjobState::Claimed => "claimed".to_string(),
+			SubjobState::Committed { at, .. } => format!("committed at {at}"),
+			SubjobState::Revealed { challenge_at, .. } => {
+				format!("revealed, spot checks at {challenge_at}")
+			},
+		};
+		open.push(format!(
+			"subjob {sid} (job {}, nonces {}..{}, deadline {}): {state}",
+			subjob.job, subjob.range.start, subjob.range.end, subjob.deadline
+		));
 	}
 	println!("open subjobs  {}", open.len());
 	for line in open {

@@ -78,7 +78,11 @@ impl HashJobs {
 			}),
 			None => None,
 		};
-		let on_chain: BTreeMap<u64, SubjobOf> = chain::subjobs(at).await?.into_iter().collect();
+		// Ours, and anyone's that a reclaim would fail: all the planner acts on. Both are
+		// filtered by the runtime, a bounded page at a time, instead of reading every subjob.
+		let mut on_chain: BTreeMap<u64, SubjobOf> =
+			chain::subjobs(at, chain::SubjobFilter::Node(self.node)).await?.into_iter().collect();
+		on_chain.extend(chain::subjobs(at, chain::SubjobFilter::Reclaimable).await?);
 		let mut view = ChainView { now, node_id: self.node, node, ..ChainView::default() };
 		for (&id, s) in &on_chain {
 			let state = match &s.state {
@@ -114,7 +118,7 @@ impl HashJobs {
 				},
 			);
 		}
-		for (id, job) in chain::jobs(at).await? {
+		for (id, job) in chain::claimable_jobs(at).await? {
 			view.jobs.insert(
 				id,
 				planner::JobView {
