@@ -89,8 +89,11 @@ pub fn differences(built: &Metadata, live: &Metadata) -> Vec<String> {
 	out
 }
 
+/// Whether a runtime is compatible: `Err` lists what differs.
+type Verdict = Result<(), Vec<String>>;
+
 /// The last spec version checked and its verdict.
-static CHECKED: Mutex<Option<(u32, Result<(), Vec<String>>)>> = Mutex::new(None);
+static CHECKED: Mutex<Option<(u32, Verdict)>> = Mutex::new(None);
 
 /// Fails with [`WorkerError::RuntimeMismatch`] if the runtime at `at` changed what this worker
 /// uses since it was built. Cached per spec version.
