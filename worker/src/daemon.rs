@@ -79,6 +79,12 @@ impl Daemon {
 			// A runtime upgrade: say so, and stop before signing anything if it changed what
 			// this build uses (`chain::compat`).
 			let spec = head.best.spec_version();
+			if let Err(e) = compat::ensure_compatible(&head.best) {
+				tracing::error!(event = "runtime_mismatch", spec, error = %e, "{e}");
+				ended = Err(e);
+				break;
+			}
+			// Logged only once the new runtime is known to be compatible.
 			if runtime_spec != Some(spec) {
 				if let Some(old) = runtime_spec {
 					tracing::info!(
@@ -86,15 +92,10 @@ impl Daemon {
 						from = old,
 						to = spec,
 						block = head.number(),
-						"the runtime was upgraded from spec {old} to spec {spec}"
+						"the runtime was upgraded from spec {old} to spec {spec}; this worker still matches it"
 					);
 				}
 				runtime_spec = Some(spec);
-			}
-			if let Err(e) = compat::ensure_compatible(&head.best) {
-				tracing::error!(event = "runtime_mismatch", spec, error = %e, "{e}");
-				ended = Err(e);
-				break;
 			}
 			let ctx = BlockContext { head, signer: self.signer.clone() };
 			let number = ctx.head.number();
