@@ -10,6 +10,8 @@
 //!   reallocation (§3.3–3.4), the rules the simulator and the serving agent share;
 //! - [`voucher`]: payment-channel vouchers, their signing payload and the claim and acceptance
 //!   rules;
+//! - [`hashjob`]: when a subjob may be reclaimed and when a job has work for a claim, the
+//!   rules the hash-job pallet enforces and the worker plans by;
 //! - [`page`]: bounded, resumable reads of storage maps for runtime APIs and RPC;
 //! - [`token`]: the token's symbol, decimals and SS58 prefix, and parsing/printing amounts;
 //! - [`pow`]: SHA-256 nonce search (generic and Bitcoin-header), chunk digests, their Merkle
@@ -18,6 +20,7 @@
 
 extern crate alloc;
 
+pub mod hashjob;
 pub mod layers;
 pub mod page;
 pub mod pow;

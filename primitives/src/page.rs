@@ -67,6 +67,24 @@ where
 	page
 }
 
+/// Reads every page of a paged read, `read(after)` returning the page after cursor `after`:
+/// all the items in order, and how many pages it took. (For callers at one block state, such as
+/// tests and the node; a client across blocks reads all pages at one block hash.)
+pub fn read_all<Item, Cursor>(
+	mut read: impl FnMut(Option<Cursor>) -> Page<Item, Cursor>,
+) -> (Vec<Item>, usize) {
+	let (mut items, mut after, mut pages) = (Vec::new(), None, 0usize);
+	loop {
+		let page = read(after);
+		pages = pages.saturating_add(1);
+		items.extend(page.items);
+		match page.next {
+			Some(next) => after = Some(next),
+			None => return (items, pages),
+		}
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	// Small known values; an overflow would fail the test, which is what we want.

@@ -290,6 +290,17 @@ impl_runtime_apis! {
 			PaymentChannels::channels_of(&payer)
 		}
 
+		fn channels_paying(
+			payee: AccountId,
+			after: Option<pallet_payment_channels::ChannelId>,
+			limit: u32,
+		) -> Page<
+			pallet_payment_channels::ChannelView<AccountId, Balance, BlockNumber>,
+			pallet_payment_channels::ChannelId,
+		> {
+			PaymentChannels::channels_paying(&payee, after, limit)
+		}
+
 		fn genesis_hash() -> [u8; 32] {
 			PaymentChannels::genesis_hash()
 		}

@@ -46,7 +46,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 108,
+	spec_version: 109,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -202,9 +202,15 @@ pub type UncheckedExtrinsic =
 /// The payload being signed in transactions.
 pub type SignedPayload = generic::SignedPayload<RuntimeCall, TxExtension>;
 
-/// Migrations of the runtime that are not declared by the pallets themselves.
+/// The storage migrations run at the next runtime upgrade, oldest first. Each is versioned: it
+/// runs only on a chain at the storage version it migrates from, so a chain that started at a
+/// later version skips it (one read). `scripts/try-runtime.sh` checks them on every genesis
+/// preset with their `pre_upgrade`/`post_upgrade` checks and every pallet's `try_state`.
 #[allow(unused_parens)]
-type Migrations = ();
+pub type Migrations = (
+	// spec 109: payment channels indexed by payee.
+	pallet_payment_channels::migrations::v1::MigrateV0ToV1<Runtime>,
+);
 
 /// Executive: dispatches blocks and extrinsics to the pallets.
 pub type Executive = frame_executive::Executive<

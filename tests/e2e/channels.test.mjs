@@ -99,6 +99,14 @@ describe('payment channels on a dev node', { timeout: 600_000 }, () => {
       const listed = await rpc(node.httpUrl, 'channels_ofPayer', [encodeAddress(k.charlie.address, format)]);
       assert.deepEqual(listed.map((c) => [c.id, c.node, c.deposit, c.claimed]), [[channel, bobNode, (2n * UNITS).toString(), '0']]);
     }
+    // ... and under its payee (the payee index, spec 109), in pages; an unknown payee has none.
+    for (const format of [4242, 42]) {
+      const page = await rpc(node.httpUrl, 'channels_ofPayee', [encodeAddress(k.bob.address, format), null, null]);
+      assert.deepEqual(page.items.map((c) => [c.id, c.payer]), [[channel, encodeAddress(k.charlie.address, 4242)]]);
+      assert.equal(page.next, null);
+    }
+    assert.deepEqual(await rpc(node.httpUrl, 'channels_ofPayee', [k.eve.address, null, 1]), { items: [], next: null });
+    await assert.rejects(rpc(node.httpUrl, 'channels_ofPayee', ['not-an-address', null, null]), /1020|SS58/);
     const got = await rpc(node.httpUrl, 'channels_get', [channel]);
     assert.equal(got.payee, encodeAddress(k.bob.address, 4242));
     assert.equal(await rpc(node.httpUrl, 'channels_genesisHash', []), genesis);

@@ -5,12 +5,16 @@
 //! |---|---|---|
 //! | `channels_get` | `channel` id, optional block hash | the open channel, or `null` |
 //! | `channels_ofPayer` | payer address (SS58, the chain's format or any other), optional block hash | the payer's open channels, by id |
+//! | `channels_ofPayee` | payee address, `after` (channel id or `null`), `limit` (or `null`), optional block hash | a page of the open channels paying the payee |
 //! | `channels_genesisHash` | none | the genesis hash vouchers sign, `0x` hex |
 //!
 //! Without a block hash the best block is used; a payee checking a voucher's backing should
 //! pass the finalized head (`chain_getFinalizedHead`). Balances are decimal strings, accounts
 //! SS58 with the chain's prefix. Errors: `1020` not an address, `1010` the runtime call failed.
-//! Each call reads one channel, or at most `MaxChannelsPerPayer` (64) of them.
+//! Each call reads one channel, at most `MaxChannelsPerPayer` (64) of them, or one page: a
+//! payee may be paid by any number of channels, so `channels_ofPayee` returns at most `limit`
+//! (100 at most and by default) and the cursor to pass as `after` until it is `null`. The
+//! runtime before spec 109 has no payee index; asked at such a block it answers `1010`.
 
 use std::sync::Arc;
 
@@ -18,11 +22,11 @@ use appchain_runtime::{opaque::Block, AccountId, Balance, BlockNumber};
 use jsonrpsee::{core::RpcResult, proc_macros::rpc};
 use pallet_payment_channels::{runtime_api::PaymentChannelsApi, ChannelId, ChannelView};
 use serde::Serialize;
-use sp_api::ProvideRuntimeApi;
+use sp_api::{ApiExt, ProvideRuntimeApi};
 use sp_blockchain::HeaderBackend;
 use sp_runtime::traits::Block as BlockT;
 
-use super::{parse_account, runtime_error, ss58};
+use super::{parse_account, runtime_error, ss58, PageJson};
 
 /// A channel as the RPC returns it.
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
@@ -74,6 +78,16 @@ pub trait ChannelsApi<BlockHash> {
 	#[method(name = "ofPayer")]
 	fn of_payer(&self, payer: String, at: Option<BlockHash>) -> RpcResult<Vec<ChannelJson>>;
 
+	/// A page of the open channels paying `payee`, after channel `after`.
+	#[method(name = "ofPayee")]
+	fn of_payee(
+		&self,
+		payee: String,
+		after: Option<ChannelId>,
+		limit: Option<u32>,
+		at: Option<BlockHash>,
+	) -> RpcResult<PageJson<ChannelJson, ChannelId>>;
+
 	/// The genesis hash vouchers sign, `0x` hex.
 	#[method(name = "genesisHash")]
 	fn genesis_hash(&self) -> RpcResult<BlockHash>;
@@ -115,6 +129,29 @@ where
 		let at = at.unwrap_or_else(|| self.client.info().best_hash);
 		let views = self.client.runtime_api().channels_of(at, payer).map_err(runtime_error)?;
 		Ok(views.into_iter().map(channel_json).collect())
+	}
+
+	fn of_payee(
+		&self,
+		payee: String,
+		after: Option<ChannelId>,
+		limit: Option<u32>,
+		at: Option<<Block as BlockT>::Hash>,
+	) -> RpcResult<PageJson<ChannelJson, ChannelId>> {
+		let payee = parse_account(&payee)?;
+		let at = at.unwrap_or_else(|| self.client.info().best_hash);
+		let limit = limit.unwrap_or(appchain_primitives::page::MAX_PAGE_ITEMS);
+		let api = self.client.runtime_api();
+		let version = api
+			.api_version::<dyn PaymentChannelsApi<Block, AccountId, Balance, BlockNumber>>(at)
+			.map_err(runtime_error)?;
+		if version.unwrap_or(0) < 2 {
+			return Err(runtime_error(
+				"the runtime at this block predates the payee index (PaymentChannelsApi v2, spec 109)",
+			));
+		}
+		let page = api.channels_paying(at, payee, after, limit).map_err(runtime_error)?;
+		Ok(PageJson::from_page(page, channel_json))
 	}
 
 	fn genesis_hash(&self) -> RpcResult<<Block as BlockT>::Hash> {

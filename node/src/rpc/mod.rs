@@ -14,7 +14,8 @@
 //! plus the appchain's own modules, merged at the spot marked in [`create_full`]:
 //!
 //! * `registry_shardNodes`, `registry_route`, `registry_paretoRoutes` ([`registry`]),
-//! * `channels_get`, `channels_ofPayer`, `channels_genesisHash` ([`channels`]),
+//! * `channels_get`, `channels_ofPayer`, `channels_ofPayee`, `channels_genesisHash`
+//!   ([`channels`]),
 //! * `hashJobs_claimable`, `hashJobs_subjobs` ([`hashjobs`]),
 //! * `market_listings`, `market_quote`, `market_agreements` ([`market`]).
 //!

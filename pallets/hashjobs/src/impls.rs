@@ -3,10 +3,11 @@
 use crate::{
 	funds, quorum, AccountIdOf, AnswersOf, BalanceOf, BlockNumberOf, ChallengeSeeds, ClaimsOf,
 	Config, Error, Event, FailReason, Job, JobId, JobOf, Jobs, NativeSha256, NextJobId,
-	NextSubjobId, NonceRange, Pallet, QuorumOutcome, RecentRandomness, ReturnedOf, Subjob, SubjobId,
-	SubjobOf, SubjobState, Subjobs,
+	NextSubjobId, NonceRange, Pallet, QuorumOutcome, RecentRandomness, ReturnedOf, Subjob,
+	SubjobId, SubjobOf, SubjobState, Subjobs,
 };
 use appchain_primitives::{
+	hashjob::{self, Awaiting},
 	pow::{self, Hash256, PowCheck, PowSpec, SpecError},
 	NodeId,
 };
@@ -303,8 +304,7 @@ impl<T: Config> Pallet<T> {
 		let check = Self::checked_spec(&job)?;
 		// Fixed by the commitment, not by the reveal: every block whose VRF output enters the
 		// seed comes after the worker committed.
-		let challenge_at =
-			at.checked_add(&T::ChallengeDelay::get()).ok_or(Error::<T>::Overflow)?;
+		let challenge_at = at.checked_add(&T::ChallengeDelay::get()).ok_or(Error::<T>::Overflow)?;
 
 		// The worker committed to these nonces: any that is out of order, outside the subjob or
 		// not a winner proves the result wrong.
@@ -401,16 +401,14 @@ impl<T: Config> Pallet<T> {
 	pub(crate) fn do_reclaim(id: SubjobId) -> DispatchResult {
 		let subjob = Subjobs::<T>::get(id).ok_or(Error::<T>::UnknownSubjob)?;
 		let now = Self::now();
-		let reason = match subjob.state {
-			SubjobState::Claimed | SubjobState::Committed { .. } => {
-				ensure!(now > subjob.deadline, Error::<T>::NotExpired);
-				FailReason::MissedDeadline
-			},
-			SubjobState::Revealed { challenge_at, .. } => {
-				let closes = challenge_at.saturating_add(T::AnswerWindow::get());
-				ensure!(now > closes, Error::<T>::NotExpired);
-				FailReason::Silence
-			},
+		let awaiting = Self::awaiting(&subjob);
+		ensure!(
+			hashjob::reclaimable_in(awaiting, now, T::AnswerWindow::get()),
+			Error::<T>::NotExpired
+		);
+		let reason = match awaiting {
+			Awaiting::Reveal { .. } => FailReason::MissedDeadline,
+			Awaiting::Answer { .. } => FailReason::Silence,
 		};
 		let job = Jobs::<T>::get(subjob.job).ok_or(Error::<T>::UnknownJob)?;
 		Self::fail(id, subjob, job, reason)
@@ -446,12 +444,8 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		Self::return_range(&mut job.returned, subjob.range)?;
 		job.open_subjobs = job.open_subjobs.saturating_sub(1);
-		let slashed = funds::slash::<T>(
-			subjob.node,
-			subjob.penalty,
-			&job.client,
-			reason.slash_reason(),
-		)?;
+		let slashed =
+			funds::slash::<T>(subjob.node, subjob.penalty, &job.client, reason.slash_reason())?;
 		Self::record(subjob.node, WorkOutcome::Failed)?;
 		Self::release_claim(subjob.node);
 		Subjobs::<T>::remove(id);

@@ -4,27 +4,40 @@
 use crate::{
 	Config, JobId, JobOf, Jobs, Pallet, SubjobFilter, SubjobId, SubjobOf, SubjobState, Subjobs,
 };
-use appchain_primitives::page::{collect_page, Page};
+use appchain_primitives::{
+	hashjob::{self, Awaiting},
+	page::{collect_page, Page},
+};
 use frame_support::traits::Get;
+use frame_system::pallet_prelude::BlockNumberFor;
 use sp_runtime::traits::{One, Saturating};
 
 impl<T: Config> Pallet<T> {
-	/// Whether a claim on `job` can hand out nonces: a returned range, or fresh nonces and room
-	/// for another open subjob. (A claimer too small for a returned range may still have to
-	/// wait, see `claim`.)
+	/// Whether a claim on `job` can hand out nonces (the shared rule,
+	/// [`hashjob::has_work_for_a_claim`]).
 	pub fn is_claimable(job: &JobOf<T>) -> bool {
-		let tracked = job.open_subjobs.saturating_add(job.returned.len() as u32);
-		!job.returned.is_empty() || (job.next < job.range.end && tracked < T::MaxOpenSubjobs::get())
+		hashjob::has_work_for_a_claim(
+			job.returned.len() as u32,
+			job.open_subjobs,
+			job.next,
+			job.range.end,
+			T::MaxOpenSubjobs::get(),
+		)
 	}
 
 	/// Whether a `reclaim` of `subjob` included in the next block succeeds.
 	pub fn is_reclaimable(subjob: &SubjobOf<T>) -> bool {
 		let next = frame_system::Pallet::<T>::block_number().saturating_add(One::one());
+		hashjob::reclaimable_in(Self::awaiting(subjob), next, T::AnswerWindow::get())
+	}
+
+	/// What `subjob` waits for, for the reclaim rule.
+	pub(crate) fn awaiting(subjob: &SubjobOf<T>) -> Awaiting<BlockNumberFor<T>> {
 		match subjob.state {
-			SubjobState::Claimed | SubjobState::Committed { .. } => next > subjob.deadline,
-			SubjobState::Revealed { challenge_at, .. } => {
-				next > challenge_at.saturating_add(T::AnswerWindow::get())
+			SubjobState::Claimed | SubjobState::Committed { .. } => {
+				Awaiting::Reveal { deadline: subjob.deadline }
 			},
+			SubjobState::Revealed { challenge_at, .. } => Awaiting::Answer { challenge_at },
 		}
 	}
 

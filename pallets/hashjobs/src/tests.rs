@@ -1140,16 +1140,8 @@ fn a_small_claimer_cannot_push_a_job_past_its_bound_of_tracked_ranges() {
 fn all_pages<V>(
 	read: impl Fn(Option<u64>) -> appchain_primitives::page::Page<(u64, V), u64>,
 ) -> (Vec<u64>, usize) {
-	let (mut ids, mut after, mut pages) = (Vec::new(), None, 0);
-	loop {
-		let page = read(after);
-		pages += 1;
-		ids.extend(page.items.iter().map(|(id, _)| *id));
-		match page.next {
-			Some(next) => after = Some(next),
-			None => break,
-		}
-	}
+	let (items, pages) = appchain_primitives::page::read_all(read);
+	let mut ids: Vec<u64> = items.into_iter().map(|(id, _)| id).collect();
 	ids.sort();
 	(ids, pages)
 }

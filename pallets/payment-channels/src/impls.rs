@@ -1,12 +1,15 @@
 //! The pallet's logic: each call's `do_*`, in the order check → mutate → emit.
 
 use crate::{
-	funds, AccountIdOf, BalanceOf, Channel, ChannelId, ChannelOf, ChannelView, Channels,
-	CloseConsent, CloseKind, Config, Error, Event, HoldReason, NextChannelId, OpenChannels, Pallet,
-	PayerChannels, SignedVoucherOf, Voucher,
+	funds, AccountIdOf, BalanceOf, Channel, ChannelId, ChannelOf, ChannelView, ChannelViewOf,
+	Channels, CloseConsent, CloseKind, Config, Error, Event, HoldReason, NextChannelId,
+	OpenChannels, Pallet, PayeeChannels, PayerChannels, SignedVoucherOf, Voucher,
 };
 use alloc::vec::Vec;
-use appchain_primitives::{voucher, NodeId};
+use appchain_primitives::{
+	page::{collect_page, Page},
+	voucher, NodeId,
+};
 use frame_support::{ensure, pallet_prelude::DispatchResult, traits::Get};
 use pallet_compute_registry::ComputeNodes;
 use sp_runtime::{
@@ -80,6 +83,7 @@ impl<T: Config> Pallet<T> {
 		NextChannelId::<T>::put(next);
 		OpenChannels::<T>::insert(&payer, open.saturating_add(1));
 		PayerChannels::<T>::insert(&payer, id, ());
+		PayeeChannels::<T>::insert(&payee, id, ());
 		Channels::<T>::insert(
 			id,
 			Channel {
@@ -242,6 +246,7 @@ impl<T: Config> Pallet<T> {
 		funds::release::<T>(&channel.payer, HoldReason::StorageDeposit, channel.storage_deposit)?;
 		Channels::<T>::remove(id);
 		PayerChannels::<T>::remove(&channel.payer, id);
+		PayeeChannels::<T>::remove(&channel.payee, id);
 		OpenChannels::<T>::mutate_exists(&channel.payer, |open| {
 			*open = open.and_then(|n| n.checked_sub(1)).filter(|n| *n > 0);
 		});
@@ -256,32 +261,53 @@ impl<T: Config> Pallet<T> {
 	}
 
 	/// The channel `id`, if open.
-	pub fn channel_view(
-		id: ChannelId,
-	) -> Option<
-		ChannelView<AccountIdOf<T>, BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>,
-	> {
+	pub fn channel_view(id: ChannelId) -> Option<ChannelViewOf<T>> {
 		Channels::<T>::get(id).map(|channel| ChannelView { id, channel })
 	}
 
 	/// `payer`'s open channels, by id (at most [`Config::MaxChannelsPerPayer`]).
-	pub fn channels_of(
-		payer: &AccountIdOf<T>,
-	) -> Vec<
-		ChannelView<AccountIdOf<T>, BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>,
-	> {
+	pub fn channels_of(payer: &AccountIdOf<T>) -> Vec<ChannelViewOf<T>> {
 		PayerChannels::<T>::iter_key_prefix(payer)
 			.take(T::MaxChannelsPerPayer::get() as usize)
 			.filter_map(Self::channel_view)
 			.collect()
 	}
 
+	/// The open channels paying `payee`, after channel `after` in storage order, one bounded
+	/// page at a time ([`appchain_primitives::page`]).
+	pub fn channels_paying(
+		payee: &AccountIdOf<T>,
+		after: Option<ChannelId>,
+		limit: u32,
+	) -> Page<ChannelViewOf<T>, ChannelId> {
+		let ids = match after {
+			Some(id) => PayeeChannels::<T>::iter_key_prefix_from(
+				payee,
+				PayeeChannels::<T>::hashed_key_for(payee, id),
+			),
+			None => PayeeChannels::<T>::iter_key_prefix(payee),
+		};
+		// The index names open channels only (an invariant), so every id has a channel.
+		let entries = ids.filter_map(|id| Channels::<T>::get(id).map(|channel| (id, channel)));
+		let page = collect_page(entries, limit, |_, _| true);
+		Page {
+			items: page
+				.items
+				.into_iter()
+				.map(|(id, channel)| ChannelView { id, channel })
+				.collect(),
+			next: page.next,
+		}
+	}
+
 	/// The pallet's invariants:
 	///
 	/// - every channel has `claimed ≤ deposit`, a payer other than its payee, a close (if
 	///   requested) at most a challenge period from now, an id below
-	///   [`NextChannelId`], and is listed under its payer in [`PayerChannels`];
-	/// - every [`PayerChannels`] entry names an open channel of that payer, and
+	///   [`NextChannelId`], and is listed under its payer in [`PayerChannels`] and under its
+	///   payee in [`PayeeChannels`];
+	/// - every [`PayerChannels`] entry names an open channel of that payer, every
+	///   [`PayeeChannels`] entry an open channel paying that payee, and
 	///   [`OpenChannels`] counts them (no zero entries), at most
 	///   [`Config::MaxChannelsPerPayer`];
 	/// - each payer's [`HoldReason::ChannelDeposit`] hold equals the sum of its channels'
@@ -309,6 +335,10 @@ impl<T: Config> Pallet<T> {
 				PayerChannels::<T>::contains_key(&channel.payer, id),
 				"a channel is not listed under its payer"
 			);
+			ensure!(
+				PayeeChannels::<T>::contains_key(&channel.payee, id),
+				"a channel is not listed under its payee"
+			);
 			let entry =
 				per_payer.entry(channel.payer.clone()).or_insert((0, Zero::zero(), Zero::zero()));
 			entry.0 = entry.0.saturating_add(1);
@@ -320,6 +350,12 @@ impl<T: Config> Pallet<T> {
 			ensure!(
 				Channels::<T>::get(id).is_some_and(|c| c.payer == payer),
 				"a payer lists a channel that is not its own open channel"
+			);
+		}
+		for (payee, id, ()) in PayeeChannels::<T>::iter() {
+			ensure!(
+				Channels::<T>::get(id).is_some_and(|c| c.payee == payee),
+				"a payee lists a channel that is not an open channel paying it"
 			);
 		}
 		for (payer, open) in OpenChannels::<T>::iter() {

@@ -49,7 +49,15 @@
 //! help (`claim` any time before `closes_at`).
 //!
 //! Every currency movement is in `funds.rs`. The runtime API in [`runtime_api`] reads
-//! channels; the node serves it as `channels_get` and `channels_ofPayer`.
+//! channels; the node serves it as `channels_get`, `channels_ofPayer` and `channels_ofPayee`.
+//!
+//! ## Storage versions and migrations
+//!
+//! - **0**: channels, listed by payer.
+//! - **1**: channels are also listed by payee ([`PayeeChannels`]), so a payee's watcher reads
+//!   its own channels instead of every channel. [`migrations::v1::MigrateV0ToV1`] builds the
+//!   index on a chain at version 0; its `pre_upgrade`/`post_upgrade` checks run under
+//!   try-runtime (`scripts/try-runtime.sh`).
 //!
 //! ## Invariants
 //!
@@ -64,6 +72,7 @@ pub use weights::WeightInfo;
 
 mod funds;
 mod impls;
+pub mod migrations;
 pub mod runtime_api;
 pub mod types;
 pub mod weights;
@@ -104,7 +113,9 @@ pub mod pallet {
 	use pallet_compute_registry::ComputeNodes;
 	use sp_runtime::traits::{IdentifyAccount, Verify};
 
-	const STORAGE_VERSION: StorageVersion = StorageVersion::new(0);
+	/// 1: channels are indexed by payee ([`PayeeChannels`], built for older chains by
+	/// [`migrations::v1::MigrateV0ToV1`]).
+	const STORAGE_VERSION: StorageVersion = StorageVersion::new(1);
 
 	#[pallet::pallet]
 	#[pallet::storage_version(STORAGE_VERSION)]
@@ -176,6 +187,12 @@ pub mod pallet {
 	/// Each payer's open channels, for listing them.
 	#[pallet::storage]
 	pub type PayerChannels<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, ChannelId, ()>;
+
+	/// The open channels paying each payee, for the payee's watcher (a payee may be paid by
+	/// any number of channels, so it is read in pages: [`Pallet::channels_paying`]).
+	#[pallet::storage]
+	pub type PayeeChannels<T: Config> =
 		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, ChannelId, ()>;
 
 	/// How many channels each payer has open (at most [`Config::MaxChannelsPerPayer`]).
@@ -378,3 +395,6 @@ pub type ChannelOf<T> =
 	Channel<AccountIdOf<T>, BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;
 /// A signed voucher of the runtime.
 pub type SignedVoucherOf<T> = SignedVoucher<BalanceOf<T>, <T as Config>::Signature>;
+/// A channel with its id, as the runtime API returns it.
+pub type ChannelViewOf<T> =
+	ChannelView<AccountIdOf<T>, BalanceOf<T>, frame_system::pallet_prelude::BlockNumberFor<T>>;

@@ -426,3 +426,145 @@ fn the_payee_is_paid_after_its_node_unregistered() {
 		assert_eq!(crate::Channels::<Test>::get(id).unwrap().claimed, 25);
 	});
 }
+
+/// Opens a channel from `payer` to `node` with `deposit`.
+fn open_from(payer: u8, node: u64, deposit: Balance) -> ChannelId {
+	let id = crate::NextChannelId::<Test>::get();
+	assert_ok!(Channels::open(origin(payer), node, deposit));
+	id
+}
+
+/// The ids of the channels paying `payee`, read `limit` at a time, and how many pages it took.
+fn paying(payee: u8, limit: u32) -> (Vec<ChannelId>, usize) {
+	let (views, pages) = appchain_primitives::page::read_all(|after| {
+		Channels::channels_paying(&account(payee), after, limit)
+	});
+	let mut ids: Vec<ChannelId> = views.into_iter().map(|view| view.id).collect();
+	ids.sort();
+	(ids, pages)
+}
+
+#[test]
+fn a_payee_lists_exactly_the_open_channels_paying_it_in_pages() {
+	test(|| {
+		let node = inference_node(account(PAYEE));
+		let other = inference_node(account(OTHER_PAYEE));
+		let a = open_from(PAYER, node, 50);
+		let b = open_from(STRANGER, node, 50);
+		let c = open_from(PAYER, other, 50);
+		let d = open_from(STRANGER, node, 50);
+		assert_eq!(paying(PAYEE, 100), (vec![a, b, d], 1));
+		assert_eq!(paying(PAYEE, 1).0, vec![a, b, d]);
+		assert_eq!(paying(PAYEE, 1).1, 3, "a page of one per channel");
+		assert_eq!(paying(OTHER_PAYEE, 100).0, vec![c]);
+		assert!(paying(PAYER, 100).0.is_empty(), "a payer is not a payee");
+		let page = Channels::channels_paying(&account(PAYEE), None, 100);
+		assert!(page.items.iter().all(|view| view.channel.payee == account(PAYEE)));
+
+		// Every way of closing takes the channel off its payee's list.
+		assert_ok!(Channels::close(origin(PAYEE), b, None));
+		assert_ok!(Channels::cooperative_close(origin(STRANGER), d, 0, consent(PAYEE, d, 0)));
+		assert_eq!(paying(PAYEE, 100).0, vec![a]);
+		assert_ok!(Channels::request_close(origin(PAYER), a));
+		assert_eq!(paying(PAYEE, 100).0, vec![a], "a closing channel can still be claimed");
+		run_to_block(1 + CHALLENGE_PERIOD);
+		assert_ok!(Channels::finalize(origin(STRANGER), a));
+		assert!(paying(PAYEE, 100).0.is_empty());
+		assert_eq!(paying(OTHER_PAYEE, 100).0, vec![c]);
+	});
+}
+
+#[test]
+fn the_invariants_catch_a_stale_or_missing_payee_entry() {
+	test(|| {
+		let id = open(50);
+		crate::PayeeChannels::<Test>::remove(account(PAYEE), id);
+		assert!(Channels::do_try_state().is_err(), "a channel missing from its payee's list");
+		crate::PayeeChannels::<Test>::insert(account(OTHER_PAYEE), id, ());
+		assert!(Channels::do_try_state().is_err(), "listed under a payee it does not pay");
+		crate::PayeeChannels::<Test>::remove(account(OTHER_PAYEE), id);
+		crate::PayeeChannels::<Test>::insert(account(PAYEE), id, ());
+		crate::PayeeChannels::<Test>::insert(account(PAYEE), id + 1, ());
+		assert!(Channels::do_try_state().is_err(), "a closed or unknown channel listed");
+		crate::PayeeChannels::<Test>::remove(account(PAYEE), id + 1);
+	});
+}
+
+mod migration_to_v1 {
+	use super::*;
+	use crate::migrations::v1::{check_after, check_before, MigrateV0ToV1};
+	use frame_support::traits::{GetStorageVersion, OnRuntimeUpgrade, StorageVersion};
+
+	/// A chain at storage version 0: three channels to two payees, and no payee index.
+	fn version_0_chain() -> Vec<(ChannelId, u8)> {
+		let node = inference_node(account(PAYEE));
+		let other = inference_node(account(OTHER_PAYEE));
+		let channels = vec![
+			(open_from(PAYER, node, 50), PAYEE),
+			(open_from(STRANGER, other, 70), OTHER_PAYEE),
+			(open_from(STRANGER, node, 90), PAYEE),
+		];
+		let _ = crate::PayeeChannels::<Test>::clear(u32::MAX, None);
+		StorageVersion::new(0).put::<Channels>();
+		channels
+	}
+
+	#[test]
+	fn indexes_every_open_channel_under_its_payee_once() {
+		test(|| {
+			let channels = version_0_chain();
+			assert!(Channels::do_try_state().is_err(), "version 0 has no index");
+			let count = check_before::<Test>().unwrap();
+			assert_eq!(count, 3);
+			let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			check_after::<Test>(count).unwrap();
+			assert_eq!(Channels::on_chain_storage_version(), 1);
+			for (id, payee) in &channels {
+				assert!(crate::PayeeChannels::<Test>::contains_key(account(*payee), id));
+			}
+			let db = <Test as frame_system::Config>::DbWeight::get();
+			assert_eq!(weight, db.reads_writes(3, 3).saturating_add(db.reads_writes(1, 1)));
+
+			// Run again (the runtime keeps it in its migrations): it does nothing.
+			let again = MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			assert_eq!(again, db.reads(1));
+			check_after::<Test>(count).unwrap();
+			// The index serves the payee's reads, and closing keeps it right.
+			assert_eq!(paying(PAYEE, 1).0, vec![channels[0].0, channels[2].0]);
+			assert_ok!(Channels::close(origin(PAYEE), channels[0].0, None));
+			assert_eq!(paying(PAYEE, 100).0, vec![channels[2].0]);
+		});
+	}
+
+	#[test]
+	fn a_chain_already_at_version_1_is_left_alone() {
+		test(|| {
+			// A runtime's genesis stores the in-code version (the mock builds only the
+			// system's and the balances' genesis, so it is put here).
+			StorageVersion::new(1).put::<Channels>();
+			let id = open(50);
+			assert!(check_before::<Test>().is_err(), "the index already exists");
+			let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			assert_eq!(weight, <Test as frame_system::Config>::DbWeight::get().reads(1));
+			assert_eq!(paying(PAYEE, 100).0, vec![id]);
+		});
+	}
+
+	#[test]
+	fn the_checks_catch_a_migration_that_missed_a_channel() {
+		test(|| {
+			version_0_chain();
+			let count = check_before::<Test>().unwrap();
+			MigrateV0ToV1::<Test>::on_runtime_upgrade();
+			let (id, channel) = crate::Channels::<Test>::iter().next().unwrap();
+			crate::PayeeChannels::<Test>::remove(&channel.payee, id);
+			assert!(check_after::<Test>(count).is_err(), "a channel missing from the index");
+			crate::PayeeChannels::<Test>::insert(&channel.payee, id, ());
+			crate::PayeeChannels::<Test>::insert(account(STRANGER), id, ());
+			assert!(check_after::<Test>(count).is_err(), "an entry that names no channel of it");
+			crate::PayeeChannels::<Test>::remove(account(STRANGER), id);
+			assert!(check_after::<Test>(count + 1).is_err(), "a channel lost in the migration");
+			check_after::<Test>(count).unwrap();
+		});
+	}
+}

@@ -28,7 +28,7 @@ use crate::{chain::AtBlock, error::WorkerError};
 pub const USED_PALLETS: [&str; 4] = ["System", "Registry", "HashJobs", "PaymentChannels"];
 
 /// The runtime APIs the worker calls.
-pub const USED_RUNTIME_APIS: [&str; 1] = ["HashJobsApi"];
+pub const USED_RUNTIME_APIS: [&str; 2] = ["HashJobsApi", "PaymentChannelsApi"];
 
 /// The metadata the worker's types were generated from.
 const BUILT_WITH: &[u8] = include_bytes!("../../metadata/appchain.scale");

@@ -398,19 +398,24 @@ pub async fn own_hashing_node(
 /// Which subjobs [`subjobs`] reads.
 pub use runtime::runtime_types::pallet_hash_jobs::types::SubjobFilter;
 
-/// Every page of a runtime API read, `page(after)` returning `(items, next)`. All pages are
-/// read at the same block, so the result is one consistent view.
-async fn all_pages<Item, F, Fut>(mut page: F) -> Result<Vec<Item>, WorkerError>
+/// One page of a runtime API read, as generated from the metadata.
+type PageOf<Item> = runtime::runtime_types::appchain_primitives::page::Page<Item, u64>;
+
+/// Every page of a runtime API read at `at`, `call(after)` being the call for the page after
+/// cursor `after`. All pages are read at the same block, so the result is one consistent view.
+async fn all_pages<Item, P>(
+	at: &AtBlock,
+	mut call: impl FnMut(Option<u64>) -> P,
+) -> Result<Vec<Item>, WorkerError>
 where
-	F: FnMut(Option<u64>) -> Fut,
-	Fut: std::future::Future<Output = Result<(Vec<Item>, Option<u64>), WorkerError>>,
+	P: subxt::runtime_apis::Payload<ReturnType = PageOf<Item>>,
 {
 	let mut out = Vec::new();
 	let mut after = None;
 	loop {
-		let (items, next) = page(after).await?;
-		out.extend(items);
-		match next {
+		let page = at.runtime_apis().call(call(after)).await?;
+		out.extend(page.items);
+		match page.next {
 			Some(next) => after = Some(next),
 			None => return Ok(out),
 		}
@@ -426,15 +431,8 @@ pub async fn subjobs(
 	at: &AtBlock,
 	filter: SubjobFilter,
 ) -> Result<Vec<(u64, SubjobOf)>, WorkerError> {
-	let mut out = all_pages(|after| {
-		let call =
-			runtime::runtime_apis().hash_jobs_api().subjobs(filter.clone(), after, PAGE_LIMIT);
-		async move {
-			let page = at.runtime_apis().call(call).await?;
-			Ok((page.items, page.next))
-		}
-	})
-	.await?;
+	let api = runtime::runtime_apis().hash_jobs_api();
+	let mut out = all_pages(at, |after| api.subjobs(filter.clone(), after, PAGE_LIMIT)).await?;
 	out.sort_by_key(|(id, _)| *id);
 	Ok(out)
 }
@@ -447,14 +445,8 @@ pub async fn subjob_is_open(at: &AtBlock, id: u64) -> Result<bool, WorkerError> 
 /// The jobs a claim can take nonces from at `at`, by id, through the runtime API
 /// (`HashJobsApi::claimable_jobs`).
 pub async fn claimable_jobs(at: &AtBlock) -> Result<Vec<(u64, JobOf)>, WorkerError> {
-	let mut out = all_pages(|after| {
-		let call = runtime::runtime_apis().hash_jobs_api().claimable_jobs(after, PAGE_LIMIT);
-		async move {
-			let page = at.runtime_apis().call(call).await?;
-			Ok((page.items, page.next))
-		}
-	})
-	.await?;
+	let api = runtime::runtime_apis().hash_jobs_api();
+	let mut out = all_pages(at, |after| api.claimable_jobs(after, PAGE_LIMIT)).await?;
 	out.sort_by_key(|(id, _)| *id);
 	Ok(out)
 }
@@ -741,22 +733,17 @@ pub async fn channel(at: &AtBlock, id: u64) -> Result<Option<ChannelOf>, WorkerE
 	}
 }
 
-/// Every open channel at `at` paying `payee` (scans all channels: for commands, not loops).
+/// Every open channel at `at` paying `payee`, by id, through the runtime API
+/// (`PaymentChannelsApi::channels_paying`: the payee index, one bounded page per call).
 pub async fn channels_paying(
 	at: &AtBlock,
 	payee: &AccountId32,
 ) -> Result<Vec<(u64, ChannelOf)>, WorkerError> {
-	let mut found = Vec::new();
-	let mut entries =
-		at.storage().iter(runtime::storage().payment_channels().channels(), ()).await?;
-	while let Some(entry) = entries.next().await {
-		let entry = entry?;
-		let (id,) = entry.key()?.decode()?;
-		let channel: ChannelOf = entry.value().decode()?;
-		if &channel.payee == payee {
-			found.push((id, channel));
-		}
-	}
+	let api = runtime::runtime_apis().payment_channels_api();
+	let views =
+		all_pages(at, |after| api.channels_paying(payee.clone(), after, PAGE_LIMIT)).await?;
+	let mut found: Vec<(u64, ChannelOf)> =
+		views.into_iter().map(|view| (view.id, view.channel)).collect();
 	found.sort_by_key(|(id, _)| *id);
 	Ok(found)
 }

@@ -29,7 +29,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use appchain_primitives::pow::{self, Sha2};
+use appchain_primitives::{
+	hashjob::{self, Awaiting},
+	pow::{self, Sha2},
+};
 
 use crate::chain::Tag;
 
@@ -275,15 +278,16 @@ pub fn commit_lands_in_time(now: u64, deadline: u64) -> bool {
 }
 
 /// Whether anyone may `reclaim` the subjob in the next block: its deadline passed without a
-/// reveal, or its answer window closed without an answer.
+/// reveal, or its answer window closed without an answer (the runtime's rule,
+/// [`hashjob::reclaimable_in`]).
 pub fn expired(subjob: &SubjobView, now: u64, answer_window: u64) -> bool {
-	let next = now.saturating_add(1);
-	match subjob.state {
-		SubjobState::Claimed | SubjobState::Committed { .. } => next > subjob.deadline,
-		SubjobState::Revealed { challenge_at, .. } => {
-			next > challenge_at.saturating_add(answer_window)
+	let awaiting = match subjob.state {
+		SubjobState::Claimed | SubjobState::Committed { .. } => {
+			Awaiting::Reveal { deadline: subjob.deadline }
 		},
-	}
+		SubjobState::Revealed { challenge_at, .. } => Awaiting::Answer { challenge_at },
+	};
+	hashjob::reclaimable_in(awaiting, now.saturating_add(1), answer_window)
 }
 
 /// Whether the node counts as serving at `now`.
@@ -299,10 +303,15 @@ pub fn covers_another_claim(node: &NodeView, rules: &Rules) -> bool {
 }
 
 /// Whether a claim on `job` can succeed: a returned range to hand out, or fresh nonces and
-/// room for another open subjob.
+/// room for another open subjob (the runtime's rule, [`hashjob::has_work_for_a_claim`]).
 pub fn claimable(job: &JobView, rules: &Rules) -> bool {
-	let open = job.open_subjobs.saturating_add(job.returned);
-	job.returned > 0 || (job.next < job.end && open < rules.max_open_subjobs)
+	hashjob::has_work_for_a_claim(
+		job.returned,
+		job.open_subjobs,
+		job.next,
+		job.end,
+		rules.max_open_subjobs,
+	)
 }
 
 /// The plan for this block.
