@@ -12,8 +12,9 @@
 # `try_state`; the migrations' weight must fit in a block, and a second run must change nothing.
 #
 # Not part of the test command: the feature flips `frame-support` and everything above it, so
-# the first run compiles the runtime's dependency tree once more (about 15 minutes on two cores;
-# later runs take seconds). The WASM runtime is not rebuilt (SKIP_WASM_BUILD).
+# the first run compiles the runtime's dependency tree once more with it; later runs recompile
+# only what changed (about 2 minutes for the runtime crate on two cores). The WASM runtime is
+# not rebuilt (SKIP_WASM_BUILD).
 #
 # Environment: CARGO_TARGET_DIR (default $HOME/.cache/appchain-target, shared with the build:
 # the try-runtime artifacts sit beside the normal ones and replace none of them).

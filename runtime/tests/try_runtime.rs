@@ -18,7 +18,7 @@ use appchain_runtime::{
 use frame_support::{
 	traits::{
 		fungible::{Mutate, MutateHold},
-		Get, GetStorageVersion, StorageVersion,
+		GetStorageVersion, StorageVersion,
 	},
 	weights::Weight,
 };
@@ -110,7 +110,11 @@ fn a_chain_started_at_this_runtime_upgrades_as_a_no_op() {
 				PaymentChannels::in_code_storage_version(),
 				"{preset}: genesis stores the in-code storage version"
 			);
-			upgrade_idempotently();
+			let weight = upgrade_idempotently();
+			println!(
+				"{preset}: genesis at the in-code versions, upgrade weight {} ps (no-op)",
+				weight.ref_time()
+			);
 			assert!(pallet_payment_channels::PayeeChannels::<Runtime>::iter().next().is_none());
 		});
 	}
@@ -128,6 +132,14 @@ fn payment_channels_at_version_0_are_indexed_by_payee_on_every_preset() {
 			);
 			let weight = upgrade_idempotently();
 			assert!(weight.ref_time() > 0, "{preset}: the migration ran and was weighed");
+			let max = <Runtime as frame_system::Config>::BlockWeights::get().max_block;
+			println!(
+				"{preset}: {} channels at version 0 -> 1, upgrade weight {} ps / {} B ({:.3}% of a block's time)",
+				channels.len(),
+				weight.ref_time(),
+				weight.proof_size(),
+				weight.ref_time() as f64 * 100.0 / max.ref_time() as f64,
+			);
 			assert_eq!(PaymentChannels::on_chain_storage_version(), 1);
 			for (id, payee) in &channels {
 				let listed =
