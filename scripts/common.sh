@@ -41,6 +41,16 @@ port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# free_port -> a free TCP port on 127.0.0.1 (random, so a running local network is never touched)
+free_port() {
+  local p
+  for _ in $(seq 1 100); do
+    p=$((20000 + RANDOM % 30000))
+    port_in_use "$p" || { echo "$p"; return 0; }
+  done
+  die "no free TCP port found"
+}
+
 # rpc URL METHOD [PARAMS_JSON] -> prints the raw JSON-RPC response; fails when unreachable.
 rpc() {
   local url="$1" method="$2" params="${3:-[]}"

@@ -65,15 +65,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free TCP port on 127.0.0.1 (random, so a running local network is never touched).
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 30000))
-    port_in_use "$p" || { echo "$p"; return 0; }
-  done
-  die "no free TCP port found"
-}
 
 if [[ -z "$url" ]]; then
   require_node_bin

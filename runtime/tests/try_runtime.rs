@@ -18,7 +18,7 @@ use appchain_runtime::{
 use frame_support::{
 	traits::{
 		fungible::{Mutate, MutateHold},
-		GetStorageVersion, StorageVersion,
+		GetStorageVersion, OnRuntimeUpgrade, StorageVersion,
 	},
 	weights::Weight,
 };
@@ -166,6 +166,13 @@ fn a_broken_version_0_state_fails_the_upgrade_checks() {
 			channels[0].0,
 			(),
 		);
+		// The runtime's migrations stop at the migration's pre-upgrade check ...
+		assert_eq!(
+			<appchain_runtime::Migrations as OnRuntimeUpgrade>::try_on_runtime_upgrade(true),
+			Err("the payee index exists before the migration that builds it".into())
+		);
+		// ... and the whole upgrade fails (the pallet is then also left at version 0, which
+		// its own version check reports).
 		assert!(Executive::try_runtime_upgrade(UpgradeCheckSelect::All).is_err());
 	});
 }

@@ -10,7 +10,11 @@ use appchain_primitives::{
 	page::{collect_page, Page},
 	voucher, NodeId,
 };
-use frame_support::{ensure, pallet_prelude::DispatchResult, traits::Get};
+use frame_support::{
+	ensure,
+	pallet_prelude::DispatchResult,
+	traits::{Get, GetStorageVersion},
+};
 use pallet_compute_registry::ComputeNodes;
 use sp_runtime::{
 	traits::{CheckedAdd, UniqueSaturatedFrom, UniqueSaturatedInto, Verify, Zero},
@@ -275,21 +279,33 @@ impl<T: Config> Pallet<T> {
 
 	/// The open channels paying `payee`, after channel `after` in storage order, one bounded
 	/// page at a time ([`appchain_primitives::page`]).
+	///
+	/// Read from the payee index ([`PayeeChannels`]). Before the index exists (storage version
+	/// 0: the block that enacts the runtime with the index runs this code on the old state; the
+	/// migration runs at the next block) it scans [`Channels`] instead, a bounded page at a time.
 	pub fn channels_paying(
 		payee: &AccountIdOf<T>,
 		after: Option<ChannelId>,
 		limit: u32,
 	) -> Page<ChannelViewOf<T>, ChannelId> {
-		let ids = match after {
-			Some(id) => PayeeChannels::<T>::iter_key_prefix_from(
-				payee,
-				PayeeChannels::<T>::hashed_key_for(payee, id),
-			),
-			None => PayeeChannels::<T>::iter_key_prefix(payee),
+		let page = if Self::on_chain_storage_version() < 1 {
+			let entries = match after {
+				Some(id) => Channels::<T>::iter_from(Channels::<T>::hashed_key_for(id)),
+				None => Channels::<T>::iter(),
+			};
+			collect_page(entries, limit, |_, channel| &channel.payee == payee)
+		} else {
+			let ids = match after {
+				Some(id) => PayeeChannels::<T>::iter_key_prefix_from(
+					payee,
+					PayeeChannels::<T>::hashed_key_for(payee, id),
+				),
+				None => PayeeChannels::<T>::iter_key_prefix(payee),
+			};
+			// The index names open channels only (an invariant), so every id has a channel.
+			let entries = ids.filter_map(|id| Channels::<T>::get(id).map(|channel| (id, channel)));
+			collect_page(entries, limit, |_, _| true)
 		};
-		// The index names open channels only (an invariant), so every id has a channel.
-		let entries = ids.filter_map(|id| Channels::<T>::get(id).map(|channel| (id, channel)));
-		let page = collect_page(entries, limit, |_, _| true);
 		Page {
 			items: page
 				.items

@@ -478,14 +478,18 @@ fn a_payee_lists_exactly_the_open_channels_paying_it_in_pages() {
 fn the_invariants_catch_a_stale_or_missing_payee_entry() {
 	test(|| {
 		let id = open(50);
+		let broken = |why: &'static str| {
+			assert_eq!(Channels::do_try_state(), Err(why.into()));
+		};
 		crate::PayeeChannels::<Test>::remove(account(PAYEE), id);
-		assert!(Channels::do_try_state().is_err(), "a channel missing from its payee's list");
-		crate::PayeeChannels::<Test>::insert(account(OTHER_PAYEE), id, ());
-		assert!(Channels::do_try_state().is_err(), "listed under a payee it does not pay");
-		crate::PayeeChannels::<Test>::remove(account(OTHER_PAYEE), id);
+		broken("a channel is not listed under its payee");
 		crate::PayeeChannels::<Test>::insert(account(PAYEE), id, ());
+		Channels::do_try_state().unwrap();
+		crate::PayeeChannels::<Test>::insert(account(OTHER_PAYEE), id, ());
+		broken("a payee lists a channel that is not an open channel paying it");
+		crate::PayeeChannels::<Test>::remove(account(OTHER_PAYEE), id);
 		crate::PayeeChannels::<Test>::insert(account(PAYEE), id + 1, ());
-		assert!(Channels::do_try_state().is_err(), "a closed or unknown channel listed");
+		broken("a payee lists a channel that is not an open channel paying it");
 		crate::PayeeChannels::<Test>::remove(account(PAYEE), id + 1);
 	});
 }
@@ -514,6 +518,9 @@ mod migration_to_v1 {
 		test(|| {
 			let channels = version_0_chain();
 			assert!(Channels::do_try_state().is_err(), "version 0 has no index");
+			// Before the migration (the block enacting the new code), reads scan the channels.
+			assert_eq!(paying(PAYEE, 1), (vec![channels[0].0, channels[2].0], 2));
+			assert_eq!(paying(OTHER_PAYEE, 100).0, vec![channels[1].0]);
 			let count = check_before::<Test>().unwrap();
 			assert_eq!(count, 3);
 			let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
@@ -543,7 +550,10 @@ mod migration_to_v1 {
 			// system's and the balances' genesis, so it is put here).
 			StorageVersion::new(1).put::<Channels>();
 			let id = open(50);
-			assert!(check_before::<Test>().is_err(), "the index already exists");
+			assert_eq!(
+				check_before::<Test>(),
+				Err("the payee index exists before the migration that builds it".into())
+			);
 			let weight = MigrateV0ToV1::<Test>::on_runtime_upgrade();
 			assert_eq!(weight, <Test as frame_system::Config>::DbWeight::get().reads(1));
 			assert_eq!(paying(PAYEE, 100).0, vec![id]);
@@ -557,14 +567,23 @@ mod migration_to_v1 {
 			let count = check_before::<Test>().unwrap();
 			MigrateV0ToV1::<Test>::on_runtime_upgrade();
 			let (id, channel) = crate::Channels::<Test>::iter().next().unwrap();
+			let broken = |count: u32, why: &'static str| {
+				assert_eq!(check_after::<Test>(count), Err(why.into()));
+			};
 			crate::PayeeChannels::<Test>::remove(&channel.payee, id);
-			assert!(check_after::<Test>(count).is_err(), "a channel missing from the index");
+			broken(count, "a channel is missing from its payee's list");
 			crate::PayeeChannels::<Test>::insert(&channel.payee, id, ());
+			// Every channel listed, plus an entry under a payee the channel does not pay: the
+			// entry count gives it away.
 			crate::PayeeChannels::<Test>::insert(account(STRANGER), id, ());
-			assert!(check_after::<Test>(count).is_err(), "an entry that names no channel of it");
+			broken(count, "the payee index lists more entries than there are channels");
 			crate::PayeeChannels::<Test>::remove(account(STRANGER), id);
-			assert!(check_after::<Test>(count + 1).is_err(), "a channel lost in the migration");
+			broken(count + 1, "the migration changed the number of channels");
 			check_after::<Test>(count).unwrap();
+			// A version left at 0 is caught too.
+			StorageVersion::new(0).put::<Channels>();
+			broken(count, "the storage version is not 1 after the migration");
+			StorageVersion::new(1).put::<Channels>();
 		});
 	}
 }

@@ -65,16 +65,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(301), added: 2776, mode: `MaxEncodedLen`)
+	/// Storage: `PaymentChannels::PayeeChannels` (r:0 w:1)
+	/// Proof: `PaymentChannels::PayeeChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::Channels` (r:0 w:1)
 	/// Proof: `PaymentChannels::Channels` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::PayerChannels` (r:0 w:1)
 	/// Proof: `PaymentChannels::PayerChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn open() -> Weight {
 		// Proof size: measured `523`, estimated `3766` bytes.
-		// Minimum execution time: 137_630_000 picoseconds.
-		Weight::from_parts(157_280_000, 3766)
+		// Minimum execution time: 109_703_000 picoseconds.
+		Weight::from_parts(116_747_000, 3766)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `PaymentChannels::Channels` (r:1 w:1)
 	/// Proof: `PaymentChannels::Channels` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
@@ -83,9 +85,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(301), added: 2776, mode: `MaxEncodedLen`)
 	fn top_up() -> Weight {
-		// Proof size: measured `529`, estimated `3766` bytes.
-		// Minimum execution time: 76_146_000 picoseconds.
-		Weight::from_parts(86_637_000, 3766)
+		// Proof size: measured `535`, estimated `3766` bytes.
+		// Minimum execution time: 58_908_000 picoseconds.
+		Weight::from_parts(62_657_000, 3766)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -98,18 +100,18 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:2 w:2)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn claim() -> Weight {
-		// Proof size: measured `727`, estimated `6196` bytes.
-		// Minimum execution time: 130_452_000 picoseconds.
-		Weight::from_parts(145_556_000, 6196)
+		// Proof size: measured `733`, estimated `6196` bytes.
+		// Minimum execution time: 104_663_000 picoseconds.
+		Weight::from_parts(110_220_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().writes(4_u64))
 	}
 	/// Storage: `PaymentChannels::Channels` (r:1 w:1)
 	/// Proof: `PaymentChannels::Channels` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
 	fn request_close() -> Weight {
-		// Proof size: measured `280`, estimated `3606` bytes.
-		// Minimum execution time: 19_490_000 picoseconds.
-		Weight::from_parts(24_903_000, 3606)
+		// Proof size: measured `286`, estimated `3606` bytes.
+		// Minimum execution time: 13_900_000 picoseconds.
+		Weight::from_parts(16_506_000, 3606)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -121,14 +123,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(301), added: 2776, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::OpenChannels` (r:1 w:1)
 	/// Proof: `PaymentChannels::OpenChannels` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `PaymentChannels::PayeeChannels` (r:0 w:1)
+	/// Proof: `PaymentChannels::PayeeChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::PayerChannels` (r:0 w:1)
 	/// Proof: `PaymentChannels::PayerChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn finalize() -> Weight {
-		// Proof size: measured `598`, estimated `3766` bytes.
-		// Minimum execution time: 110_523_000 picoseconds.
-		Weight::from_parts(121_056_000, 3766)
+		// Proof size: measured `604`, estimated `3766` bytes.
+		// Minimum execution time: 88_893_000 picoseconds.
+		Weight::from_parts(93_979_000, 3766)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
-			.saturating_add(T::DbWeight::get().writes(5_u64))
+			.saturating_add(T::DbWeight::get().writes(6_u64))
 	}
 	/// Storage: `PaymentChannels::Channels` (r:1 w:1)
 	/// Proof: `PaymentChannels::Channels` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
@@ -140,14 +144,16 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::OpenChannels` (r:1 w:1)
 	/// Proof: `PaymentChannels::OpenChannels` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `PaymentChannels::PayeeChannels` (r:0 w:1)
+	/// Proof: `PaymentChannels::PayeeChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::PayerChannels` (r:0 w:1)
 	/// Proof: `PaymentChannels::PayerChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn close() -> Weight {
-		// Proof size: measured `788`, estimated `6196` bytes.
-		// Minimum execution time: 212_101_000 picoseconds.
-		Weight::from_parts(224_743_000, 6196)
+		// Proof size: measured `794`, estimated `6196` bytes.
+		// Minimum execution time: 172_102_000 picoseconds.
+		Weight::from_parts(180_483_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `PaymentChannels::Channels` (r:1 w:1)
 	/// Proof: `PaymentChannels::Channels` (`max_values`: None, `max_size`: Some(141), added: 2616, mode: `MaxEncodedLen`)
@@ -159,52 +165,54 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::OpenChannels` (r:1 w:1)
 	/// Proof: `PaymentChannels::OpenChannels` (`max_values`: None, `max_size`: Some(52), added: 2527, mode: `MaxEncodedLen`)
+	/// Storage: `PaymentChannels::PayeeChannels` (r:0 w:1)
+	/// Proof: `PaymentChannels::PayeeChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	/// Storage: `PaymentChannels::PayerChannels` (r:0 w:1)
 	/// Proof: `PaymentChannels::PayerChannels` (`max_values`: None, `max_size`: Some(64), added: 2539, mode: `MaxEncodedLen`)
 	fn cooperative_close() -> Weight {
-		// Proof size: measured `788`, estimated `6196` bytes.
-		// Minimum execution time: 212_755_000 picoseconds.
-		Weight::from_parts(235_585_000, 6196)
+		// Proof size: measured `794`, estimated `6196` bytes.
+		// Minimum execution time: 173_838_000 picoseconds.
+		Weight::from_parts(180_867_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
-			.saturating_add(T::DbWeight::get().writes(6_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn open() -> Weight {
-		Weight::from_parts(157_280_000, 3766)
+		Weight::from_parts(116_747_000, 3766)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn top_up() -> Weight {
-		Weight::from_parts(86_637_000, 3766)
+		Weight::from_parts(62_657_000, 3766)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn claim() -> Weight {
-		Weight::from_parts(145_556_000, 6196)
+		Weight::from_parts(110_220_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().writes(4_u64))
 	}
 	fn request_close() -> Weight {
-		Weight::from_parts(24_903_000, 3606)
+		Weight::from_parts(16_506_000, 3606)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn finalize() -> Weight {
-		Weight::from_parts(121_056_000, 3766)
+		Weight::from_parts(93_979_000, 3766)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
-			.saturating_add(ParityDbWeight::get().writes(5_u64))
+			.saturating_add(ParityDbWeight::get().writes(6_u64))
 	}
 	fn close() -> Weight {
-		Weight::from_parts(224_743_000, 6196)
+		Weight::from_parts(180_483_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn cooperative_close() -> Weight {
-		Weight::from_parts(235_585_000, 6196)
+		Weight::from_parts(180_867_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
-			.saturating_add(ParityDbWeight::get().writes(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 }

@@ -416,6 +416,13 @@ where
 		let page = at.runtime_apis().call(call(after)).await?;
 		out.extend(page.items);
 		match page.next {
+			// The runtime's cursor always moves past `after` (`appchain_primitives::page`); a
+			// node answering with a cursor that does not would otherwise keep us here.
+			Some(next) if after.is_some_and(|a| next <= a) => {
+				return Err(WorkerError::Missing(format!(
+					"a runtime API page did not advance (cursor {next} after {after:?})"
+				)))
+			},
 			Some(next) => after = Some(next),
 			None => return Ok(out),
 		}
@@ -735,15 +742,39 @@ pub async fn channel(at: &AtBlock, id: u64) -> Result<Option<ChannelOf>, WorkerE
 
 /// Every open channel at `at` paying `payee`, by id, through the runtime API
 /// (`PaymentChannelsApi::channels_paying`: the payee index, one bounded page per call).
+///
+/// A runtime before spec 109 has no such call; at a block it runs (the finalized head while an
+/// upgrade to 109 is not yet final) the channels are read by scanning them all. (At the block
+/// enacting 109, before its migration, the runtime itself scans.)
 pub async fn channels_paying(
 	at: &AtBlock,
 	payee: &AccountId32,
 ) -> Result<Vec<(u64, ChannelOf)>, WorkerError> {
-	let api = runtime::runtime_apis().payment_channels_api();
-	let views =
-		all_pages(at, |after| api.channels_paying(payee.clone(), after, PAGE_LIMIT)).await?;
-	let mut found: Vec<(u64, ChannelOf)> =
-		views.into_iter().map(|view| (view.id, view.channel)).collect();
+	let indexed = at
+		.metadata_ref()
+		.runtime_api_trait_by_name("PaymentChannelsApi")
+		.is_some_and(|api| api.method_by_name("channels_paying").is_some());
+	let mut found: Vec<(u64, ChannelOf)> = if indexed {
+		let api = runtime::runtime_apis().payment_channels_api();
+		all_pages(at, |after| api.channels_paying(*payee, after, PAGE_LIMIT))
+			.await?
+			.into_iter()
+			.map(|view| (view.id, view.channel))
+			.collect()
+	} else {
+		let mut found = Vec::new();
+		let mut entries =
+			at.storage().iter(runtime::storage().payment_channels().channels(), ()).await?;
+		while let Some(entry) = entries.next().await {
+			let entry = entry?;
+			let (id,) = entry.key()?.decode()?;
+			let channel: ChannelOf = entry.value().decode()?;
+			if &channel.payee == payee {
+				found.push((id, channel));
+			}
+		}
+		found
+	};
 	found.sort_by_key(|(id, _)| *id);
 	Ok(found)
 }
