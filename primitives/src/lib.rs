@@ -12,6 +12,8 @@
 //!   rules;
 //! - [`hashjob`]: when a subjob may be reclaimed and when a job has work for a claim, the
 //!   rules the hash-job pallet enforces and the worker plans by;
+//! - [`receipt`]: inference receipts, the hashes of activations and the per-layer commitment
+//!   a serving node signs for every forward step;
 //! - [`page`]: bounded, resumable reads of storage maps for runtime APIs and RPC;
 //! - [`token`]: the token's symbol, decimals and SS58 prefix, and parsing/printing amounts;
 //! - [`pow`]: SHA-256 nonce search (generic and Bitcoin-header), chunk digests, their Merkle
@@ -24,6 +26,7 @@ pub mod hashjob;
 pub mod layers;
 pub mod page;
 pub mod pow;
+pub mod receipt;
 #[cfg(feature = "std")]
 pub mod pricing;
 pub mod routing;
@@ -37,3 +40,13 @@ pub type ModelId = u32;
 
 /// Identifies a registered compute node (inference or hashing).
 pub type NodeId = u64;
+
+/// `parts` one after another in a fixed-length array (signing payloads): bytes past `N` are
+/// dropped and missing ones are zero, so callers size `N` to the parts (their tests check it).
+pub(crate) fn concat_fixed<const N: usize>(parts: &[&[u8]]) -> [u8; N] {
+	let mut out = [0u8; N];
+	for (slot, byte) in out.iter_mut().zip(parts.iter().flat_map(|part| part.iter())) {
+		*slot = *byte;
+	}
+	out
+}

@@ -103,15 +103,7 @@ fn payload(
 	channel: ChannelId,
 	amount: u128,
 ) -> [u8; PAYLOAD_LEN] {
-	let mut out = [0u8; PAYLOAD_LEN];
-	let parts: [&[u8]; 4] = [tag, genesis, &channel.to_le_bytes(), &amount.to_le_bytes()];
-	let mut at = out.iter_mut();
-	for byte in parts.into_iter().flatten() {
-		if let Some(slot) = at.next() {
-			*slot = *byte;
-		}
-	}
-	out
+	crate::concat_fixed(&[tag, genesis, &channel.to_le_bytes(), &amount.to_le_bytes()])
 }
 
 /// What a claim of a voucher for `cumulative` pays from a channel holding `deposit` in total

@@ -7,6 +7,7 @@ use crate::{
 	kernels::{Q4Matrix, QuantizedRows},
 	weights::{BlockPart, Precision, TensorRole, WeightFile},
 };
+use appchain_primitives::receipt::activation_hash;
 use candle_core::{quantized::QMatMul, DType, Device, Module, Tensor};
 use std::fs::File;
 
@@ -270,6 +271,30 @@ impl LayerShard {
 		position: usize,
 		hidden: &[f32],
 	) -> Result<Vec<f32>> {
+		self.run(session, position, hidden, None)
+	}
+
+	/// [`Self::forward`], also returning the hash of every layer's output, in layer order
+	/// ([`appchain_primitives::receipt::activation_hash`]; the last is the output's): what a
+	/// receipt commits to. Hashing copies each layer's activations once.
+	pub fn forward_traced(
+		&self,
+		session: &mut SessionCache,
+		position: usize,
+		hidden: &[f32],
+	) -> Result<(Vec<f32>, Vec<[u8; 32]>)> {
+		let mut hashes = Vec::with_capacity(self.blocks.len());
+		let out = self.run(session, position, hidden, Some(&mut hashes))?;
+		Ok((out, hashes))
+	}
+
+	fn run(
+		&self,
+		session: &mut SessionCache,
+		position: usize,
+		hidden: &[f32],
+		mut trace: Option<&mut Vec<[u8; 32]>>,
+	) -> Result<Vec<f32>> {
 		let h = self.config.hidden;
 		if hidden.is_empty() || !hidden.len().is_multiple_of(h) {
 			let expected = (hidden.len() / h).max(1) * h;
@@ -287,6 +312,14 @@ impl LayerShard {
 		let mut caches = Vec::with_capacity(self.blocks.len());
 		for (block, cache) in self.blocks.iter().zip(&session.blocks) {
 			let (y, c) = block.forward(&self.config, &self.rope, &x, position, cache)?;
+			if let Some(hashes) = trace.as_deref_mut() {
+				let values = y.flatten_all()?.to_vec1::<f32>()?;
+				let shape = (u32::try_from(t), u32::try_from(h));
+				let (Ok(tokens), Ok(width)) = shape else {
+					return Err(EngineError::BadActivations { expected: h, got: hidden.len() });
+				};
+				hashes.push(activation_hash(tokens, width, &values));
+			}
 			x = y;
 			caches.push(c);
 		}

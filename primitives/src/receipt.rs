@@ -1,0 +1,287 @@
+//! Inference receipts: what a serving node signs for every forward step it computes, so that the
+//! step can later be checked (re-executed by verifiers) and a wrong result pinned on its node
+//! (P2P-LLM §4.2; issue 17).
+//!
+//! ## Encoding (version 1)
+//!
+//! - **Activations.** A step's input and output are `tokens × hidden` f32 values, row-major,
+//!   exactly as they travel between nodes. Their hash is
+//!   `SHA-256("appchain/activations/v1" ‖ tokens u32 LE ‖ hidden u32 LE ‖ each f32's IEEE-754
+//!   bits LE)` ([`activation_hash`]): bit-exact, so two results agree only if every value does.
+//! - **Per-layer commitment.** After each layer `l` of the node's range `[start, end)` the
+//!   engine hashes the activations as above (`h_l`); the leaf of layer `l` is
+//!   `SHA-256("appchain/layer-output/v1" ‖ l u32 LE ‖ h_l)` ([`layer_leaf`]), and the receipt
+//!   carries the Merkle root of the leaves in layer order ([`layer_root`], the tree of
+//!   [`pow::merkle_root`](crate::pow::merkle_root)). The output hash is `h_{end-1}`. A verifier
+//!   that disagrees with the output compares per-layer hashes with a proof for each
+//!   ([`layer_proof`], [`verify_layer`]) and finds the first layer that differs: the dispute is
+//!   about one layer, not the whole range.
+//! - **Signing payload.** [`Receipt::signing_payload`]: the 24-byte tag
+//!   `appchain/inference/rcpt1`, the chain's genesis hash, then the fields in declaration order,
+//!   integers little-endian, 200 bytes in all. The node's owner signs it with its account key
+//!   (the runtime's `MultiSignature`), as vouchers are signed.
+
+use crate::{
+	pow::{merkle_proof, merkle_root, verify_merkle_proof, Hash256, Sha2, Sha256 as _},
+	NodeId,
+};
+use alloc::vec::Vec;
+use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
+use scale_info::TypeInfo;
+use sha2::Digest;
+
+/// Domain tag of a receipt's signing payload.
+pub const RECEIPT_TAG: [u8; 24] = *b"appchain/inference/rcpt1";
+/// Domain of an activation hash.
+pub const ACTIVATIONS_DOMAIN: &[u8] = b"appchain/activations/v1";
+/// Domain of a layer's leaf.
+pub const LAYER_LEAF_DOMAIN: &[u8] = b"appchain/layer-output/v1";
+/// Length of a receipt's signing payload.
+pub const RECEIPT_PAYLOAD_LEN: usize = 24 + 32 + 8 + 4 * 3 + 16 + 4 * 3 + 32 * 3;
+
+/// A session: 16 bytes chosen by the serving node when the session opens.
+pub type SessionId = [u8; 16];
+
+/// What a node states about one forward step it computed.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub struct Receipt {
+	/// The node that computed the step.
+	pub node: NodeId,
+	/// The model.
+	pub model: u32,
+	/// First layer computed.
+	pub start: u32,
+	/// One past the last layer computed.
+	pub end: u32,
+	/// The session.
+	pub session: SessionId,
+	/// The step's index in the session (0 for the prompt, then one per generated token).
+	pub step: u32,
+	/// Position of the step's first token.
+	pub position: u32,
+	/// Tokens in the step.
+	pub tokens: u32,
+	/// [`activation_hash`] of the input.
+	pub input_hash: Hash256,
+	/// [`activation_hash`] of the output.
+	pub output_hash: Hash256,
+	/// [`layer_root`] of the per-layer outputs.
+	pub layer_root: Hash256,
+}
+
+impl Receipt {
+	/// The bytes the node's owner signs.
+	pub fn signing_payload(&self, genesis: &[u8; 32]) -> [u8; RECEIPT_PAYLOAD_LEN] {
+		crate::concat_fixed(&[
+			&RECEIPT_TAG,
+			genesis,
+			&self.node.to_le_bytes(),
+			&self.model.to_le_bytes(),
+			&self.start.to_le_bytes(),
+			&self.end.to_le_bytes(),
+			&self.session,
+			&self.step.to_le_bytes(),
+			&self.position.to_le_bytes(),
+			&self.tokens.to_le_bytes(),
+			&self.input_hash,
+			&self.output_hash,
+			&self.layer_root,
+		])
+	}
+}
+
+/// The hash of `tokens × hidden` activations (`values`, row-major).
+pub fn activation_hash(tokens: u32, hidden: u32, values: &[f32]) -> Hash256 {
+	let mut hasher = sha2::Sha256::new();
+	hasher.update(ACTIVATIONS_DOMAIN);
+	hasher.update(tokens.to_le_bytes());
+	hasher.update(hidden.to_le_bytes());
+	for value in values {
+		hasher.update(value.to_bits().to_le_bytes());
+	}
+	hasher.finalize().into()
+}
+
+/// The Merkle leaf of layer `layer`'s output hash.
+pub fn layer_leaf(layer: u32, output_hash: &Hash256) -> Hash256 {
+	let mut bytes = [0u8; LAYER_LEAF_DOMAIN.len() + 4 + 32];
+	let (domain, rest) = bytes.split_at_mut(LAYER_LEAF_DOMAIN.len());
+	domain.copy_from_slice(LAYER_LEAF_DOMAIN);
+	let (index, hash) = rest.split_at_mut(4);
+	index.copy_from_slice(&layer.to_le_bytes());
+	hash.copy_from_slice(output_hash);
+	Sha2::hash(&bytes)
+}
+
+fn leaves(start: u32, layer_hashes: &[Hash256]) -> Vec<Hash256> {
+	(start..).zip(layer_hashes).map(|(layer, hash)| layer_leaf(layer, hash)).collect()
+}
+
+/// The commitment to the outputs of layers `start, start + 1, …` (`layer_hashes` in order).
+pub fn layer_root(start: u32, layer_hashes: &[Hash256]) -> Hash256 {
+	merkle_root::<Sha2>(&leaves(start, layer_hashes))
+}
+
+/// The proof that layer `layer`'s output hash is in [`layer_root`]`(start, layer_hashes)`;
+/// `None` if `layer` is outside the range.
+pub fn layer_proof(start: u32, layer_hashes: &[Hash256], layer: u32) -> Option<Vec<Hash256>> {
+	let index = usize::try_from(layer.checked_sub(start)?).ok()?;
+	(index < layer_hashes.len()).then(|| merkle_proof::<Sha2>(&leaves(start, layer_hashes), index))
+}
+
+/// Whether `proof` shows that layer `layer` of `receipt`'s range output `output_hash`.
+pub fn verify_layer(
+	receipt: &Receipt,
+	layer: u32,
+	output_hash: &Hash256,
+	proof: &[Hash256],
+) -> bool {
+	if layer < receipt.start || layer >= receipt.end {
+		return false;
+	}
+	let count = u64::from(receipt.end.saturating_sub(receipt.start));
+	let index = u64::from(layer.saturating_sub(receipt.start));
+	let leaf = layer_leaf(layer, output_hash);
+	verify_merkle_proof::<Sha2>(&receipt.layer_root, &leaf, index, count, proof)
+}
+
+/// The first layer whose output differs between two runs of the same range from `start`
+/// (`None` when all agree): where a dispute is settled.
+pub fn first_divergent_layer(start: u32, ours: &[Hash256], theirs: &[Hash256]) -> Option<u32> {
+	let differs = ours.iter().zip(theirs).position(|(a, b)| a != b);
+	let index = differs.or((ours.len() != theirs.len()).then(|| ours.len().min(theirs.len())))?;
+	start.checked_add(u32::try_from(index).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+	#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
+	use super::*;
+
+	fn hashes(n: u32) -> Vec<Hash256> {
+		(0..n).map(|i| activation_hash(1, 4, &[i as f32, 1.0, -2.5, 0.0])).collect()
+	}
+
+	fn receipt(start: u32, layer_hashes: &[Hash256]) -> Receipt {
+		Receipt {
+			node: 7,
+			model: 1,
+			start,
+			end: start + layer_hashes.len() as u32,
+			session: [9; 16],
+			step: 3,
+			position: 12,
+			tokens: 1,
+			input_hash: [1; 32],
+			output_hash: *layer_hashes.last().unwrap(),
+			layer_root: layer_root(start, layer_hashes),
+		}
+	}
+
+	#[test]
+	fn the_payload_is_the_documented_layout() {
+		let r = receipt(4, &hashes(3));
+		let genesis = [0xaa; 32];
+		let p = r.signing_payload(&genesis);
+		assert_eq!(p.len(), 200);
+		assert_eq!(&p[..24], b"appchain/inference/rcpt1");
+		assert_eq!(&p[24..56], &genesis);
+		assert_eq!(&p[56..64], &7u64.to_le_bytes());
+		assert_eq!(&p[64..76], &[1, 0, 0, 0, 4, 0, 0, 0, 7, 0, 0, 0]);
+		assert_eq!(&p[76..92], &[9; 16]);
+		assert_eq!(&p[92..104], &[3, 0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0]);
+		assert_eq!(&p[104..136], &[1; 32]);
+		assert_eq!(&p[136..168], &r.output_hash);
+		assert_eq!(&p[168..200], &r.layer_root);
+	}
+
+	#[test]
+	fn every_field_and_the_chain_change_the_payload() {
+		let r = receipt(0, &hashes(2));
+		let base = r.signing_payload(&[0; 32]);
+		let variants = [
+			Receipt { node: 8, ..r },
+			Receipt { model: 2, ..r },
+			Receipt { start: 1, ..r },
+			Receipt { end: 3, ..r },
+			Receipt { session: [8; 16], ..r },
+			Receipt { step: 4, ..r },
+			Receipt { position: 13, ..r },
+			Receipt { tokens: 2, ..r },
+			Receipt { input_hash: [2; 32], ..r },
+			Receipt { output_hash: [2; 32], ..r },
+			Receipt { layer_root: [2; 32], ..r },
+		];
+		for v in variants {
+			assert_ne!(v.signing_payload(&[0; 32]), base, "{v:?}");
+		}
+		assert_ne!(r.signing_payload(&[1; 32]), base);
+	}
+
+	#[test]
+	fn activation_hashes_are_bit_exact() {
+		let a = activation_hash(1, 2, &[1.0, 2.0]);
+		assert_eq!(a, activation_hash(1, 2, &[1.0, 2.0]));
+		// One ULP, a sign of zero, or the shape: each is another hash.
+		assert_ne!(a, activation_hash(1, 2, &[f32::from_bits(1.0f32.to_bits() + 1), 2.0]));
+		assert_ne!(activation_hash(1, 1, &[0.0]), activation_hash(1, 1, &[-0.0]));
+		assert_ne!(a, activation_hash(2, 1, &[1.0, 2.0]));
+		// Independent reference: SHA-256 of the documented bytes, built by hand.
+		let mut bytes = b"appchain/activations/v1".to_vec();
+		bytes.extend([1, 0, 0, 0, 2, 0, 0, 0]);
+		bytes.extend([0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x40]);
+		assert_eq!(a, Sha2::hash(&bytes));
+	}
+
+	#[test]
+	fn every_layer_is_proven_against_the_root_and_nothing_else_is() {
+		for n in 1..=9u32 {
+			let hs = hashes(n);
+			let r = receipt(5, &hs);
+			for (i, h) in hs.iter().enumerate() {
+				let layer = 5 + i as u32;
+				let proof = layer_proof(5, &hs, layer).unwrap();
+				assert!(verify_layer(&r, layer, h, &proof), "{n} layers, layer {layer}");
+				assert!(!verify_layer(&r, layer, &[0; 32], &proof), "a wrong hash");
+				if n > 1 {
+					let other = if i == 0 { 6 } else { layer - 1 };
+					assert!(!verify_layer(&r, other, h, &proof), "the proof of another layer");
+				}
+			}
+			assert!(layer_proof(5, &hs, 4).is_none());
+			assert!(layer_proof(5, &hs, 5 + n).is_none());
+			assert!(!verify_layer(&r, 5 + n, &hs[0], &[]));
+		}
+	}
+
+	#[test]
+	fn the_root_binds_the_layer_numbers() {
+		let hs = hashes(4);
+		assert_ne!(layer_root(0, &hs), layer_root(1, &hs), "the same outputs at other layers");
+		let mut swapped = hs.clone();
+		swapped.swap(1, 2);
+		assert_ne!(layer_root(0, &hs), layer_root(0, &swapped));
+	}
+
+	#[test]
+	fn the_first_divergent_layer_is_found() {
+		let ours = hashes(5);
+		let mut theirs = ours.clone();
+		assert_eq!(first_divergent_layer(10, &ours, &theirs), None);
+		theirs[3] = [0; 32];
+		theirs[4] = [0; 32];
+		assert_eq!(first_divergent_layer(10, &ours, &theirs), Some(13));
+		assert_eq!(first_divergent_layer(10, &ours, &ours[..2]), Some(12), "a skipped layer");
+	}
+}
