@@ -20,9 +20,17 @@
 //!   `appchain/inference/rcpt1`, the chain's genesis hash, then the fields in declaration order,
 //!   integers little-endian, 200 bytes in all. The node's owner signs it with its account key
 //!   (the runtime's `MultiSignature`), as vouchers are signed.
+//! - **Client check.** [`Receipt::check_layers`]: the range is not empty, there is one hash per
+//!   layer, the last is the output hash and `layer_root` is their root.
+//! - **Batch commitment.** A node commits to a batch of receipts on chain with
+//!   [`receipts_root`]: the Merkle root of each receipt's leaf
+//!   `SHA-256("appchain/receipt-leaf/v1" ‖ signing payload)` ([`Receipt::leaf`]). A challenged
+//!   receipt is revealed with [`receipt_proof`] and checked with [`verify_receipt`].
 
 use crate::{
-	pow::{merkle_proof, merkle_root, verify_merkle_proof, Hash256, Sha2, Sha256 as _},
+	pow::{
+		merkle_proof, merkle_root, verify_merkle_proof, Hash256, Sha2, Sha256 as Sha256Hasher,
+	},
 	NodeId,
 };
 use alloc::vec::Vec;
@@ -80,7 +88,72 @@ pub struct Receipt {
 	pub layer_root: Hash256,
 }
 
+/// Why a receipt does not describe the per-layer outputs it came with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LayerMismatch {
+	/// `end <= start`: a receipt covers at least one layer.
+	EmptyRange,
+	/// The number of per-layer hashes is not `end - start`.
+	LayerCount {
+		/// Layers in the receipt's range.
+		expected: u32,
+		/// Hashes given.
+		got: usize,
+	},
+	/// `output_hash` is not the last layer's output hash.
+	OutputNotLastLayer,
+	/// `layer_root` is not the root of the per-layer hashes.
+	LayerRoot,
+}
+
+impl core::fmt::Display for LayerMismatch {
+	fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+		match self {
+			Self::EmptyRange => f.write_str("the receipt's layer range is empty"),
+			Self::LayerCount { expected, got } => {
+				write!(f, "{got} per-layer hashes for a range of {expected} layers")
+			},
+			Self::OutputNotLastLayer => {
+				f.write_str("the output hash is not the last layer's output hash")
+			},
+			Self::LayerRoot => f.write_str("the layer root does not commit to the per-layer hashes"),
+		}
+	}
+}
+
+/// Domain of a receipt's leaf in a session commitment.
+pub const RECEIPT_LEAF_DOMAIN: &[u8] = b"appchain/receipt-leaf/v1";
+
 impl Receipt {
+	/// Whether `layer_hashes` (layers `start..end` in order) are what this receipt commits to:
+	/// one per layer of a non-empty range, the last one the output hash, and `layer_root` their
+	/// root. A client checks this for every step it receives.
+	pub fn check_layers(&self, layer_hashes: &[Hash256]) -> Result<(), LayerMismatch> {
+		let expected = self.end.checked_sub(self.start).filter(|n| *n > 0);
+		let expected = expected.ok_or(LayerMismatch::EmptyRange)?;
+		if usize::try_from(expected).ok() != Some(layer_hashes.len()) {
+			return Err(LayerMismatch::LayerCount { expected, got: layer_hashes.len() });
+		}
+		if layer_hashes.last() != Some(&self.output_hash) {
+			return Err(LayerMismatch::OutputNotLastLayer);
+		}
+		if layer_root(self.start, layer_hashes) != self.layer_root {
+			return Err(LayerMismatch::LayerRoot);
+		}
+		Ok(())
+	}
+
+	/// The receipt's leaf in a session commitment:
+	/// `SHA-256("appchain/receipt-leaf/v1" ‖ signing payload)`.
+	pub fn leaf<H: Sha256Hasher>(&self, genesis: &[u8; 32]) -> Hash256 {
+		let payload = self.signing_payload(genesis);
+		let mut bytes = [0u8; RECEIPT_LEAF_DOMAIN.len() + RECEIPT_PAYLOAD_LEN];
+		let (domain, rest) = bytes.split_at_mut(RECEIPT_LEAF_DOMAIN.len());
+		domain.copy_from_slice(RECEIPT_LEAF_DOMAIN);
+		rest.copy_from_slice(&payload);
+		H::hash(&bytes)
+	}
+
 	/// The bytes the node's owner signs.
 	pub fn signing_payload(&self, genesis: &[u8; 32]) -> [u8; RECEIPT_PAYLOAD_LEN] {
 		crate::concat_fixed(&[
@@ -124,8 +197,17 @@ pub fn layer_leaf(layer: u32, output_hash: &Hash256) -> Hash256 {
 	Sha2::hash(&bytes)
 }
 
+/// The leaves of layers `start, start + 1, …`; stops at the last layer number a `u32` holds
+/// (a receipt's range, `end` a `u32`, never reaches past it).
 fn leaves(start: u32, layer_hashes: &[Hash256]) -> Vec<Hash256> {
-	(start..).zip(layer_hashes).map(|(layer, hash)| layer_leaf(layer, hash)).collect()
+	layer_hashes
+		.iter()
+		.enumerate()
+		.map_while(|(index, hash)| {
+			let layer = start.checked_add(u32::try_from(index).ok()?)?;
+			Some(layer_leaf(layer, hash))
+		})
+		.collect()
 }
 
 /// The commitment to the outputs of layers `start, start + 1, …` (`layer_hashes` in order).
@@ -154,6 +236,36 @@ pub fn verify_layer(
 	let index = u64::from(layer.saturating_sub(receipt.start));
 	let leaf = layer_leaf(layer, output_hash);
 	verify_merkle_proof::<Sha2>(&receipt.layer_root, &leaf, index, count, proof)
+}
+
+/// The commitment a node puts on chain for a batch of its receipts (steps of sessions, in the
+/// order it lists them): the Merkle root of their [`Receipt::leaf`]s.
+pub fn receipts_root<H: Sha256Hasher>(genesis: &[u8; 32], receipts: &[Receipt]) -> Hash256 {
+	let leaves: Vec<Hash256> = receipts.iter().map(|r| r.leaf::<H>(genesis)).collect();
+	merkle_root::<H>(&leaves)
+}
+
+/// The proof that `receipts[index]` is in [`receipts_root`]; `None` past the end.
+pub fn receipt_proof<H: Sha256Hasher>(
+	genesis: &[u8; 32],
+	receipts: &[Receipt],
+	index: usize,
+) -> Option<Vec<Hash256>> {
+	let leaves: Vec<Hash256> = receipts.iter().map(|r| r.leaf::<H>(genesis)).collect();
+	(index < leaves.len()).then(|| merkle_proof::<H>(&leaves, index))
+}
+
+/// Whether `proof` shows that `receipt` is entry `index` of a batch of `count` receipts
+/// committed to by `root`.
+pub fn verify_receipt<H: Sha256Hasher>(
+	genesis: &[u8; 32],
+	root: &Hash256,
+	receipt: &Receipt,
+	index: u64,
+	count: u64,
+	proof: &[Hash256],
+) -> bool {
+	index < count && verify_merkle_proof::<H>(root, &receipt.leaf::<H>(genesis), index, count, proof)
 }
 
 /// The first layer whose output differs between two runs of the same range from `start`
@@ -272,6 +384,59 @@ mod tests {
 		let mut swapped = hs.clone();
 		swapped.swap(1, 2);
 		assert_ne!(layer_root(0, &hs), layer_root(0, &swapped));
+	}
+
+	#[test]
+	fn ranges_ending_at_the_last_layer_number_do_not_overflow() {
+		let hs = hashes(3);
+		let start = u32::MAX - 3;
+		let r = receipt(start, &hs);
+		assert_eq!(r.end, u32::MAX);
+		assert_eq!(r.check_layers(&hs), Ok(()));
+		let proof = layer_proof(start, &hs, u32::MAX - 1).unwrap();
+		assert!(verify_layer(&r, u32::MAX - 1, &hs[2], &proof));
+	}
+
+	#[test]
+	fn a_receipt_is_checked_against_its_layer_hashes() {
+		let hs = hashes(4);
+		let r = receipt(2, &hs);
+		assert_eq!(r.check_layers(&hs), Ok(()));
+		assert_eq!(Receipt { end: 2, ..r }.check_layers(&hs), Err(LayerMismatch::EmptyRange));
+		assert_eq!(Receipt { end: 1, ..r }.check_layers(&hs), Err(LayerMismatch::EmptyRange));
+		assert_eq!(
+			r.check_layers(&hs[..3]),
+			Err(LayerMismatch::LayerCount { expected: 4, got: 3 }),
+			"a skipped layer"
+		);
+		assert_eq!(
+			Receipt { output_hash: hs[2], ..r }.check_layers(&hs),
+			Err(LayerMismatch::OutputNotLastLayer)
+		);
+		let mut other = hs.clone();
+		other[1] = [0; 32];
+		assert_eq!(r.check_layers(&other), Err(LayerMismatch::LayerRoot), "another layer 3");
+	}
+
+	#[test]
+	fn a_batch_of_receipts_proves_each_and_only_each() {
+		let genesis = [3; 32];
+		let batch: Vec<Receipt> =
+			(0..5).map(|step| Receipt { step, ..receipt(0, &hashes(2)) }).collect();
+		let root = receipts_root::<Sha2>(&genesis, &batch);
+		for (i, r) in batch.iter().enumerate() {
+			let proof = receipt_proof::<Sha2>(&genesis, &batch, i).unwrap();
+			assert!(verify_receipt::<Sha2>(&genesis, &root, r, i as u64, 5, &proof));
+			assert!(!verify_receipt::<Sha2>(&[4; 32], &root, r, i as u64, 5, &proof), "another chain");
+			let forged = Receipt { output_hash: [0; 32], ..*r };
+			assert!(!verify_receipt::<Sha2>(&genesis, &root, &forged, i as u64, 5, &proof));
+			assert!(!verify_receipt::<Sha2>(&genesis, &root, r, 5, 5, &proof), "past the end");
+		}
+		assert!(receipt_proof::<Sha2>(&genesis, &batch, 5).is_none());
+		// Independent reference for the leaf: SHA-256 of the documented bytes.
+		let mut bytes = b"appchain/receipt-leaf/v1".to_vec();
+		bytes.extend(batch[0].signing_payload(&genesis));
+		assert_eq!(batch[0].leaf::<Sha2>(&genesis), Sha2::hash(&bytes));
 	}
 
 	#[test]
