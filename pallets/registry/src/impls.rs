@@ -397,10 +397,7 @@ impl<T: Config> Pallet<T> {
 			return Err(Error::<T>::NotUnbonding.into());
 		};
 		ensure!(Self::now() >= unlocks_at, Error::<T>::UnbondingNotOver);
-		ensure!(
-			ReservedCollateral::<T>::get(node).is_zero(),
-			Error::<T>::ReservedForObligations
-		);
+		ensure!(ReservedCollateral::<T>::get(node).is_zero(), Error::<T>::ReservedForObligations);
 		let mut owned = NodesByOwner::<T>::get(who);
 
 		if !record.collateral.is_zero() {
@@ -714,6 +711,31 @@ impl<T: Config> ComputeNodes<AccountIdOf<T>, BalanceOf<T>> for Pallet<T> {
 		layers.fits(info.layers).then_some(layers)
 	}
 
+	fn price(node: NodeId) -> Option<BalanceOf<T>> {
+		match Nodes::<T>::get(node)?.kind {
+			NodeKind::Inference { price, .. } => Some(price),
+			NodeKind::Hashing { .. } => None,
+		}
+	}
+
+	fn nodes_covering(model: ModelId, layers: LayerRange) -> alloc::vec::Vec<NodeId> {
+		let Some(info) = Models::<T>::get(model) else { return alloc::vec::Vec::new() };
+		let Some(shard) = layers.start.checked_div(info.shard_size) else {
+			return alloc::vec::Vec::new();
+		};
+		ShardNodes::<T>::get(model, shard)
+			.into_iter()
+			.filter(|id| {
+				Nodes::<T>::get(id).is_some_and(|n| {
+					Self::is_serving_now(&n)
+						&& n.kind.inference_layers().is_some_and(|(m, r)| {
+							m == model && r.start <= layers.start && layers.end <= r.end
+						})
+				})
+			})
+			.collect()
+	}
+
 	fn hash_rate(node: NodeId) -> Option<u64> {
 		match Nodes::<T>::get(node)?.kind {
 			NodeKind::Hashing { hash_rate } => Some(hash_rate),
@@ -734,9 +756,8 @@ impl<T: Config> ComputeNodes<AccountIdOf<T>, BalanceOf<T>> for Pallet<T> {
 	fn reserve(node: NodeId, amount: BalanceOf<T>) -> DispatchResult {
 		let record = Nodes::<T>::get(node).ok_or(Error::<T>::UnknownNode)?;
 		ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
-		let reserved = ReservedCollateral::<T>::get(node)
-			.checked_add(&amount)
-			.ok_or(Error::<T>::Overflow)?;
+		let reserved =
+			ReservedCollateral::<T>::get(node).checked_add(&amount).ok_or(Error::<T>::Overflow)?;
 		ensure!(reserved <= record.collateral, Error::<T>::InsufficientFreeCollateral);
 
 		ReservedCollateral::<T>::insert(node, reserved);

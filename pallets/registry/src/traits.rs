@@ -21,6 +21,14 @@ pub trait ComputeNodes<AccountId, Balance> {
 	/// unknown model or a shard past its last layer.
 	fn shard_layers(model: ModelId, shard: ShardIndex) -> Option<LayerRange>;
 
+	/// Price per forward pass of an inference node.
+	fn price(node: NodeId) -> Option<Balance>;
+
+	/// The serving inference nodes of `model` whose layer range contains all of `layers`,
+	/// ascending by id: who can re-run a step over those layers. Reads one shard (at most
+	/// `MaxNodesPerShard` nodes).
+	fn nodes_covering(model: ModelId, layers: LayerRange) -> alloc::vec::Vec<NodeId>;
+
 	/// Declared hash rate of a hashing node.
 	fn hash_rate(node: NodeId) -> Option<u64>;
 
@@ -75,7 +83,11 @@ pub trait OnVerifiedWork<AccountId> {
 }
 
 impl<AccountId> OnVerifiedWork<AccountId> for () {
-	fn on_verified_work(_client: &AccountId, _node: NodeId, _work: u64) -> Result<(), DispatchError> {
+	fn on_verified_work(
+		_client: &AccountId,
+		_node: NodeId,
+		_work: u64,
+	) -> Result<(), DispatchError> {
 		Ok(())
 	}
 }
