@@ -64,6 +64,16 @@ impl<T: Config> Pallet<T> {
 		ChallengeProbability::<T>::get(model).unwrap_or_else(T::DefaultChallengeProbability::get)
 	}
 
+	/// The penalty backing a commitment whose steps were paid `payment`: `PenaltyFactor` times
+	/// the payment, at least `MismatchPenalty`. Scaling with the payment keeps the expected loss
+	/// of a cheat (`p × (payment + penalty)` for challenge probability `p`) above its gain (at
+	/// most the payment) for batches of every size.
+	pub fn penalty_for(payment: BalanceOf<T>) -> Result<BalanceOf<T>, DispatchError> {
+		let scaled =
+			payment.checked_mul(&T::PenaltyFactor::get().into()).ok_or(Error::<T>::Overflow)?;
+		Ok(scaled.max(T::MismatchPenalty::get()))
+	}
+
 	/// Chains this block's randomness into [`SeedChain`] and stamps the commitments due now with
 	/// their seeds; returns how many were due (at most [`Config::MaxDuePerBlock`]).
 	///
@@ -108,8 +118,8 @@ impl<T: Config> Pallet<T> {
 		let price = T::Nodes::price(node).ok_or(Error::<T>::NotInferenceNode)?;
 		ensure!(steps >= 1 && steps <= T::MaxStepsPerCommitment::get(), Error::<T>::BadStepCount);
 		let payment = price.checked_mul(&steps.into()).ok_or(Error::<T>::Overflow)?;
-		let reserved =
-			payment.checked_add(&T::MismatchPenalty::get()).ok_or(Error::<T>::Overflow)?;
+		let penalty = Self::penalty_for(payment)?;
+		let reserved = payment.checked_add(&penalty).ok_or(Error::<T>::Overflow)?;
 		ensure!(T::Nodes::free_collateral(node) >= reserved, Error::<T>::InsufficientCollateral);
 		let now = Self::now();
 		let challenge_at =
@@ -493,8 +503,11 @@ impl<T: Config> Pallet<T> {
 			};
 			// Half the penalty to the verifiers who proved the fault, in equal shares; the rest
 			// (all of it when no verifier voted) to the client.
-			let to_verifiers =
-				if winners.is_empty() { Zero::zero() } else { penalty.checked_div(&2u32.into()).unwrap_or_default() };
+			let to_verifiers = if winners.is_empty() {
+				Zero::zero()
+			} else {
+				penalty.checked_div(&2u32.into()).unwrap_or_default()
+			};
 			let share = if winners.is_empty() {
 				Zero::zero()
 			} else {

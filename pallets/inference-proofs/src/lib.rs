@@ -15,7 +15,8 @@
 //!   one session, naming the client. One transaction covers the whole batch, so the chain load
 //!   per generated token is one commitment's share. Committing *reserves* from the node's
 //!   collateral the payment for the steps (its price per forward pass times `steps`, what a
-//!   mismatch refunds) plus [`Config::MismatchPenalty`]: the penalty of a cheat is backed when
+//!   mismatch refunds) plus the penalty, [`Config::PenaltyFactor`] times the payment and at
+//!   least [`Config::MismatchPenalty`] ([`Pallet::penalty_for`]): the penalty of a cheat is backed when
 //!   the obligation is taken, and cannot be withdrawn or slashed away before the verdict.
 //! - **Sampling with randomness unknown at commit time.** The challenge is decided by the seed
 //!   of block `challenge_at = commit + ChallengeDelay`. The seed chains every block's VRF output
@@ -138,10 +139,16 @@ pub mod pallet {
 		#[pallet::constant]
 		type DefaultChallengeProbability: Get<Perbill>;
 
-		/// Reserved from a node's collateral with every commitment, on top of the payment, and
-		/// slashed when the node is proven at fault.
+		/// Least penalty reserved from a node's collateral with every commitment, on top of the
+		/// payment, and slashed when the node is proven at fault.
 		#[pallet::constant]
 		type MismatchPenalty: Get<BalanceOf<Self>>;
+
+		/// The penalty of a commitment is this many times its payment (when that is more than
+		/// [`Config::MismatchPenalty`]). A cheat is unprofitable in expectation when
+		/// `probability × (1 + PenaltyFactor) > 1`.
+		#[pallet::constant]
+		type PenaltyFactor: Get<u32>;
 
 		/// Reserved from each verifier drawn; lost by a silent verifier or one outside the
 		/// majority.

@@ -46,7 +46,9 @@ impl pallet_balances::Config for Test {
 pub const MIN_COLLATERAL: Balance = 100;
 pub const COLLATERAL: Balance = 1_000;
 pub const PRICE: Balance = 2;
+/// The least penalty; batches of up to 10 steps at [`PRICE`] pay it.
 pub const PENALTY: Balance = 200;
+pub const PENALTY_FACTOR: u32 = 10;
 pub const VERIFIER_BOND: Balance = 50;
 pub const DISPUTE_BOND: Balance = 40;
 pub const VERIFIERS: u32 = 3;
@@ -124,6 +126,7 @@ impl pallet_inference_proofs::Config for Test {
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type DefaultChallengeProbability = DefaultProbability;
 	type MismatchPenalty = MismatchPenalty;
+	type PenaltyFactor = ConstU32<PENALTY_FACTOR>;
 	type VerifierBond = VerifierBond;
 	type DisputeBond = DisputeBond;
 	type VerifiersPerChallenge = ConstU32<VERIFIERS>;

@@ -128,6 +128,18 @@ fn settled() -> (Verdict, Balance, Balance, u32) {
 		.expect("settled")
 }
 
+/// Index of the receipt challenged in the last `Challenged` event.
+fn challenged_index_of_last() -> usize {
+	events()
+		.into_iter()
+		.rev()
+		.find_map(|e| match e {
+			Event::Challenged { index, .. } => Some(index as usize),
+			_ => None,
+		})
+		.expect("a challenge")
+}
+
 fn reserved(node: NodeId) -> Balance {
 	Registry::collateral(node) - Registry::free_collateral(node)
 }
@@ -151,11 +163,15 @@ fn a_commitment_reserves_the_payment_and_the_penalty() {
 		assert_eq!(reserved(server), 10 * PRICE + PENALTY);
 		assert_eq!(c.challenge_at, 1 + CHALLENGE_DELAY);
 		assert_eq!(DueAt::<Test>::get(c.challenge_at).to_vec(), vec![id]);
-		assert_eq!(CommitmentsOf::<Test>::get(server).to_vec(), vec![id]);
-		assert!(matches!(
-			events().last(),
-			Some(Event::Committed { steps: 10, payment: 20, reserved: 220, .. })
-		));
+		// A larger batch reserves PenaltyFactor times its payment.
+		let big = commit(server, &receipts(server, 30, &[]));
+		let c40 = Commitments::<Test>::get(big).unwrap();
+		assert_eq!(c40.reserved, 30 * PRICE * (1 + PENALTY_FACTOR as Balance));
+		assert_eq!(reserved(server), 10 * PRICE + PENALTY + c40.reserved);
+		assert_eq!(CommitmentsOf::<Test>::get(server).to_vec(), vec![id, big]);
+		assert!(events()
+			.iter()
+			.any(|e| matches!(e, Event::Committed { steps: 10, payment: 20, reserved: 220, .. })));
 		// Nothing to draw before the challenge block's seed.
 		assert_noop!(Proofs::draw(origin(CLIENT), id), Error::<Test>::NotDue);
 		run_to_block(c.challenge_at);
@@ -662,5 +678,61 @@ fn unknown_and_unchallenged_commitments_cannot_be_settled_or_voted() {
 			Error::<Test>::NotChallenged
 		);
 		let _ = Ballot::Pending;
+	});
+}
+
+/// A node that fakes a quarter of its steps, over many commitments at probability 30%: it is
+/// caught at the rate `p × f` the sampling promises (within four standard deviations), every
+/// catch is slashed, and what it loses exceeds what the faked steps earned.
+#[test]
+fn a_partial_cheater_is_caught_at_p_times_f_and_loses_more_than_it_gains() {
+	test(|| {
+		set_probability(30);
+		let server = node_with(SERVER, 0, 4, 50_000);
+		for v in [V1, V2, V3] {
+			node(v);
+		}
+		let (trials, steps, faked) = (300u32, 8u32, [1u32, 6]);
+		let collateral = Registry::collateral(server);
+		let (mut caught, mut challenged) = (0u32, 0u32);
+		for t in 0..trials {
+			set_randomness(u64::from(t) * 104_729 + 1);
+			let batch = receipts(server, steps, &faked);
+			let id = commit(server, &batch);
+			draw(id);
+			if Challenges::<Test>::get(id).is_some() {
+				challenged += 1;
+				reveal(id, &batch);
+				let vote = honest_vote(id);
+				let drawn = verifiers(id);
+				for v in &drawn {
+					seal(id, *v, &vote);
+				}
+				for v in &drawn {
+					open(id, *v, vote);
+				}
+				if matches!(settled().0, Verdict::Mismatch { .. }) {
+					caught += 1;
+					// Only a faked step is ever found wrong.
+					assert!(faked.contains(&batch[challenged_index_of_last()].step));
+				}
+			}
+			run_to_block(System::block_number() + 1);
+		}
+		let f = faked.len() as f64 / f64::from(steps);
+		let (n, p) = (f64::from(trials), 0.3 * f);
+		let sd = (n * p * (1.0 - p)).sqrt();
+		let lost = collateral - Registry::collateral(server);
+		let gained = Balance::from(trials) * faked.len() as Balance * PRICE;
+		println!(
+			"partial cheater: challenged {challenged}, caught {caught} of {trials} commitments \
+			 (expected {:.1} ± {:.1}); lost {lost}, earned {gained} on faked steps: {:.1}x",
+			n * p,
+			sd,
+			lost as f64 / gained as f64
+		);
+		assert!((f64::from(caught) - n * p).abs() <= 4.0 * sd);
+		assert_eq!(lost, Balance::from(caught) * (Balance::from(steps) * PRICE + PENALTY));
+		assert!(lost > gained);
 	});
 }
