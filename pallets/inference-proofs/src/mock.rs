@@ -140,6 +140,8 @@ impl pallet_inference_proofs::Config for Test {
 	type VoteWindow = VoteWindow;
 	type OpenWindow = OpenWindow;
 	type WeightInfo = ();
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = crate::RegistryHelper<Test>;
 }
 
 pub const CLIENT: AccountId = 1;
