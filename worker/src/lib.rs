@@ -16,6 +16,9 @@
 //!   `ledger`, `pricing` (an inference node's pricing agent);
 //! - [`pipeline`]: text generation through a route of inference nodes, with failover;
 //! - [`node_api`]: the inference node's activation API over HTTP, server and client;
+//! - [`proofs`]: inference proofs: the signed receipt of every forward step (`receipts`:
+//!   encoding, the client's check, the node's signer and on-disk store) and re-execution of a
+//!   step by a verifier (`replay`);
 //! - [`payments`]: payment-channel vouchers: signing, checking, and the books of the latest
 //!   voucher per channel on disk;
 //! - [`journal`]: results and salts on disk before they are committed, and the ledger;
@@ -42,6 +45,7 @@ pub mod logging;
 pub mod node_api;
 pub mod payments;
 pub mod pipeline;
+pub mod proofs;
 pub mod shutdown;
 pub mod simulation;
 
@@ -50,7 +54,7 @@ pub use error::WorkerError;
 #[cfg(test)]
 mod layering {
 	/// The modules in the order of the crate docs: each may use only modules after it.
-	const LAYERS: [&str; 14] = [
+	const LAYERS: [&str; 15] = [
 		"cli",
 		"cmd",
 		"simulation",
@@ -58,6 +62,7 @@ mod layering {
 		"duty",
 		"pipeline",
 		"node_api",
+		"proofs",
 		"payments",
 		"journal",
 		"chain",
@@ -89,6 +94,9 @@ mod layering {
 		("node_api", include_str!("node_api/mod.rs")),
 		("node_api", include_str!("node_api/server.rs")),
 		("node_api", include_str!("node_api/client.rs")),
+		("proofs", include_str!("proofs/mod.rs")),
+		("proofs", include_str!("proofs/receipts.rs")),
+		("proofs", include_str!("proofs/replay.rs")),
 		("daemon", include_str!("daemon.rs")),
 		("duty", include_str!("duty/mod.rs")),
 		("duty", include_str!("duty/heartbeat.rs")),

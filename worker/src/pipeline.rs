@@ -8,6 +8,11 @@
 //! date by replaying the recorded inputs at its first layer, step by step as the first nodes
 //! saw them. The replacement therefore computes what the failed node computed (bit for bit
 //! on the same build and CPU class) and the text does not change.
+//!
+//! Every step's signed receipt is checked against the hop's node and owner
+//! ([`ReceiptPolicy`]; a hop that sends none, or a wrong one, fails like an unreachable one:
+//! it is excluded and routed around) and kept ([`Pipeline::receipts`]), so that the client
+//! can later prove what each node claimed to compute.
 
 use std::{collections::BTreeMap, time::Instant};
 
@@ -20,10 +25,11 @@ use appchain_primitives::{
 use crate::{
 	error::WorkerError,
 	node_api::{
-		client::{Hop, HopError},
+		client::{Hop, HopError, ReceiptCheck},
 		ApiErrorCode,
 	},
 	payments::Wallet,
+	proofs::SignedReceipt,
 };
 
 /// One node of a route.
@@ -31,6 +37,8 @@ use crate::{
 pub struct PlannedHop {
 	/// Node id on chain.
 	pub node: u64,
+	/// Its owner's public key: the signer of its receipts.
+	pub owner: [u8; 32],
 	/// Its endpoint.
 	pub endpoint: String,
 	/// Layers `[start, end)`.
@@ -112,6 +120,37 @@ pub struct Failover {
 	pub replayed: usize,
 }
 
+/// How the pipeline treats receipts: the chain they are signed for, and whether a step
+/// without one is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptPolicy {
+	/// The genesis hash of the chain receipts are signed for.
+	pub genesis: [u8; 32],
+	/// Refuse (and route around) a node that sends no receipt. On by default; off only for
+	/// nodes that predate receipts (`infer --allow-unsigned`). A receipt that is sent is
+	/// always checked.
+	pub require: bool,
+}
+
+impl ReceiptPolicy {
+	/// Receipts required, signed for the chain with genesis `genesis`.
+	pub fn required(genesis: [u8; 32]) -> Self {
+		Self { genesis, require: true }
+	}
+}
+
+/// A checked receipt the pipeline kept.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct HopReceipt {
+	/// The node's endpoint, where its kept inputs can be read.
+	pub endpoint: String,
+	/// The node's owner, `0x` hex: the receipt's signer.
+	pub owner: String,
+	/// The receipt (its fields are flattened into the JSON object).
+	#[serde(flatten)]
+	pub signed: SignedReceipt,
+}
+
 struct LiveHop {
 	plan: PlannedHop,
 	hop: Hop,
@@ -138,6 +177,10 @@ pub struct Pipeline<P: Planner> {
 	pub passes: BTreeMap<u64, (u64, u128)>,
 	/// Pays each forward pass with a voucher of the channel to its node (none: unpaid).
 	wallet: Option<std::sync::Arc<Wallet>>,
+	/// How receipts are checked.
+	receipt_policy: ReceiptPolicy,
+	/// Every checked receipt, in the order the steps were computed.
+	receipts: Vec<HopReceipt>,
 }
 
 /// How long a hop whose node does not see our channel yet is retried (a channel opened in the
@@ -155,12 +198,14 @@ fn hop_error(e: HopError) -> WorkerError {
 }
 
 impl<P: Planner> Pipeline<P> {
-	/// Plans the first route and opens a session on each hop.
+	/// Plans the first route and opens a session on each hop, whose receipts are checked by
+	/// `receipts`.
 	pub async fn start(
 		planner: P,
 		http: reqwest::Client,
 		model: u32,
 		head: &ClientHead,
+		receipts: ReceiptPolicy,
 	) -> Result<Self, WorkerError> {
 		let mut pipeline = Self {
 			planner,
@@ -176,6 +221,8 @@ impl<P: Planner> Pipeline<P> {
 			failovers: Vec::new(),
 			passes: BTreeMap::new(),
 			wallet: None,
+			receipt_policy: receipts,
+			receipts: Vec::new(),
 		};
 		// A listed node can be gone (its heartbeats not yet timed out): route around it.
 		'plan: loop {
@@ -223,7 +270,21 @@ impl<P: Planner> Pipeline<P> {
 	}
 
 	async fn open(&self, plan: &PlannedHop) -> Result<Hop, HopError> {
-		Hop::open(self.http.clone(), &plan.endpoint, self.model, plan.layers, self.hidden).await
+		let hop =
+			Hop::open(self.http.clone(), &plan.endpoint, self.model, plan.layers, self.hidden)
+				.await?;
+		Ok(hop.with_receipts(ReceiptCheck {
+			node: plan.node,
+			owner: plan.owner,
+			genesis: self.receipt_policy.genesis,
+			require: self.receipt_policy.require,
+		}))
+	}
+
+	/// Every checked receipt so far, in the order the steps were computed (a replacement's
+	/// replayed steps included; a failed node's earlier receipts kept).
+	pub fn receipts(&self) -> &[HopReceipt] {
+		&self.receipts
 	}
 
 	/// Pays every forward pass from now on with `wallet`'s vouchers.
@@ -238,7 +299,7 @@ impl<P: Planner> Pipeline<P> {
 		j: usize,
 		position: usize,
 		input: &[f32],
-	) -> Result<Vec<f32>, ForwardError> {
+	) -> Result<(Vec<f32>, Option<SignedReceipt>), ForwardError> {
 		let plan = &self.hops[j].plan;
 		// One voucher per pass: a retry offers the same one again.
 		let voucher = match &self.wallet {
@@ -295,7 +356,15 @@ impl<P: Planner> Pipeline<P> {
 							WorkerError::Hop(format!("no activations recorded at layer {start}"))
 						})?;
 					match self.forward_paid(j, self.positions[k], &input).await {
-						Ok(out) => {
+						Ok((out, receipt)) => {
+							if let Some(signed) = receipt {
+								let plan = &self.hops[j].plan;
+								self.receipts.push(HopReceipt {
+									endpoint: plan.endpoint.clone(),
+									owner: format!("0x{}", hex::encode(plan.owner)),
+									signed,
+								});
+							}
 							let steps = self.crossed.entry(end).or_default();
 							if steps.len() == k {
 								steps.push(out);

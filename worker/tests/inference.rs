@@ -1,6 +1,8 @@
 //! The activation API and the pipeline over real HTTP on loopback, with tiny generated models:
 //! three hops generate what one process generates, a failed hop is replaced without changing
-//! the text, and bad requests get typed errors while other sessions carry on.
+//! the text, and bad requests get typed errors while other sessions carry on. Every node signs
+//! its steps' receipts and the pipeline requires and checks them (receipts themselves:
+//! `tests/receipts.rs`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail loudly
 
@@ -18,7 +20,8 @@ use appchain_worker::{
 		server::{ActivationServer, ServerLimits},
 		ApiErrorBody, ApiErrorCode, SessionOpened,
 	},
-	pipeline::{FixedPlanner, Pipeline, PlannedHop},
+	pipeline::{FixedPlanner, Pipeline, PlannedHop, ReceiptPolicy},
+	proofs::ReceiptSigner,
 	shutdown::Shutdown,
 	WorkerError,
 };
@@ -26,6 +29,15 @@ use candle_core::quantized::GgmlDType;
 use sp_arithmetic::Perbill;
 
 const MODEL: u32 = 7;
+const GENESIS: [u8; 32] = [0x42; 32];
+
+fn owner_key() -> subxt_signer::sr25519::Keypair {
+	appchain_worker::keys::keypair_from_suri("//Alice").unwrap()
+}
+
+fn policy() -> ReceiptPolicy {
+	ReceiptPolicy::required(GENESIS)
+}
 
 fn tiny(name: &str, gguf: bool) -> WeightFile {
 	let dir = std::env::temp_dir().join(format!("worker-inference-{}-{name}", std::process::id()));
@@ -47,9 +59,16 @@ struct Served {
 	server: ActivationServer,
 }
 
-async fn serve(file: &WeightFile, layers: (u32, u32), limits: ServerLimits) -> Served {
+/// A node serving `layers`, signing receipts as node `node` (kept nowhere).
+async fn serve_as(
+	node: u64,
+	file: &WeightFile,
+	layers: (u32, u32),
+	limits: ServerLimits,
+) -> Served {
 	let shard = Arc::new(LayerShard::load(file, layers.0, layers.1, 512).unwrap());
 	let server = ActivationServer::new(shard, MODEL, "00".into(), limits);
+	server.sign_receipts(ReceiptSigner::new(node, GENESIS, owner_key()));
 	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 	let endpoint = format!("http://{}", listener.local_addr().unwrap());
 	let stop = Shutdown::new();
@@ -57,8 +76,13 @@ async fn serve(file: &WeightFile, layers: (u32, u32), limits: ServerLimits) -> S
 	Served { endpoint, stop, server }
 }
 
+async fn serve(file: &WeightFile, layers: (u32, u32), limits: ServerLimits) -> Served {
+	serve_as(0, file, layers, limits).await
+}
+
 fn hop(node: u64, served: &Served, layers: (u32, u32), cost_ms: u32) -> PlannedHop {
-	PlannedHop { node, endpoint: served.endpoint.clone(), layers, price: 1, cost_ms }
+	let owner = owner_key().public_key().0;
+	PlannedHop { node, owner, endpoint: served.endpoint.clone(), layers, price: 1, cost_ms }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,8 +93,8 @@ async fn three_hops_generate_what_one_process_generates() {
 		let whole = LayerShard::load(&file, 0, 6, 512).unwrap();
 		let ranges = [(0, 2), (2, 4), (4, 6)];
 		let mut served = Vec::new();
-		for r in ranges {
-			served.push(serve(&file, r, ServerLimits::default()).await);
+		for (i, r) in ranges.into_iter().enumerate() {
+			served.push(serve_as(i as u64, &file, r, ServerLimits::default()).await);
 		}
 		let nodes: Vec<PlannedHop> = ranges
 			.iter()
@@ -83,10 +107,15 @@ async fn three_hops_generate_what_one_process_generates() {
 			let local =
 				generate_local(&head, &[&whole], prompt.clone(), 32, greedy(), vec![]).unwrap();
 			let planner = FixedPlanner { nodes: nodes.clone(), layers: 6, alpha: Perbill::zero() };
-			let mut pipeline =
-				Pipeline::start(planner, http_client(Duration::from_secs(10)), MODEL, &head)
-					.await
-					.unwrap();
+			let mut pipeline = Pipeline::start(
+				planner,
+				http_client(Duration::from_secs(10)),
+				MODEL,
+				&head,
+				policy(),
+			)
+			.await
+			.unwrap();
 			let mut decoder = Decoder::new(&head, prompt, 32, greedy(), vec![]).unwrap();
 			let remote = pipeline.generate(&mut decoder, |_| {}).await.unwrap();
 			assert_eq!(
@@ -98,6 +127,7 @@ async fn three_hops_generate_what_one_process_generates() {
 				3 * 32,
 				"one pass per hop per step"
 			);
+			assert_eq!(pipeline.receipts().len(), 3 * 32, "one checked receipt per pass");
 			pipeline.close().await;
 		}
 		assert!(served.iter().all(|s| s.server.session_count() == 0), "closed sessions are gone");
@@ -109,10 +139,10 @@ async fn a_failed_hop_is_replaced_and_the_text_does_not_change() {
 	let file = tiny("failover", false);
 	let head = ClientHead::load(&file).unwrap();
 	let whole = LayerShard::load(&file, 0, 6, 512).unwrap();
-	let a = serve(&file, (0, 2), ServerLimits::default()).await;
-	let b = serve(&file, (2, 4), ServerLimits::default()).await;
-	let b2 = serve(&file, (2, 4), ServerLimits::default()).await;
-	let c = serve(&file, (4, 6), ServerLimits::default()).await;
+	let a = serve_as(1, &file, (0, 2), ServerLimits::default()).await;
+	let b = serve_as(2, &file, (2, 4), ServerLimits::default()).await;
+	let b2 = serve_as(3, &file, (2, 4), ServerLimits::default()).await;
+	let c = serve_as(4, &file, (4, 6), ServerLimits::default()).await;
 	// b is cheaper than b2, so the first route goes through b.
 	let nodes = vec![
 		hop(1, &a, (0, 2), 10),
@@ -125,7 +155,9 @@ async fn a_failed_hop_is_replaced_and_the_text_does_not_change() {
 	let local = generate_local(&head, &[&whole], prompt.clone(), 32, greedy(), vec![]).unwrap();
 	let planner = FixedPlanner { nodes, layers: 6, alpha: Perbill::zero() };
 	let mut pipeline =
-		Pipeline::start(planner, http_client(Duration::from_secs(10)), MODEL, &head).await.unwrap();
+		Pipeline::start(planner, http_client(Duration::from_secs(10)), MODEL, &head, policy())
+			.await
+			.unwrap();
 	assert_eq!(pipeline.route().iter().map(|h| h.node).collect::<Vec<_>>(), vec![1, 2, 4]);
 	let mut decoder = Decoder::new(&head, prompt, 32, greedy(), vec![]).unwrap();
 	let mut seen = 0;
@@ -149,6 +181,17 @@ async fn a_failed_hop_is_replaced_and_the_text_does_not_change() {
 	assert_eq!(pipeline.passes[&3].0, 32);
 	assert_eq!(pipeline.passes[&1].0, 32);
 	assert_eq!(pipeline.passes[&4].0, 32);
+	// The replacement's receipts count its session's steps from 0, replays included.
+	let steps = |node: u64| -> Vec<u32> {
+		pipeline
+			.receipts()
+			.iter()
+			.filter(|r| r.signed.receipt.node == node)
+			.map(|r| r.signed.receipt.step)
+			.collect()
+	};
+	assert_eq!(steps(3), (0..32).collect::<Vec<_>>());
+	assert_eq!(steps(2).len(), 10, "the failed node's receipts before it left are kept");
 	pipeline.close().await;
 }
 
@@ -164,7 +207,9 @@ async fn a_listed_node_that_is_gone_is_routed_around_at_the_start() {
 	let nodes = vec![hop(1, &gone, (0, 6), 1), hop(2, &a, (0, 6), 10)];
 	let planner = FixedPlanner { nodes, layers: 6, alpha: Perbill::zero() };
 	let pipeline =
-		Pipeline::start(planner, http_client(Duration::from_secs(5)), MODEL, &head).await.unwrap();
+		Pipeline::start(planner, http_client(Duration::from_secs(5)), MODEL, &head, policy())
+			.await
+			.unwrap();
 	assert_eq!(pipeline.route().iter().map(|h| h.node).collect::<Vec<_>>(), vec![2]);
 	pipeline.close().await;
 }
@@ -181,6 +226,7 @@ async fn a_route_that_does_not_cover_the_model_is_refused() {
 		http_client(Duration::from_secs(5)),
 		MODEL,
 		&head,
+		policy(),
 	)
 	.await;
 	assert!(matches!(result, Err(WorkerError::Hop(_))), "no route over a gap");

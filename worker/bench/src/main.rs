@@ -23,7 +23,8 @@ use appchain_worker::{
 		client::http_client,
 		server::{ActivationServer, ServerLimits},
 	},
-	pipeline::{FixedPlanner, Pipeline, PlannedHop},
+	pipeline::{FixedPlanner, Pipeline, PlannedHop, ReceiptPolicy},
+	proofs::ReceiptSigner,
 	shutdown::Shutdown,
 };
 use candle_core::{quantized::gguf_file, Device, Tensor};
@@ -165,21 +166,34 @@ async fn main() -> Result<(), Error> {
 	let agree = ours_tokens.iter().zip(&candle_tokens).take_while(|(a, b)| a == b).count();
 
 	// 3. The pipeline over three loopback workers.
+	// Each node signs a receipt per step (as `serve` does; kept nowhere) and the client checks it.
 	let mut hops = Vec::new();
 	let shutdown = Shutdown::new();
+	let genesis = [0u8; 32];
+	let key = appchain_worker::keys::keypair_from_suri("//Bob")?;
 	for (i, (a, b)) in [(0u32, 10u32), (10, 20), (20, 30)].into_iter().enumerate() {
 		let shard = Arc::new(LayerShard::load(&file, a, b, 2048)?);
 		let server = ActivationServer::new(shard, 0, String::new(), ServerLimits::default());
+		server.sign_receipts(ReceiptSigner::new(i as u64, genesis, key.clone()));
 		let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
 		let endpoint = format!("http://{}", listener.local_addr()?);
 		tokio::spawn(server.serve(listener, shutdown.clone()));
-		hops.push(PlannedHop { node: i as u64, endpoint, layers: (a, b), price: 1, cost_ms: 1 });
+		let owner = key.public_key().0;
+		hops.push(PlannedHop {
+			node: i as u64,
+			owner,
+			endpoint,
+			layers: (a, b),
+			price: 1,
+			cost_ms: 1,
+		});
 	}
 	let mut pipeline = Pipeline::start(
 		FixedPlanner { nodes: hops, layers: 30, alpha: sp_arithmetic::Perbill::zero() },
 		http_client(std::time::Duration::from_secs(30)),
 		0,
 		&head,
+		ReceiptPolicy::required(genesis),
 	)
 	.await?;
 	let mut dec = Decoder::new(&head, prompt.clone(), n, Sampler::new(Sampling::Greedy)?, vec![])?;

@@ -145,6 +145,11 @@ impl Signer {
 		&self.inner.id
 	}
 
+	/// The account's key (a serving node signs its inference receipts with it).
+	pub fn keypair(&self) -> &Keypair {
+		&self.inner.keypair
+	}
+
 	fn state(&self) -> MutexGuard<'_, State> {
 		// No code panics while holding the lock; a poisoned lock still has consistent state.
 		self.inner.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())

@@ -44,7 +44,7 @@ use crate::{
 	error::WorkerError,
 	node_api::client::http_client,
 	payments::{VoucherBook, Wallet},
-	pipeline::{Pipeline, TokenEvent},
+	pipeline::{Pipeline, ReceiptPolicy, TokenEvent},
 };
 
 /// `gateway` arguments.
@@ -337,7 +337,8 @@ impl Gateway {
 		let wallet = payer.wallet.clone();
 		let planner = ChainPlanner { payer: Some(payer), ..self.planner.clone() };
 		let http = http_client(self.hop_timeout);
-		let mut pipeline = Pipeline::start(planner, http, self.planner.model, &self.head)
+		let policy = ReceiptPolicy::required(self.planner.chain.genesis_hash());
+		let mut pipeline = Pipeline::start(planner, http, self.planner.model, &self.head, policy)
 			.await
 			.map_err(|e| Refusal::Failed(e.to_string()))?;
 		// One forward pass per hop per token: cut the request to what the caps pay for.

@@ -3,6 +3,10 @@
 //! tokenizer, sampling) and the layers on the route's nodes, streams the tokens, and prints
 //! the route, the price and per-token latency. When a node fails mid-generation it re-routes
 //! without it and replays the session to the replacement ([`crate::pipeline`]).
+//!
+//! Every step's receipt is checked against the node's owner and kept; `--receipts FILE`
+//! writes them as JSON lines (one receipt per forward pass, in the order computed: the
+//! fields of `crate::proofs::receipts`' JSON form plus the node's `endpoint` and `owner`).
 
 use std::{io::Write, path::PathBuf, sync::Arc, time::Instant};
 
@@ -24,7 +28,7 @@ use crate::{
 	keys::ss58,
 	node_api::{self, client::http_client},
 	payments::{VoucherBook, Wallet},
-	pipeline::{Pipeline, PlannedHop, Planner, TokenEvent},
+	pipeline::{HopReceipt, Pipeline, PlannedHop, Planner, ReceiptPolicy, TokenEvent},
 };
 
 fn pipeline_passes_json(
@@ -87,6 +91,27 @@ pub struct InferArgs {
 	/// (at least the chain's minimum deposit).
 	#[arg(long, default_value_t = 1000)]
 	pub channel_passes: u128,
+	/// Write every forward pass's signed receipt (checked) to FILE as JSON lines, with the
+	/// node's endpoint and owner.
+	#[arg(long, value_name = "FILE")]
+	pub receipts: Option<PathBuf>,
+	/// Accept nodes that send no receipts (older nodes); a receipt that is sent is still
+	/// checked.
+	#[arg(long)]
+	pub allow_unsigned: bool,
+}
+
+/// Writes `receipts` to `path`, one JSON object per line.
+pub fn write_receipts(path: &std::path::Path, receipts: &[HopReceipt]) -> Result<(), WorkerError> {
+	let io = |e| WorkerError::Output { path: path.to_path_buf(), source: e };
+	let mut text = String::new();
+	for r in receipts {
+		let line = serde_json::to_string(r)
+			.map_err(|e| io(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))?;
+		text.push_str(&line);
+		text.push('\n');
+	}
+	std::fs::write(path, text).map_err(io)
 }
 
 /// Plans routes from the chain: the chain's own `registry_route` first, then, after a
@@ -195,6 +220,17 @@ impl Payer {
 	}
 }
 
+/// The public key of `node`'s owner (the signer of its receipts), from its SS58 address.
+fn owner_key(node: &chain::ShardNodeView) -> Result<[u8; 32], WorkerError> {
+	let account = node.owner.parse::<subxt::utils::AccountId32>().map_err(|e| {
+		WorkerError::Hop(format!(
+			"node {}'s owner `{}` is not an address: {e}",
+			node.id, node.owner
+		))
+	})?;
+	Ok(account.0)
+}
+
 fn parse_price(text: &str) -> u128 {
 	text.parse().unwrap_or(u128::MAX)
 }
@@ -244,8 +280,10 @@ impl Planner for ChainPlanner {
 				let n = nodes.iter().find(|n| n.id == *id).ok_or_else(|| {
 					WorkerError::Missing(format!("route node {id} is not in any shard"))
 				})?;
+				let owner = owner_key(n)?;
 				Ok(PlannedHop {
 					node: n.id,
+					owner,
 					endpoint: n.endpoint.clone(),
 					layers: (u32::from(n.layers.start), u32::from(n.layers.end)),
 					price: parse_price(&n.price),
@@ -366,6 +404,7 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		},
 	};
 	let wallet = payer.as_ref().map(|p| p.wallet.clone());
+	let policy = ReceiptPolicy { genesis: chain.genesis_hash(), require: !args.allow_unsigned };
 	let planner = ChainPlanner {
 		chain,
 		model: args.model,
@@ -375,7 +414,7 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		payer,
 	};
 	let http = http_client(std::time::Duration::from_secs(args.hop_timeout.max(1)));
-	let mut pipeline = Pipeline::start(planner, http, args.model, &head).await?;
+	let mut pipeline = Pipeline::start(planner, http, args.model, &head, policy).await?;
 	if let Some(wallet) = &wallet {
 		pipeline.pay_with(wallet.clone());
 	}
@@ -394,7 +433,13 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		format_amount(price_per_token)
 	);
 	let mut decoder = Decoder::new(&head, prompt.clone(), args.max_tokens, sampler(&args)?, stop)?;
-	let tokens = pipeline.generate(&mut decoder, |e| on_token(e, &tokenizer)).await?;
+	let generated = pipeline.generate(&mut decoder, |e| on_token(e, &tokenizer)).await;
+	// The receipts of a generation that failed are kept too: they are what the nodes claimed.
+	if let Some(path) = &args.receipts {
+		write_receipts(path, pipeline.receipts())?;
+		tracing::info!(event = "receipts_written", count = pipeline.receipts().len(), file = %path.display(), "{} receipts written to {}", pipeline.receipts().len(), path.display());
+	}
+	let tokens = generated?;
 	let price: u128 = pipeline.passes.values().map(|p| p.1).sum();
 	let paid: u128 = wallet.as_ref().map_or(0, |w| w.spent().values().map(|s| s.1).sum());
 	let failovers = pipeline.failovers().to_vec();
@@ -438,4 +483,29 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		failovers.len()
 	);
 	Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn a_node_owner_address_gives_its_receipt_key() {
+		let alice = crate::keys::keypair_from_suri("//Alice").unwrap().public_key();
+		let node = |owner: String| chain::ShardNodeView {
+			id: 3,
+			owner,
+			model: 0,
+			layers: chain::LayersView { start: 0, end: 10 },
+			cost_ms: 1,
+			price: "0".into(),
+			endpoint: String::new(),
+			serving: true,
+		};
+		let ss58 = ss58(&subxt::utils::AccountId32(alice.0));
+		assert_eq!(owner_key(&node(ss58)).unwrap(), alice.0, "the chain's format (prefix 4242)");
+		let generic = crate::keys::ss58_with_prefix(&alice.0, 42);
+		assert_eq!(owner_key(&node(generic)).unwrap(), alice.0, "any prefix");
+		assert!(owner_key(&node("not an address".into())).is_err());
+	}
 }

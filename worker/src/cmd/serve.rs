@@ -6,6 +6,11 @@
 //! A node whose price is above zero takes a payment-channel voucher with every forward pass
 //! ([`PaymentGate`]) and claims them ([`ChannelWatcher`]).
 //!
+//! Every node signs a receipt for every forward step with its owner's key
+//! ([`ReceiptSigner`]) and keeps each step's input and receipt under
+//! `<base-path>/<genesis>/receipts-node<id>/` for `--keep-receipts-hours` after the session's
+//! last step ([`ReceiptStore`]), served read-only by the proofs API.
+//!
 //! Duties: [`Heartbeat`], [`ChannelWatcher`], and with `--agent` the [`PricingAgent`] (re-prices and moves layers
 //! as P2P-LLM's rules advise); the HTTP server ([`ActivationServer`]) runs beside the daemon and
 //! stops with it.
@@ -28,6 +33,7 @@ use crate::{
 	keys::ss58,
 	node_api::server::{ActivationServer, ServerLimits},
 	payments::{PaymentGate, VoucherBook},
+	proofs::{ReceiptSigner, ReceiptStore},
 };
 
 /// `serve` arguments.
@@ -105,6 +111,10 @@ pub struct ServeArgs {
 	/// asks to close is claimed at once).
 	#[arg(long, default_value_t = 100)]
 	pub claim_every: u64,
+	/// Hours a session's receipts and inputs are kept on disk after its last step, for
+	/// verifiers to re-execute its steps.
+	#[arg(long, default_value_t = 24)]
+	pub keep_receipts_hours: u64,
 }
 
 impl ServeArgs {
@@ -261,6 +271,12 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 	// Payment: every forward pass carries a voucher when the node charges; the watcher keeps
 	// the gate on finalized state and claims.
 	let genesis = chain.genesis_hash();
+	// Receipts: every step signed by the owner's key and kept for verifiers.
+	let store = ReceiptStore::for_node(&global.base_path(), &genesis, node)
+		.with_retention(Duration::from_secs(args.keep_receipts_hours.max(1).saturating_mul(3600)));
+	tracing::info!(event = "keeping_receipts", node, dir = %store.dir().display(), hours = args.keep_receipts_hours.max(1), "receipts and step inputs kept in {}", store.dir().display());
+	server
+		.sign_receipts(ReceiptSigner::new(node, genesis, signer.keypair().clone()).keep_in(store));
 	let book = VoucherBook::received(&global.base_path(), &genesis, node)?;
 	let gate = Arc::new(PaymentGate::new(node, genesis, book));
 	gate.set_price(price);

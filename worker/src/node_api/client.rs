@@ -1,11 +1,25 @@
 //! The client side of the activation API: one [`Hop`] is a session on one node.
+//!
+//! A hop told whose node it is ([`Hop::with_receipts`]) checks the signed receipt of every
+//! step before it hands the output over ([`SignedReceipt::check`]): a missing (when
+//! required), malformed or wrong receipt is [`HopError::BadReceipt`], which the pipeline
+//! treats as a faulty node.
 
-use std::time::Duration;
+use std::{
+	sync::{
+		atomic::{AtomicU32, Ordering},
+		Arc,
+	},
+	time::Duration,
+};
 
 use appchain_llm_engine::wire::{self, FrameHeader};
 
-use super::{parse_session, ApiErrorBody, NodeInfo, SessionOpened};
-use crate::payments::SignedVoucher;
+use super::{parse_session, ApiErrorBody, NodeInfo, SessionOpened, RECEIPT_HEADER};
+use crate::{
+	payments::SignedVoucher,
+	proofs::{ExpectedStep, ReceiptRefusal, SignedReceipt},
+};
 
 /// Why a hop failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +52,28 @@ pub enum HopError {
 		/// What was wrong.
 		reason: String,
 	},
+	/// The step's receipt is missing, malformed, or not the step the node was asked for:
+	/// its output is not used.
+	#[error("node at {endpoint} sent a bad receipt: {reason}")]
+	BadReceipt {
+		/// The endpoint.
+		endpoint: String,
+		/// What was wrong.
+		reason: ReceiptRefusal,
+	},
+}
+
+/// Whose receipts a hop expects, and whether it requires them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReceiptCheck {
+	/// The node's id on chain.
+	pub node: u64,
+	/// Its owner's public key (the receipts' signer).
+	pub owner: [u8; 32],
+	/// The genesis hash of the chain receipts are signed for.
+	pub genesis: [u8; 32],
+	/// Whether a step without a receipt is refused (`false` for nodes that predate them).
+	pub require: bool,
 }
 
 /// A session on one node serving layers `[start, end)` of `model`.
@@ -49,6 +85,10 @@ pub struct Hop {
 	layers: (u32, u32),
 	hidden: u32,
 	session: [u8; 16],
+	/// Checks each step's receipt when set.
+	receipts: Option<ReceiptCheck>,
+	/// The step the node computes next (clones share it: they are the same session).
+	next_step: Arc<AtomicU32>,
 }
 
 /// An HTTP client with the timeouts a hop uses.
@@ -128,7 +168,33 @@ impl Hop {
 			endpoint: endpoint.clone(),
 			reason: format!("bad session id {}", opened.session),
 		})?;
-		Ok(Self { http, endpoint, model, layers, hidden, session })
+		Ok(Self {
+			http,
+			endpoint,
+			model,
+			layers,
+			hidden,
+			session,
+			receipts: None,
+			next_step: Arc::new(AtomicU32::new(0)),
+		})
+	}
+
+	/// Checks every step's receipt from now on against `check` (without it, receipts are
+	/// neither checked nor returned).
+	pub fn with_receipts(mut self, check: ReceiptCheck) -> Self {
+		self.receipts = Some(check);
+		self
+	}
+
+	/// The session on the node.
+	pub fn session(&self) -> [u8; 16] {
+		self.session
+	}
+
+	/// Steps this hop's session has computed.
+	pub fn steps(&self) -> u32 {
+		self.next_step.load(Ordering::SeqCst)
 	}
 
 	/// The node's endpoint.
@@ -142,13 +208,14 @@ impl Hop {
 	}
 
 	/// Sends `hidden` (`tokens × hidden` values at `position`), paying with `voucher` if
-	/// given, and returns the output.
+	/// given, and returns the output with its checked receipt (none when the hop checks no
+	/// receipts, or the node sent none and they are not required).
 	pub async fn forward(
 		&self,
 		position: usize,
 		values: &[f32],
 		voucher: Option<&SignedVoucher>,
-	) -> Result<Vec<f32>, HopError> {
+	) -> Result<(Vec<f32>, Option<SignedReceipt>), HopError> {
 		let tokens = values.len() / self.hidden.max(1) as usize;
 		let header = FrameHeader {
 			model: self.model,
@@ -175,6 +242,10 @@ impl Hop {
 		if !response.status().is_success() {
 			return Err(refused(&self.endpoint, response).await);
 		}
+		let receipt_header = response
+			.headers()
+			.get(RECEIPT_HEADER)
+			.map(|v| v.to_str().map(str::to_string).map_err(|e| e.to_string()));
 		let bytes = response.bytes().await.map_err(unreachable(&self.endpoint))?;
 		let (back, out) = wire::decode(&bytes).map_err(|e| HopError::Garbage {
 			endpoint: self.endpoint.clone(),
@@ -189,7 +260,42 @@ impl Hop {
 				reason: "the answer is for another step".into(),
 			});
 		}
-		Ok(out)
+		let receipt = match self.receipts {
+			Some(check) => self.check_receipt(&check, receipt_header, &header, values, &out)?,
+			None => None,
+		};
+		self.next_step.fetch_add(1, Ordering::SeqCst);
+		Ok((out, receipt))
+	}
+
+	fn check_receipt(
+		&self,
+		check: &ReceiptCheck,
+		text: Option<Result<String, String>>,
+		header: &FrameHeader,
+		input: &[f32],
+		output: &[f32],
+	) -> Result<Option<SignedReceipt>, HopError> {
+		let bad = |reason| HopError::BadReceipt { endpoint: self.endpoint.clone(), reason };
+		let text = match text {
+			None if check.require => return Err(bad(ReceiptRefusal::Missing)),
+			None => return Ok(None),
+			Some(text) => text.map_err(|e| bad(ReceiptRefusal::Malformed(e)))?,
+		};
+		let signed =
+			SignedReceipt::from_hex(&text).map_err(|e| bad(ReceiptRefusal::Malformed(e)))?;
+		let expected = ExpectedStep {
+			node: check.node,
+			model: self.model,
+			layers: self.layers,
+			session: self.session,
+			step: self.next_step.load(Ordering::SeqCst),
+			position: header.position,
+			tokens: header.tokens,
+			hidden: self.hidden,
+		};
+		signed.check(&expected, input, output, &check.owner, &check.genesis).map_err(bad)?;
+		Ok(Some(signed))
 	}
 
 	/// Closes the session (best effort: an unreachable node evicts it when idle).

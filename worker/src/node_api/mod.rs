@@ -7,8 +7,18 @@
 //! | `POST` | `/v1/sessions` | | `201` [`SessionOpened`] (JSON) |
 //! | `POST` | `/v1/sessions/{id}/forward` | an activation frame | `200` the output frame |
 //! | `DELETE` | `/v1/sessions/{id}` | | `204` |
+//! | `GET` | `/v1/proofs/sessions/{id}/receipts` | | the session's signed receipts (JSON) |
+//! | `GET` | `/v1/proofs/sessions/{id}/inputs/{step}` | | the step's input frame |
 //!
 //! Frames are `appchain_llm_engine::wire` frames (48-byte header, little-endian f32 payload).
+//!
+//! A node that signs receipts (`serve` always does) answers every forward step with the
+//! header [`RECEIPT_HEADER`]: `0x` hex of the SCALE-encoded
+//! [`SignedReceipt`](crate::proofs::SignedReceipt) (the step's receipt, its per-layer output
+//! hashes and the owner's signature; the encoding is documented in
+//! [`crate::proofs::receipts`]). The client checks it before it uses the output, and the
+//! node keeps the step's input and receipt on disk, read back through the two `proofs` paths
+//! (errors `404 unknown_receipts` and `404 unknown_step`).
 //!
 //! A node that charges for its passes (`serve`, whose price on chain is above zero) takes a
 //! payment-channel voucher with every forward request, in three headers: [`CHANNEL_HEADER`]
@@ -68,6 +78,9 @@ pub const CUMULATIVE_HEADER: &str = "x-appchain-cumulative";
 /// Header carrying the payer's signature of the voucher, `0x` hex of 64 bytes.
 pub const SIGNATURE_HEADER: &str = "x-appchain-signature";
 
+/// Header carrying a forward step's signed receipt, `0x` hex of its SCALE encoding.
+pub const RECEIPT_HEADER: &str = "x-appchain-receipt";
+
 /// The error codes of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +105,11 @@ pub enum ApiErrorCode {
 	UnknownChannel,
 	/// The voucher does not pay for the request (amount, signature, channel).
 	PaymentRefused,
+	/// The node keeps no receipts for that session (never served here, pruned, or the node
+	/// keeps none).
+	UnknownReceipts,
+	/// The node kept no input for that step of the session.
+	UnknownStep,
 	/// The engine failed.
 	Internal,
 }

@@ -11,6 +11,12 @@
 //!   newly loaded shard the one new sessions get, and keeps the one it replaces: sessions in
 //!   flight finish on the layers they started on, and a client that read the route before the
 //!   move was final still finds the old layers until [`ActivationServer::retire_previous`].
+//! - **Receipts.** With [`ActivationServer::sign_receipts`], every step is computed with
+//!   per-layer hashes, its receipt signed and returned in [`RECEIPT_HEADER`], and (with a
+//!   [`ReceiptStore`]) its input frame and receipt written to disk before the answer is sent;
+//!   a step whose receipt cannot be kept is answered `500 internal` and its session closed
+//!   (its cache went past what the node can prove). The store's sessions are pruned by age
+//!   on the idle sweeper's schedule, at most once a minute.
 
 use std::{
 	collections::HashMap,
@@ -19,6 +25,7 @@ use std::{
 };
 
 use appchain_llm_engine::{wire, EngineError, LayerShard, SessionCache};
+use appchain_primitives::receipt::{activation_hash, layer_root, Receipt};
 use axum::{
 	body::Bytes,
 	extract::{rejection::BytesRejection, DefaultBodyLimit, Path, State},
@@ -31,10 +38,12 @@ use tokio::sync::Semaphore;
 
 use super::{
 	parse_session, session_hex, ApiError, ApiErrorBody, ApiErrorCode, NodeInfo, SessionOpened,
-	CHANNEL_HEADER, CUMULATIVE_HEADER, SIGNATURE_HEADER,
+	CHANNEL_HEADER, CUMULATIVE_HEADER, RECEIPT_HEADER, SIGNATURE_HEADER,
 };
 use crate::{
+	error::WorkerError,
 	payments::{parse_hex, PaymentGate, PaymentRefusal, SignedVoucher},
+	proofs::{ReceiptSigner, ReceiptStore, SessionReceipts, SignedReceipt},
 	shutdown::Shutdown,
 };
 
@@ -71,6 +80,8 @@ struct Session {
 	shard: Arc<LayerShard>,
 	cache: SessionCache,
 	last_used: Instant,
+	/// Steps computed: the next step's index in its receipt.
+	steps: u32,
 }
 
 /// The shard new sessions get, and the one it replaced while clients may still use it.
@@ -88,6 +99,8 @@ struct Shared {
 	compute: Semaphore,
 	/// Set when the node charges: takes a voucher with each forward request.
 	payments: std::sync::OnceLock<Arc<PaymentGate>>,
+	/// Set when the node signs (and keeps) a receipt for every step.
+	receipts: std::sync::OnceLock<Arc<ReceiptSigner>>,
 }
 
 /// A running activation API.
@@ -138,6 +151,7 @@ impl ActivationServer {
 				sessions: Mutex::default(),
 				compute,
 				payments: std::sync::OnceLock::new(),
+				receipts: std::sync::OnceLock::new(),
 			}),
 		}
 	}
@@ -146,6 +160,17 @@ impl ActivationServer {
 	/// that `gate` takes. Set once; later calls change nothing.
 	pub fn require_payment(&self, gate: Arc<PaymentGate>) {
 		let _ = self.shared.payments.set(gate);
+	}
+
+	/// Signs a receipt for every forward step from now on, returned in [`RECEIPT_HEADER`] and
+	/// kept in the signer's store if it has one. Set once; later calls change nothing.
+	pub fn sign_receipts(&self, signer: ReceiptSigner) {
+		let _ = self.shared.receipts.set(Arc::new(signer));
+	}
+
+	/// Where this node keeps its receipts, if it does.
+	pub fn receipt_store(&self) -> Option<&ReceiptStore> {
+		self.shared.receipts.get().and_then(|s| s.store())
 	}
 
 	/// The shard new sessions get.
@@ -193,6 +218,8 @@ impl ActivationServer {
 			.route("/v1/sessions", post(open))
 			.route("/v1/sessions/{id}/forward", post(forward))
 			.route("/v1/sessions/{id}", axum::routing::delete(close))
+			.route("/v1/proofs/sessions/{id}/receipts", get(session_receipts))
+			.route("/v1/proofs/sessions/{id}/inputs/{step}", get(session_input))
 			.layer(DefaultBodyLimit::max(body_limit))
 			.with_state(self.clone())
 	}
@@ -209,8 +236,13 @@ impl ActivationServer {
 			tokio::spawn(async move {
 				let every = (server.shared.limits.idle_timeout / 4)
 					.clamp(Duration::from_millis(50), Duration::from_secs(5));
+				let mut pruned: Option<Instant> = None;
 				while shutdown.run_until(tokio::time::sleep(every)).await.is_some() {
 					server.evict_idle();
+					if pruned.is_none_or(|at| at.elapsed() >= Duration::from_secs(60)) {
+						pruned = Some(Instant::now());
+						server.prune_receipts().await;
+					}
 				}
 			})
 		};
@@ -235,6 +267,29 @@ impl ActivationServer {
 			_ => true,
 		});
 		before - sessions.len()
+	}
+
+	/// Removes the kept sessions older than the store's retention period.
+	pub async fn prune_receipts(&self) -> usize {
+		let Some(store) = self.receipt_store().cloned() else { return 0 };
+		let now = std::time::SystemTime::now();
+		match tokio::task::spawn_blocking(move || store.prune(now)).await {
+			Ok(Ok(removed)) => {
+				if removed > 0 {
+					tracing::debug!(
+						event = "receipts_pruned",
+						removed,
+						"removed {removed} old sessions' receipts"
+					);
+				}
+				removed
+			},
+			Ok(Err(e)) => {
+				tracing::warn!(event = "receipts_prune_failed", error = %e, "pruning receipts: {e}");
+				0
+			},
+			Err(_) => 0,
+		}
 	}
 
 	#[allow(clippy::result_large_err)] // an axum response, built once per failed lookup
@@ -311,7 +366,8 @@ async fn open(State(server): State<ActivationServer>) -> Response {
 			);
 		}
 		let shard = s.current_shard();
-		let session = Session { cache: shard.new_session(), shard, last_used: Instant::now() };
+		let session =
+			Session { cache: shard.new_session(), shard, last_used: Instant::now(), steps: 0 };
 		sessions.insert(id, Arc::new(tokio::sync::Mutex::new(session)));
 	}
 	tracing::debug!(event = "session_opened", session = %session_hex(&id), "session opened");
@@ -459,19 +515,167 @@ async fn forward(
 		return error(StatusCode::SERVICE_UNAVAILABLE, ApiErrorCode::Internal, "shutting down");
 	};
 	let shard = guard.shard.clone();
-	let position = header.position as usize;
+	let signer = s.receipts.get().cloned();
+	let model = s.model;
 	let result = tokio::task::spawn_blocking(move || {
-		let out = shard.forward(&mut guard.cache, position, &values);
+		let out =
+			compute(&shard, &mut guard, model, key, &header, &values, signer.as_deref(), &body);
 		guard.last_used = Instant::now();
 		out
 	})
 	.await;
 	match result {
-		Ok(Ok(out)) => {
+		Ok(Ok((out, receipt))) => {
 			let frame = wire::encode(&header, &out);
+			let mut response =
+				([(header::CONTENT_TYPE, "application/octet-stream")], frame).into_response();
+			if let Some(receipt) = receipt {
+				if let Ok(value) = header::HeaderValue::from_str(&receipt.to_hex()) {
+					response.headers_mut().insert(RECEIPT_HEADER, value);
+				}
+			}
+			response
+		},
+		Ok(Err(StepError::Engine(e))) => engine_error(e),
+		Ok(Err(StepError::Keep(e))) => {
+			// The cache went past what this node can prove: the session ends here.
+			if let Ok(mut sessions) = s.sessions.lock() {
+				sessions.remove(&key);
+			}
+			tracing::warn!(event = "receipt_not_kept", session = %session_hex(&key), error = %e, "cannot keep a receipt, session closed: {e}");
+			error(
+				StatusCode::INTERNAL_SERVER_ERROR,
+				ApiErrorCode::Internal,
+				format!("cannot keep the step's receipt: {e}"),
+			)
+		},
+		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, e.to_string()),
+	}
+}
+
+/// Why a step failed after its checks.
+enum StepError {
+	/// The engine refused it (the session is unchanged).
+	Engine(EngineError),
+	/// It was computed but its receipt could not be kept.
+	Keep(WorkerError),
+}
+
+/// Computes one step on `session` and, with a signer, signs its receipt and keeps it with
+/// the step's input frame (`body`) before returning.
+#[allow(clippy::too_many_arguments)]
+fn compute(
+	shard: &LayerShard,
+	session: &mut Session,
+	model: u32,
+	key: [u8; 16],
+	header: &wire::FrameHeader,
+	values: &[f32],
+	signer: Option<&ReceiptSigner>,
+	body: &[u8],
+) -> Result<(Vec<f32>, Option<SignedReceipt>), StepError> {
+	let position = header.position as usize;
+	let Some(signer) = signer else {
+		let out = shard.forward(&mut session.cache, position, values).map_err(StepError::Engine)?;
+		session.steps = session.steps.saturating_add(1);
+		return Ok((out, None));
+	};
+	let input_hash = activation_hash(header.tokens, header.hidden, values);
+	let (out, layer_hashes) =
+		shard.forward_traced(&mut session.cache, position, values).map_err(StepError::Engine)?;
+	let (start, end) = shard.layers();
+	let output_hash = match layer_hashes.last() {
+		Some(last) => *last,
+		None => activation_hash(header.tokens, header.hidden, &out),
+	};
+	let receipt = Receipt {
+		node: signer.node(),
+		model,
+		start,
+		end,
+		session: key,
+		step: session.steps,
+		position: header.position,
+		tokens: header.tokens,
+		input_hash,
+		output_hash,
+		layer_root: layer_root(start, &layer_hashes),
+	};
+	let signed = signer.sign(receipt, layer_hashes);
+	session.steps = session.steps.saturating_add(1);
+	if let Some(store) = signer.store() {
+		store.keep(&signed, body).map_err(StepError::Keep)?;
+	}
+	Ok((out, Some(signed)))
+}
+
+#[allow(clippy::result_large_err)] // an axum response, built once per refused request
+fn kept_store<'a>(
+	server: &'a ActivationServer,
+	id: &str,
+) -> Result<(&'a ReceiptStore, [u8; 16]), Response> {
+	let unknown = || {
+		error(
+			StatusCode::NOT_FOUND,
+			ApiErrorCode::UnknownReceipts,
+			format!("no receipts kept for session {id}"),
+		)
+	};
+	let store = server.receipt_store().ok_or_else(unknown)?;
+	let key = parse_session(id).ok_or_else(unknown)?;
+	Ok((store, key))
+}
+
+async fn session_receipts(
+	State(server): State<ActivationServer>,
+	Path(id): Path<String>,
+) -> Response {
+	let (store, key) = match kept_store(&server, &id) {
+		Ok(found) => found,
+		Err(e) => return e,
+	};
+	let store = store.clone();
+	match tokio::task::spawn_blocking(move || store.receipts(&key)).await {
+		Ok(Ok(Some(receipts))) => {
+			Json(SessionReceipts { session: session_hex(&key), receipts }).into_response()
+		},
+		Ok(Ok(None)) => error(
+			StatusCode::NOT_FOUND,
+			ApiErrorCode::UnknownReceipts,
+			format!("no receipts kept for session {id}"),
+		),
+		Ok(Err(e)) => {
+			error(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, e.to_string())
+		},
+		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, e.to_string()),
+	}
+}
+
+async fn session_input(
+	State(server): State<ActivationServer>,
+	Path((id, step)): Path<(String, String)>,
+) -> Response {
+	let (store, key) = match kept_store(&server, &id) {
+		Ok(found) => found,
+		Err(e) => return e,
+	};
+	let no_step = || {
+		error(
+			StatusCode::NOT_FOUND,
+			ApiErrorCode::UnknownStep,
+			format!("no input kept for step {step} of session {id}"),
+		)
+	};
+	let Ok(number) = step.parse::<u32>() else { return no_step() };
+	let store = store.clone();
+	match tokio::task::spawn_blocking(move || store.input(&key, number)).await {
+		Ok(Ok(Some(frame))) => {
 			([(header::CONTENT_TYPE, "application/octet-stream")], frame).into_response()
 		},
-		Ok(Err(e)) => engine_error(e),
+		Ok(Ok(None)) => no_step(),
+		Ok(Err(e)) => {
+			error(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, e.to_string())
+		},
 		Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, ApiErrorCode::Internal, e.to_string()),
 	}
 }
