@@ -32,6 +32,7 @@ declare -A PALLET_DIRS=(
   [pallet_hash_jobs]=hashjobs
   [pallet_root_motions]=root-motions
   [pallet_payment_channels]=payment-channels
+  [pallet_inference_proofs]=inference-proofs
 )
 
 if [[ $# -gt 0 ]]; then selected=("$@"); else selected=("${!PALLET_DIRS[@]}"); fi

@@ -26,11 +26,11 @@
 //!   [`receipts_root`]: the Merkle root of each receipt's leaf
 //!   `SHA-256("appchain/receipt-leaf/v1" ‖ signing payload)` ([`Receipt::leaf`]). A challenged
 //!   receipt is revealed with [`receipt_proof`] and checked with [`verify_receipt`].
+//! - **Votes.** A verifier that re-ran a challenged step seals its [`Vote`] with
+//!   [`vote_seal`], then opens it.
 
 use crate::{
-	pow::{
-		merkle_proof, merkle_root, verify_merkle_proof, Hash256, Sha2, Sha256 as Sha256Hasher,
-	},
+	pow::{merkle_proof, merkle_root, verify_merkle_proof, Hash256, Sha2, Sha256 as Sha256Hasher},
 	NodeId,
 };
 use alloc::vec::Vec;
@@ -116,7 +116,9 @@ impl core::fmt::Display for LayerMismatch {
 			Self::OutputNotLastLayer => {
 				f.write_str("the output hash is not the last layer's output hash")
 			},
-			Self::LayerRoot => f.write_str("the layer root does not commit to the per-layer hashes"),
+			Self::LayerRoot => {
+				f.write_str("the layer root does not commit to the per-layer hashes")
+			},
 		}
 	}
 }
@@ -265,7 +267,52 @@ pub fn verify_receipt<H: Sha256Hasher>(
 	count: u64,
 	proof: &[Hash256],
 ) -> bool {
-	index < count && verify_merkle_proof::<H>(root, &receipt.leaf::<H>(genesis), index, count, proof)
+	index < count
+		&& verify_merkle_proof::<H>(root, &receipt.leaf::<H>(genesis), index, count, proof)
+}
+
+/// What a verifier states about a challenged step after re-running it.
+#[derive(
+	Clone,
+	Copy,
+	Debug,
+	PartialEq,
+	Eq,
+	Encode,
+	Decode,
+	DecodeWithMemTracking,
+	TypeInfo,
+	MaxEncodedLen,
+)]
+pub enum Vote {
+	/// The [`layer_root`] of its own run of the step, and the first layer whose output differs
+	/// from the node's, if it found one.
+	Computed {
+		/// Root of the verifier's per-layer output hashes.
+		layer_root: Hash256,
+		/// First layer whose output differs from the node's per-layer hashes.
+		first_divergent_layer: Option<u32>,
+	},
+	/// The node did not serve the step's inputs (or their prefix), so the step cannot be re-run:
+	/// the node failed to keep available what it committed to.
+	InputsUnavailable,
+}
+
+/// Domain of a vote's seal.
+pub const VOTE_SEAL_DOMAIN: &[u8] = b"appchain/vote-seal/v1";
+
+/// The seal a verifier commits before opening its vote:
+/// `SHA-256("appchain/vote-seal/v1" ‖ SCALE(commitment u64, verifier u64, vote, salt))`.
+/// Binding the commitment and the verifier keeps one verifier from copying another's seal.
+pub fn vote_seal<H: Sha256Hasher>(
+	commitment: u64,
+	verifier: NodeId,
+	vote: &Vote,
+	salt: &Hash256,
+) -> Hash256 {
+	let mut bytes = VOTE_SEAL_DOMAIN.to_vec();
+	(commitment, verifier, vote, salt).encode_to(&mut bytes);
+	H::hash(&bytes)
 }
 
 /// The first layer whose output differs between two runs of the same range from `start`
@@ -427,7 +474,10 @@ mod tests {
 		for (i, r) in batch.iter().enumerate() {
 			let proof = receipt_proof::<Sha2>(&genesis, &batch, i).unwrap();
 			assert!(verify_receipt::<Sha2>(&genesis, &root, r, i as u64, 5, &proof));
-			assert!(!verify_receipt::<Sha2>(&[4; 32], &root, r, i as u64, 5, &proof), "another chain");
+			assert!(
+				!verify_receipt::<Sha2>(&[4; 32], &root, r, i as u64, 5, &proof),
+				"another chain"
+			);
 			let forged = Receipt { output_hash: [0; 32], ..*r };
 			assert!(!verify_receipt::<Sha2>(&genesis, &root, &forged, i as u64, 5, &proof));
 			assert!(!verify_receipt::<Sha2>(&genesis, &root, r, 5, 5, &proof), "past the end");
@@ -437,6 +487,25 @@ mod tests {
 		let mut bytes = b"appchain/receipt-leaf/v1".to_vec();
 		bytes.extend(batch[0].signing_payload(&genesis));
 		assert_eq!(batch[0].leaf::<Sha2>(&genesis), Sha2::hash(&bytes));
+	}
+
+	#[test]
+	fn a_vote_seal_binds_commitment_verifier_vote_and_salt() {
+		let vote = Vote::Computed { layer_root: [1; 32], first_divergent_layer: Some(3) };
+		let seal = vote_seal::<Sha2>(5, 7, &vote, &[9; 32]);
+		assert_ne!(seal, vote_seal::<Sha2>(6, 7, &vote, &[9; 32]));
+		assert_ne!(seal, vote_seal::<Sha2>(5, 8, &vote, &[9; 32]));
+		assert_ne!(seal, vote_seal::<Sha2>(5, 7, &Vote::InputsUnavailable, &[9; 32]));
+		assert_ne!(seal, vote_seal::<Sha2>(5, 7, &vote, &[8; 32]));
+		// Independent reference: the documented bytes, SCALE written out by hand.
+		let mut bytes = b"appchain/vote-seal/v1".to_vec();
+		bytes.extend(5u64.to_le_bytes());
+		bytes.extend(7u64.to_le_bytes());
+		bytes.push(0); // Computed
+		bytes.extend([1; 32]);
+		bytes.extend([1, 3, 0, 0, 0]); // Some(3u32)
+		bytes.extend([9; 32]);
+		assert_eq!(seal, Sha2::hash(&bytes));
 	}
 
 	#[test]

@@ -20,7 +20,7 @@ use sp_version::RuntimeVersion;
 
 use super::{
 	configs::consensus::EpochDuration, AccountId, Babe, Balance, Block, BlockNumber, Executive,
-	Grandpa, HashJobs, Historical, InherentDataExt, Market, Nonce, PaymentChannels, Registry,
+	Grandpa, HashJobs, Historical, InferenceProofs, InherentDataExt, Market, Nonce, PaymentChannels, Registry,
 	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment,
 	BABE_GENESIS_EPOCH_CONFIG, VERSION,
 };
@@ -303,6 +303,33 @@ impl_runtime_apis! {
 
 		fn genesis_hash() -> [u8; 32] {
 			PaymentChannels::genesis_hash()
+		}
+	}
+
+	impl pallet_inference_proofs::runtime_api::InferenceProofsApi<
+		Block,
+		pallet_inference_proofs::CommitmentViewOf<Runtime>,
+	> for Runtime {
+		fn commitment(
+			id: pallet_inference_proofs::CommitmentId,
+		) -> Option<pallet_inference_proofs::CommitmentViewOf<Runtime>> {
+			InferenceProofs::commitment(id)
+		}
+
+		fn commitments_of(
+			node: appchain_primitives::NodeId,
+		) -> Vec<pallet_inference_proofs::CommitmentViewOf<Runtime>> {
+			InferenceProofs::commitments_of(node)
+		}
+
+		fn duties_of(
+			node: appchain_primitives::NodeId,
+		) -> Vec<pallet_inference_proofs::CommitmentViewOf<Runtime>> {
+			InferenceProofs::duties_of(node)
+		}
+
+		fn challenge_probability(model: appchain_primitives::ModelId) -> sp_runtime::Perbill {
+			InferenceProofs::probability(model)
 		}
 	}
 

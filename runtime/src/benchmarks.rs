@@ -23,4 +23,5 @@ frame_benchmarking::define_benchmarks!(
 	[pallet_compute_market, Market]
 	[pallet_hash_jobs, HashJobs]
 	[pallet_payment_channels, PaymentChannels]
+	[pallet_inference_proofs, InferenceProofs]
 );

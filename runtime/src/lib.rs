@@ -46,7 +46,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: alloc::borrow::Cow::Borrowed("appchain"),
 	impl_name: alloc::borrow::Cow::Borrowed("appchain-node"),
 	authoring_version: 1,
-	spec_version: 109,
+	spec_version: 110,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -287,4 +287,6 @@ mod runtime {
 	pub type HashJobs = pallet_hash_jobs;
 	#[runtime::pallet_index(33)]
 	pub type PaymentChannels = pallet_payment_channels;
+	#[runtime::pallet_index(34)]
+	pub type InferenceProofs = pallet_inference_proofs;
 }

@@ -103,6 +103,7 @@ mod layering {
 		("duty", include_str!("duty/channels.rs")),
 		("duty", include_str!("duty/ledger.rs")),
 		("duty", include_str!("duty/pricing.rs")),
+		("duty", include_str!("duty/proofs.rs")),
 		("duty", include_str!("duty/hashjobs/mod.rs")),
 		("duty", include_str!("duty/hashjobs/planner.rs")),
 		("duty", include_str!("duty/hashjobs/hashing.rs")),

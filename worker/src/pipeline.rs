@@ -130,12 +130,24 @@ pub struct ReceiptPolicy {
 	/// nodes that predate receipts (`infer --allow-unsigned`). A receipt that is sent is
 	/// always checked.
 	pub require: bool,
+	/// The client's account, sent when a session opens ([`CLIENT_HEADER`]): the nodes name
+	/// it when they commit the session's receipts on chain, and it is refunded if a step is
+	/// proven wrong.
+	///
+	/// [`CLIENT_HEADER`]: crate::node_api::CLIENT_HEADER
+	pub client: Option<[u8; 32]>,
 }
 
 impl ReceiptPolicy {
 	/// Receipts required, signed for the chain with genesis `genesis`.
 	pub fn required(genesis: [u8; 32]) -> Self {
-		Self { genesis, require: true }
+		Self { genesis, require: true, client: None }
+	}
+
+	/// Names `client` as the account the receipts are for.
+	pub fn for_client(mut self, client: [u8; 32]) -> Self {
+		self.client = Some(client);
+		self
 	}
 }
 
@@ -270,9 +282,15 @@ impl<P: Planner> Pipeline<P> {
 	}
 
 	async fn open(&self, plan: &PlannedHop) -> Result<Hop, HopError> {
-		let hop =
-			Hop::open(self.http.clone(), &plan.endpoint, self.model, plan.layers, self.hidden)
-				.await?;
+		let hop = Hop::open_for(
+			self.http.clone(),
+			&plan.endpoint,
+			self.model,
+			plan.layers,
+			self.hidden,
+			self.receipt_policy.client,
+		)
+		.await?;
 		Ok(hop.with_receipts(ReceiptCheck {
 			node: plan.node,
 			owner: plan.owner,

@@ -17,7 +17,9 @@
 //! * `channels_get`, `channels_ofPayer`, `channels_ofPayee`, `channels_genesisHash`
 //!   ([`channels`]),
 //! * `hashJobs_claimable`, `hashJobs_subjobs` ([`hashjobs`]),
-//! * `market_listings`, `market_quote`, `market_agreements` ([`market`]).
+//! * `market_listings`, `market_quote`, `market_agreements` ([`market`]),
+//! * `proofs_commitment`, `proofs_ofNode`, `proofs_dutiesOf`, `proofs_probability`
+//!   ([`proofs`]).
 //!
 //! Conventions shared by all of them: an optional last parameter names the block (the best
 //! block without it); balances are decimal strings (they do not fit a JSON number); accounts
@@ -28,6 +30,7 @@
 pub mod channels;
 pub mod hashjobs;
 pub mod market;
+pub mod proofs;
 pub mod registry;
 
 use std::sync::Arc;
@@ -175,6 +178,9 @@ where
 			Balance,
 			BlockNumber,
 			pallet_compute_market::AgreementOf<appchain_runtime::Runtime>,
+		> + pallet_inference_proofs::runtime_api::InferenceProofsApi<
+			Block,
+			pallet_inference_proofs::CommitmentViewOf<appchain_runtime::Runtime>,
 		> + BlockBuilder<Block>,
 	P: TransactionPool + 'static,
 	SC: SelectChain<Block> + Clone + 'static,
@@ -183,6 +189,7 @@ where
 	use channels::ChannelsApiServer;
 	use hashjobs::HashJobsRpcServer;
 	use market::MarketRpcServer;
+	use proofs::ProofsRpcServer;
 	use pallet_transaction_payment_rpc::{TransactionPayment, TransactionPaymentApiServer};
 	use registry::RegistryApiServer;
 	use sc_consensus_babe_rpc::{Babe, BabeApiServer};
@@ -227,6 +234,7 @@ where
 	module.merge(channels::Channels::new(client.clone()).into_rpc())?;
 	module.merge(hashjobs::HashJobs::new(client.clone()).into_rpc())?;
 	module.merge(market::Market::new(client.clone()).into_rpc())?;
+	module.merge(proofs::Proofs::new(client.clone()).into_rpc())?;
 	let _ = &backend;
 
 	Ok(module)

@@ -220,9 +220,8 @@ impl<T: Config> Pallet<T> {
 		let mut drawn = Vec::new();
 		let mut round: u32 = 0;
 		while (drawn.len() as u32) < T::VerifiersPerChallenge::get() && !candidates.is_empty() {
-			let total: u128 = candidates
-				.iter()
-				.fold(0u128, |sum, (_, _, w)| sum.saturating_add(w.max(&1).to_owned()));
+			let total: u128 =
+				candidates.iter().fold(0u128, |sum, (_, _, w)| sum.saturating_add((*w).max(1)));
 			let r = sp_io::hashing::sha2_256(&(seed, b"verifier", round).encode());
 			let mut ticket = u128::from(u64_of(&r[..8])) << 64 | u128::from(u64_of(&r[8..16]));
 			ticket = ticket.checked_rem(total).unwrap_or(0);
@@ -333,9 +332,9 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// The seal of a vote: `blake2_256(SCALE(id, verifier, vote, salt))`.
+	/// The seal of a vote ([`appchain_primitives::receipt::vote_seal`]).
 	pub fn seal(id: CommitmentId, verifier: NodeId, vote: &Vote, salt: &Hash256) -> Hash256 {
-		sp_io::hashing::blake2_256(&(id, verifier, vote, salt).encode())
+		appchain_primitives::receipt::vote_seal::<NativeSha256>(id, verifier, vote, salt)
 	}
 
 	fn verifier_index(

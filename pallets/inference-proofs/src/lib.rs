@@ -38,7 +38,7 @@
 //! - **Re-execution.** The node `reveal_receipt`s the challenged receipt with its Merkle proof
 //!   against the commitment. The verifiers fetch the session's inputs from the node (each checked
 //!   against its receipt's input hash), replay the session's prefix with the same token counts,
-//!   re-run the step and `seal_vote` `blake2_256(SCALE(commitment, node, vote, salt))`, then
+//!   re-run the step and `seal_vote` its [`vote_seal`](appchain_primitives::receipt::vote_seal), then
 //!   `open_vote`: verifiers cannot copy each other. A vote is the verifier's own per-layer root
 //!   and the first layer that differs, or [`Vote::InputsUnavailable`].
 //! - **Verdict** (`settle`, anyone, or the last vote opened). The vote of a strict majority of
@@ -464,7 +464,7 @@ pub mod pallet {
 			Self::do_reveal_receipt(&who, id, receipt, proof)
 		}
 
-		/// Seal a verifier's vote: `blake2_256(SCALE(id, verifier, vote, salt))`.
+		/// Seal a verifier's vote: [`vote_seal`](appchain_primitives::receipt::vote_seal).
 		///
 		/// - `origin`: the owner of `verifier`, a verifier of the challenge, while voting.
 		#[pallet::call_index(4)]

@@ -1,5 +1,6 @@
 //! The pallet's records: commitments, challenges, verifiers' votes and verdicts.
 
+pub use appchain_primitives::receipt::Vote;
 use appchain_primitives::{
 	pow::Hash256,
 	receipt::{Receipt, SessionId},
@@ -50,39 +51,12 @@ pub struct Commitment<AccountId, Balance, BlockNumber> {
 	pub dispute: Option<u32>,
 }
 
-/// What a verifier states about a challenged step after re-running it.
-#[derive(
-	Clone,
-	Copy,
-	PartialEq,
-	Eq,
-	Debug,
-	Encode,
-	Decode,
-	DecodeWithMemTracking,
-	TypeInfo,
-	MaxEncodedLen,
-)]
-pub enum Vote {
-	/// The [`appchain_primitives::receipt::layer_root`] of its own run of the step, and the
-	/// first layer whose output differs from the node's, if it found one.
-	Computed {
-		/// Root of the verifier's per-layer output hashes.
-		layer_root: Hash256,
-		/// First layer whose output differs from the node's per-layer hashes.
-		first_divergent_layer: Option<u32>,
-	},
-	/// The node did not serve the step's inputs (or their prefix), so the step cannot be re-run:
-	/// the node failed to keep what it committed to available.
-	InputsUnavailable,
-}
-
 /// A verifier's part in a challenge.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, MaxEncodedLen)]
 pub enum Ballot {
 	/// Not committed yet.
 	Pending,
-	/// Committed: `blake2_256(SCALE(commitment, verifier node, vote, salt))`.
+	/// Committed: [`appchain_primitives::receipt::vote_seal`] of the vote.
 	Sealed(Hash256),
 	/// Revealed.
 	Open(Vote),
@@ -179,6 +153,7 @@ impl Verdict {
 
 /// A commitment as the runtime API returns it, with its challenge if any.
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+#[scale_info(skip_type_params(MaxVerifiers))]
 pub struct CommitmentView<AccountId, Balance, BlockNumber, MaxVerifiers: Get<u32>> {
 	/// The commitment's id.
 	pub id: CommitmentId,

@@ -216,3 +216,52 @@ fn bench_ecdsa_key(index: u32) -> sp_core::ecdsa::Public {
 
 #[cfg(feature = "runtime-benchmarks")]
 const CHANNELS_BENCH_KEY: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"chbn");
+
+parameter_types! {
+	/// A tenth of the commitments of a model without its own setting is challenged ...
+	pub const DefaultChallengeProbability: Perbill = Perbill::from_percent(10);
+	/// ... and a commitment backs its steps with 20 times their payment, at least 10 CPU: at
+	/// 10%, a cheat loses at least 0.1 × 21 = 2.1 times what it gains.
+	pub const InferencePenalty: Balance = 10 * UNITS;
+	/// A verifier drawn risks 5 CPU of its collateral on voting with the majority ...
+	pub const VerifierBond: Balance = 5 * UNITS;
+	/// ... and a client disputing a step holds 5 CPU, lost if the step is upheld.
+	pub const InferenceDisputeBond: Balance = 5 * UNITS;
+	/// The seed that decides a commitment chains the VRF outputs of the blocks after it, up to
+	/// the fourth (the tenth in production).
+	pub const InferenceChallengeDelay: BlockNumber = crate::prod_or_fast!(10, 4);
+	/// The node reveals a challenged receipt within 5 minutes (one in development) ...
+	pub const ReceiptWindow: BlockNumber = crate::prod_or_fast!(5 * MINUTES, 20);
+	/// ... the verifiers re-run the step and seal their votes within 10 minutes (two) ...
+	pub const VoteWindow: BlockNumber = crate::prod_or_fast!(10 * MINUTES, 40);
+	/// ... and open them within 5 minutes (one).
+	pub const OpenWindow: BlockNumber = crate::prod_or_fast!(5 * MINUTES, 20);
+}
+
+impl pallet_inference_proofs::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Nodes = Registry;
+	type Randomness = pallet_babe::ParentBlockRandomness<Runtime>;
+	/// Root (sudo, or a technical-committee motion) sets each model's probability.
+	type AdminOrigin = frame_system::EnsureRoot<AccountId>;
+	type DefaultChallengeProbability = DefaultChallengeProbability;
+	type MismatchPenalty = InferencePenalty;
+	type PenaltyFactor = ConstU32<20>;
+	type VerifierBond = VerifierBond;
+	type DisputeBond = InferenceDisputeBond;
+	type VerifiersPerChallenge = ConstU32<3>;
+	type MinVerifiers = ConstU32<2>;
+	/// Up to 256 steps (a long generation) per commitment: one transaction per 256 tokens.
+	type MaxStepsPerCommitment = ConstU32<256>;
+	type MaxProofDepth = ConstU32<8>;
+	type MaxDuePerBlock = ConstU32<64>;
+	type MaxOpenPerNode = ConstU32<32>;
+	type ChallengeDelay = InferenceChallengeDelay;
+	type ReceiptWindow = ReceiptWindow;
+	type VoteWindow = VoteWindow;
+	type OpenWindow = OpenWindow;
+	type WeightInfo = pallet_inference_proofs::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = pallet_inference_proofs::RegistryHelper<Runtime>;
+}

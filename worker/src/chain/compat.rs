@@ -25,10 +25,12 @@ use subxt::Metadata;
 use crate::{chain::AtBlock, error::WorkerError};
 
 /// The pallets whose calls, storage, events or constants the worker uses.
-pub const USED_PALLETS: [&str; 4] = ["System", "Registry", "HashJobs", "PaymentChannels"];
+pub const USED_PALLETS: [&str; 5] =
+	["System", "Registry", "HashJobs", "PaymentChannels", "InferenceProofs"];
 
 /// The runtime APIs the worker calls.
-pub const USED_RUNTIME_APIS: [&str; 2] = ["HashJobsApi", "PaymentChannelsApi"];
+pub const USED_RUNTIME_APIS: [&str; 3] =
+	["HashJobsApi", "PaymentChannelsApi", "InferenceProofsApi"];
 
 /// The metadata the worker's types were generated from.
 const BUILT_WITH: &[u8] = include_bytes!("../../metadata/appchain.scale");

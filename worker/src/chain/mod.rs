@@ -41,6 +41,14 @@ use crate::error::WorkerError;
 		path = "appchain_primitives::pow::PowSpec",
 		with = "::subxt::utils::Static<::appchain_primitives::pow::PowSpec>"
 	),
+	substitute_type(
+		path = "appchain_primitives::receipt::Receipt",
+		with = "::subxt::utils::Static<::appchain_primitives::receipt::Receipt>"
+	),
+	substitute_type(
+		path = "appchain_primitives::receipt::Vote",
+		with = "::subxt::utils::Static<::appchain_primitives::receipt::Vote>"
+	),
 	derive_for_all_types = "Clone"
 )]
 pub mod runtime {}
@@ -839,6 +847,56 @@ pub fn close_requested(events: &TxEvents) -> Result<u32, WorkerError> {
 // Calls.
 // ---------------------------------------------------------------------------------------
 
+/// A commitment of the inference proofs with its challenge, as the runtime API returns it.
+pub type CommitmentViewOf =
+	runtime::runtime_types::pallet_inference_proofs::types::CommitmentView<AccountId32, u128, u32>;
+pub use runtime::runtime_types::pallet_inference_proofs::types::{
+	Ballot, Challenge as ProofChallenge, Phase as ChallengePhase,
+};
+
+/// The open commitments of inference node `node` at `at`, with their challenges
+/// (`InferenceProofsApi::commitments_of`).
+pub async fn proof_commitments(
+	at: &AtBlock,
+	node: u64,
+) -> Result<Vec<CommitmentViewOf>, WorkerError> {
+	let api = runtime::runtime_apis().inference_proofs_api();
+	Ok(at.runtime_apis().call(api.commitments_of(node)).await?)
+}
+
+/// The open challenges inference node `node` was drawn to verify at `at`
+/// (`InferenceProofsApi::duties_of`).
+pub async fn proof_duties(at: &AtBlock, node: u64) -> Result<Vec<CommitmentViewOf>, WorkerError> {
+	let api = runtime::runtime_apis().inference_proofs_api();
+	Ok(at.runtime_apis().call(api.duties_of(node)).await?)
+}
+
+/// The inference proofs' constants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProofConstants {
+	/// Most receipts one commitment covers.
+	pub max_steps: u32,
+	/// Blocks from a commitment to the block whose seed decides it.
+	pub challenge_delay: u32,
+}
+
+/// The inference proofs' constants at `at`.
+pub fn proof_constants(at: &AtBlock) -> Result<ProofConstants, WorkerError> {
+	let c = runtime::constants().inference_proofs();
+	Ok(ProofConstants {
+		max_steps: at.constants().entry(c.max_steps_per_commitment())?,
+		challenge_delay: at.constants().entry(c.challenge_delay())?,
+	})
+}
+
+/// Reputation of node `id` at `at`: `(completed, failed)` units of work, `None` for an
+/// unknown node.
+pub async fn node_record(at: &AtBlock, id: u64) -> Result<Option<(u32, u32)>, WorkerError> {
+	Ok(node(at, id).await?.map(|n| (n.stats.completed, n.stats.failed)))
+}
+
+// ---------------------------------------------------------------------------------------
+
 /// The calls the worker makes, built from the generated interface.
 pub mod calls {
 	use super::{runtime, Bounded, ChunkAnswerOf};
@@ -1012,6 +1070,66 @@ pub mod calls {
 			settled,
 			MultiSignature::Sr25519(payee_signature),
 		)
+	}
+
+	/// `InferenceProofs::commit(node, client, session, steps, receipts_root)`.
+	pub fn commit_receipts(
+		node: u64,
+		client: [u8; 32],
+		session: [u8; 16],
+		steps: u32,
+		receipts_root: [u8; 32],
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().commit(
+			node,
+			subxt::utils::AccountId32(client),
+			session,
+			steps,
+			receipts_root,
+		)
+	}
+
+	/// `InferenceProofs::draw(id)`.
+	pub fn draw_commitment(id: u64) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().draw(id)
+	}
+
+	/// `InferenceProofs::reveal_receipt(id, receipt, proof)`.
+	pub fn reveal_receipt(
+		id: u64,
+		receipt: appchain_primitives::receipt::Receipt,
+		proof: Vec<[u8; 32]>,
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().reveal_receipt(
+			id,
+			subxt::utils::Static(receipt),
+			Bounded(proof),
+		)
+	}
+
+	/// `InferenceProofs::seal_vote(id, verifier, seal)`.
+	pub fn seal_vote(id: u64, verifier: u64, seal: [u8; 32]) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().seal_vote(id, verifier, seal)
+	}
+
+	/// `InferenceProofs::open_vote(id, verifier, vote, salt)`.
+	pub fn open_vote(
+		id: u64,
+		verifier: u64,
+		vote: appchain_primitives::receipt::Vote,
+		salt: [u8; 32],
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().open_vote(
+			id,
+			verifier,
+			subxt::utils::Static(vote),
+			salt,
+		)
+	}
+
+	/// `InferenceProofs::settle(id)`.
+	pub fn settle_challenge(id: u64) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().settle(id)
 	}
 
 	type SignedVoucherOf =

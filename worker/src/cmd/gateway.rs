@@ -62,6 +62,10 @@ pub struct GatewayArgs {
 	/// Route weight: alpha × price + (1 − alpha) × cost.
 	#[arg(long, default_value_t = 0.5)]
 	pub alpha: f64,
+	/// Leave out of routes the nodes whose verified work succeeded less often than this
+	/// (as `infer --min-success`).
+	#[arg(long, default_value_t = 0.9)]
+	pub min_success: f64,
 	/// Tokens generated when a request does not say.
 	#[arg(long, default_value_t = 256)]
 	pub default_max_tokens: usize,
@@ -127,6 +131,7 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<(), WorkerError> 
 		shard_size: model.shard_size,
 		alpha: args.alpha.clamp(0.0, 1.0),
 		payer: None,
+		min_success: args.min_success,
 	};
 	let gateway = Arc::new(Gateway {
 		planner,
@@ -337,7 +342,8 @@ impl Gateway {
 		let wallet = payer.wallet.clone();
 		let planner = ChainPlanner { payer: Some(payer), ..self.planner.clone() };
 		let http = http_client(self.hop_timeout);
-		let policy = ReceiptPolicy::required(self.planner.chain.genesis_hash());
+		let policy = ReceiptPolicy::required(self.planner.chain.genesis_hash())
+			.for_client(self.payer.signer.account().0);
 		let mut pipeline = Pipeline::start(planner, http, self.planner.model, &self.head, policy)
 			.await
 			.map_err(|e| Refusal::Failed(e.to_string()))?;

@@ -99,6 +99,11 @@ pub struct InferArgs {
 	/// checked.
 	#[arg(long)]
 	pub allow_unsigned: bool,
+	/// Leave out of routes the nodes whose verified work (the registry's record of
+	/// unchallenged and upheld commitments against proven faults) succeeded less often than
+	/// this; 0 trusts every node.
+	#[arg(long, default_value_t = 0.9)]
+	pub min_success: f64,
 }
 
 /// Writes `receipts` to `path`, one JSON object per line.
@@ -131,6 +136,9 @@ pub struct ChainPlanner {
 	pub alpha: f64,
 	/// Who pays, if anyone.
 	pub payer: Option<Payer>,
+	/// Least success ratio of a node's verified work for it to be routed through
+	/// ([`InferArgs::min_success`]).
+	pub min_success: f64,
 }
 
 /// How `infer` pays: the account's signer (to open and top up channels), its wallet (vouchers)
@@ -235,7 +243,32 @@ fn parse_price(text: &str) -> u128 {
 	text.parse().unwrap_or(u128::MAX)
 }
 
+/// Whether a node that completed `completed` and failed `failed` units of verified work
+/// falls below `min_success`: a node with no proven fault is always trusted.
+pub fn distrusted(completed: u32, failed: u32, min_success: f64) -> bool {
+	let total = f64::from(completed) + f64::from(failed);
+	failed > 0 && f64::from(completed) / total < min_success
+}
+
 impl ChainPlanner {
+	/// The candidates whose record of verified work is below the least success ratio.
+	async fn distrusted(&self, nodes: &[chain::ShardNodeView]) -> Result<Vec<u64>, WorkerError> {
+		if self.min_success <= 0.0 {
+			return Ok(Vec::new());
+		}
+		let at = self.chain.best().await?;
+		let mut out = Vec::new();
+		for n in nodes {
+			if let Some((completed, failed)) = chain::node_record(&at, n.id).await? {
+				if distrusted(completed, failed, self.min_success) {
+					tracing::info!(event = "node_distrusted", node = n.id, completed, failed, "leaving node {} out of routes: {failed} proven faults against {completed} verified units of work", n.id);
+					out.push(n.id);
+				}
+			}
+		}
+		Ok(out)
+	}
+
 	async fn candidates(&self) -> Result<Vec<chain::ShardNodeView>, WorkerError> {
 		let mut nodes: Vec<chain::ShardNodeView> = Vec::new();
 		let shards = self.layers.div_ceil(self.shard_size.max(1));
@@ -253,6 +286,9 @@ impl ChainPlanner {
 impl Planner for ChainPlanner {
 	async fn plan(&mut self, exclude: &[u64]) -> Result<Vec<PlannedHop>, WorkerError> {
 		let nodes = self.candidates().await?;
+		let mut exclude = exclude.to_vec();
+		exclude.extend(self.distrusted(&nodes).await?);
+		let exclude = &exclude[..];
 		let ids: Vec<u64> = if exclude.is_empty() {
 			self.chain.route(self.model, self.alpha).await?.nodes
 		} else {
@@ -404,7 +440,11 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		},
 	};
 	let wallet = payer.as_ref().map(|p| p.wallet.clone());
-	let policy = ReceiptPolicy { genesis: chain.genesis_hash(), require: !args.allow_unsigned };
+	let policy = ReceiptPolicy {
+		genesis: chain.genesis_hash(),
+		require: !args.allow_unsigned,
+		client: payer.as_ref().map(|p| p.signer.account().0),
+	};
 	let planner = ChainPlanner {
 		chain,
 		model: args.model,
@@ -412,6 +452,7 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		shard_size: model.shard_size,
 		alpha: args.alpha,
 		payer,
+		min_success: args.min_success,
 	};
 	let http = http_client(std::time::Duration::from_secs(args.hop_timeout.max(1)));
 	let mut pipeline = Pipeline::start(planner, http, args.model, &head, policy).await?;
@@ -488,6 +529,16 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn only_nodes_with_proven_faults_below_the_ratio_are_distrusted() {
+		assert!(!distrusted(0, 0, 0.9), "a new node is trusted");
+		assert!(!distrusted(100, 0, 0.9));
+		assert!(distrusted(0, 1, 0.9), "a first proven fault");
+		assert!(distrusted(8, 1, 0.9), "8 of 9 is below 0.9");
+		assert!(!distrusted(9, 1, 0.9), "9 of 10 is not");
+		assert!(!distrusted(0, 5, 0.0), "0 trusts everyone");
+	}
 
 	#[test]
 	fn a_node_owner_address_gives_its_receipt_key() {

@@ -11,7 +11,10 @@
 //! `<base-path>/<genesis>/receipts-node<id>/` for `--keep-receipts-hours` after the session's
 //! last step ([`ReceiptStore`]), served read-only by the proofs API.
 //!
-//! Duties: [`Heartbeat`], [`ChannelWatcher`], and with `--agent` the [`PricingAgent`] (re-prices and moves layers
+//! Its receipts are committed on chain once a session has been idle `--commit-after` seconds,
+//! its challenges answered and the challenges it is drawn to verify re-run ([`ProofDuty`]).
+//!
+//! Duties: [`Heartbeat`], [`ChannelWatcher`], [`ProofDuty`], and with `--agent` the [`PricingAgent`] (re-prices and moves layers
 //! as P2P-LLM's rules advise); the HTTP server ([`ActivationServer`]) runs beside the daemon and
 //! stops with it.
 
@@ -28,6 +31,7 @@ use crate::{
 		channels::ChannelWatcher,
 		heartbeat::Heartbeat,
 		pricing::{AgentRules, Loader, Policy, PricingAgent},
+		proofs::{ProofDuty, Replayer},
 	},
 	error::WorkerError,
 	keys::ss58,
@@ -115,6 +119,13 @@ pub struct ServeArgs {
 	/// verifiers to re-execute its steps.
 	#[arg(long, default_value_t = 24)]
 	pub keep_receipts_hours: u64,
+	/// Commit a session's receipts on chain once it has had no step for this many seconds.
+	#[arg(long, default_value_t = 10)]
+	pub commit_after: u64,
+	/// TESTING ONLY: answer every step wrongly (and sign for it), to show that the chain's
+	/// challenges catch and slash a cheating node. Loses this node's collateral.
+	#[arg(long, value_enum)]
+	pub inject_fault: Option<crate::node_api::server::Fault>,
 }
 
 impl ServeArgs {
@@ -275,18 +286,41 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 	let store = ReceiptStore::for_node(&global.base_path(), &genesis, node)
 		.with_retention(Duration::from_secs(args.keep_receipts_hours.max(1).saturating_mul(3600)));
 	tracing::info!(event = "keeping_receipts", node, dir = %store.dir().display(), hours = args.keep_receipts_hours.max(1), "receipts and step inputs kept in {}", store.dir().display());
-	server
-		.sign_receipts(ReceiptSigner::new(node, genesis, signer.keypair().clone()).keep_in(store));
+	server.sign_receipts(
+		ReceiptSigner::new(node, genesis, signer.keypair().clone()).keep_in(store.clone()),
+	);
 	let book = VoucherBook::received(&global.base_path(), &genesis, node)?;
 	let gate = Arc::new(PaymentGate::new(node, genesis, book));
 	gate.set_price(price);
 	if price > 0 {
 		server.require_payment(gate.clone());
 	}
+	if let Some(fault) = args.inject_fault {
+		tracing::warn!(
+			event = "fault_injected",
+			node,
+			?fault,
+			"TESTING: node {node} answers every step wrongly ({fault:?}); challenges will slash it"
+		);
+		server.inject_fault(fault);
+	}
 	let registry = chain::registry_constants(&chain.finalized().await?)?;
+	let replayer = Replayer {
+		shard: shard.clone(),
+		loader: Loader { file: args.file.clone(), max_context: args.max_context },
+	};
+	let proofs = ProofDuty::new(
+		node,
+		genesis,
+		store.clone(),
+		&global.base_path(),
+		Duration::from_secs(args.commit_after),
+		replayer,
+	);
 	let mut daemon = Daemon::new(chain, signer, shutdown.clone())
 		.with(Heartbeat::new(node, registry))
-		.with(ChannelWatcher::new(gate, args.claim_every));
+		.with(ChannelWatcher::new(gate, args.claim_every))
+		.with(proofs);
 	if let Some(rules) = rules {
 		tracing::info!(event = "agent_started", node, rules = ?rules, "pricing agent on");
 		let loader = Loader { file: args.file.clone(), max_context: args.max_context };

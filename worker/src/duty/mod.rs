@@ -10,13 +10,16 @@
 //!   out) and the executor that carries its actions out;
 //! - [`ledger`]: records this node's rewards, bonuses and penalties from finalized blocks;
 //! - [`pricing`]: an inference node's pricing agent: re-prices and moves layers by P2P-LLM's
-//!   rules (a pure decision, then its transactions).
+//!   rules (a pure decision, then its transactions);
+//! - [`proofs`]: an inference node's proofs: commits its receipts, answers its challenges,
+//!   verifies the challenges it is drawn for.
 
 pub mod channels;
 pub mod hashjobs;
 pub mod heartbeat;
 pub mod ledger;
 pub mod pricing;
+pub mod proofs;
 
 use std::{future::Future, pin::Pin, sync::Arc};
 

@@ -142,6 +142,19 @@ impl Hop {
 		layers: (u32, u32),
 		hidden: u32,
 	) -> Result<Self, HopError> {
+		Self::open_for(http, endpoint, model, layers, hidden, None).await
+	}
+
+	/// [`Hop::open`], naming `client` as the account the session is for
+	/// ([`CLIENT_HEADER`](super::CLIENT_HEADER)).
+	pub async fn open_for(
+		http: reqwest::Client,
+		endpoint: &str,
+		model: u32,
+		layers: (u32, u32),
+		hidden: u32,
+		client: Option<[u8; 32]>,
+	) -> Result<Self, HopError> {
 		let endpoint = endpoint.trim_end_matches('/').to_string();
 		let node = info(&http, &endpoint).await?;
 		if node.model != model || node.layers != [layers.0, layers.1] || node.hidden != hidden {
@@ -153,11 +166,11 @@ impl Hop {
 				),
 			});
 		}
-		let response = http
-			.post(format!("{endpoint}/v1/sessions"))
-			.send()
-			.await
-			.map_err(unreachable(&endpoint))?;
+		let mut request = http.post(format!("{endpoint}/v1/sessions"));
+		if let Some(client) = client {
+			request = request.header(super::CLIENT_HEADER, format!("0x{}", hex::encode(client)));
+		}
+		let response = request.send().await.map_err(unreachable(&endpoint))?;
 		if !response.status().is_success() {
 			return Err(refused(&endpoint, response).await);
 		}

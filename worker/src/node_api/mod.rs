@@ -80,6 +80,10 @@ pub const SIGNATURE_HEADER: &str = "x-appchain-signature";
 
 /// Header carrying a forward step's signed receipt, `0x` hex of its SCALE encoding.
 pub const RECEIPT_HEADER: &str = "x-appchain-receipt";
+/// Header of a session-opening request naming the client's account (`0x` hex of its 32
+/// bytes): who the node's commitment of the session's receipts names, and refunds if a step
+/// is proven wrong. A session opened without it is committed naming the node's own owner.
+pub const CLIENT_HEADER: &str = "x-appchain-client";
 
 /// The error codes of the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +114,8 @@ pub enum ApiErrorCode {
 	UnknownReceipts,
 	/// The node kept no input for that step of the session.
 	UnknownStep,
+	/// A request header is malformed (e.g. the client account).
+	BadHeader,
 	/// The engine failed.
 	Internal,
 }

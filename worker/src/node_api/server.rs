@@ -38,7 +38,7 @@ use tokio::sync::Semaphore;
 
 use super::{
 	parse_session, session_hex, ApiError, ApiErrorBody, ApiErrorCode, NodeInfo, SessionOpened,
-	CHANNEL_HEADER, CUMULATIVE_HEADER, RECEIPT_HEADER, SIGNATURE_HEADER,
+	CHANNEL_HEADER, CLIENT_HEADER, CUMULATIVE_HEADER, RECEIPT_HEADER, SIGNATURE_HEADER,
 };
 use crate::{
 	error::WorkerError,
@@ -101,6 +101,19 @@ struct Shared {
 	payments: std::sync::OnceLock<Arc<PaymentGate>>,
 	/// Set when the node signs (and keeps) a receipt for every step.
 	receipts: std::sync::OnceLock<Arc<ReceiptSigner>>,
+	/// A fault this node injects into its answers (tests of the proofs only).
+	fault: std::sync::OnceLock<Fault>,
+}
+
+/// A way of answering wrongly, injected to test that cheating is caught
+/// (`serve --inject-fault`). The receipt is signed for the wrong answer, as a cheater's would
+/// be: the client's checks pass, and only re-execution finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+	/// Adds noise to every output value (an approximate or corrupted computation).
+	Noise,
+	/// Returns the input unchanged as the output (skips all the work).
+	Echo,
 }
 
 /// A running activation API.
@@ -152,6 +165,7 @@ impl ActivationServer {
 				compute,
 				payments: std::sync::OnceLock::new(),
 				receipts: std::sync::OnceLock::new(),
+				fault: std::sync::OnceLock::new(),
 			}),
 		}
 	}
@@ -166,6 +180,11 @@ impl ActivationServer {
 	/// kept in the signer's store if it has one. Set once; later calls change nothing.
 	pub fn sign_receipts(&self, signer: ReceiptSigner) {
 		let _ = self.shared.receipts.set(Arc::new(signer));
+	}
+
+	/// Answers every step with `fault` from now on (tests of the proofs only). Set once.
+	pub fn inject_fault(&self, fault: Fault) {
+		let _ = self.shared.fault.set(fault);
 	}
 
 	/// Where this node keeps its receipts, if it does.
@@ -340,8 +359,29 @@ async fn info(State(server): State<ActivationServer>) -> Json<NodeInfo> {
 	})
 }
 
-async fn open(State(server): State<ActivationServer>) -> Response {
+async fn open(State(server): State<ActivationServer>, headers: header::HeaderMap) -> Response {
 	let s = &server.shared;
+	let client = match headers.get(CLIENT_HEADER).map(|v| v.to_str().map(str::trim)) {
+		None => None,
+		Some(Ok(text)) => {
+			let mut account = [0u8; 32];
+			if hex::decode_to_slice(text.trim_start_matches("0x"), &mut account).is_err() {
+				return error(
+					StatusCode::BAD_REQUEST,
+					ApiErrorCode::BadHeader,
+					format!("{CLIENT_HEADER} must be 0x and 64 hex digits, not `{text}`"),
+				);
+			}
+			Some(account)
+		},
+		Some(Err(_)) => {
+			return error(
+				StatusCode::BAD_REQUEST,
+				ApiErrorCode::BadHeader,
+				format!("{CLIENT_HEADER} is not text"),
+			)
+		},
+	};
 	let mut id = [0u8; 16];
 	if getrandom::getrandom(&mut id).is_err() {
 		return error(
@@ -369,6 +409,19 @@ async fn open(State(server): State<ActivationServer>) -> Response {
 		let session =
 			Session { cache: shard.new_session(), shard, last_used: Instant::now(), steps: 0 };
 		sessions.insert(id, Arc::new(tokio::sync::Mutex::new(session)));
+	}
+	if let (Some(client), Some(store)) = (client, server.receipt_store().cloned()) {
+		let kept = tokio::task::spawn_blocking(move || store.set_client(&id, &client)).await;
+		if !matches!(kept, Ok(Ok(()))) {
+			if let Ok(mut sessions) = s.sessions.lock() {
+				sessions.remove(&id);
+			}
+			return error(
+				StatusCode::INTERNAL_SERVER_ERROR,
+				ApiErrorCode::Internal,
+				"cannot record the session's client",
+			);
+		}
 	}
 	tracing::debug!(event = "session_opened", session = %session_hex(&id), "session opened");
 	let opened = SessionOpened {
@@ -516,10 +569,20 @@ async fn forward(
 	};
 	let shard = guard.shard.clone();
 	let signer = s.receipts.get().cloned();
+	let fault = s.fault.get().copied();
 	let model = s.model;
 	let result = tokio::task::spawn_blocking(move || {
-		let out =
-			compute(&shard, &mut guard, model, key, &header, &values, signer.as_deref(), &body);
+		let out = compute(
+			&shard,
+			&mut guard,
+			model,
+			key,
+			&header,
+			&values,
+			signer.as_deref(),
+			&body,
+			fault,
+		);
 		guard.last_used = Instant::now();
 		out
 	})
@@ -573,6 +636,7 @@ fn compute(
 	values: &[f32],
 	signer: Option<&ReceiptSigner>,
 	body: &[u8],
+	fault: Option<Fault>,
 ) -> Result<(Vec<f32>, Option<SignedReceipt>), StepError> {
 	let position = header.position as usize;
 	let Some(signer) = signer else {
@@ -581,8 +645,18 @@ fn compute(
 		return Ok((out, None));
 	};
 	let input_hash = activation_hash(header.tokens, header.hidden, values);
-	let (out, layer_hashes) =
+	let (mut out, mut layer_hashes) =
 		shard.forward_traced(&mut session.cache, position, values).map_err(StepError::Engine)?;
+	if let Some(fault) = fault {
+		match fault {
+			Fault::Noise => out.iter_mut().for_each(|v| *v += 0.01 * v.abs().max(1.0)),
+			Fault::Echo => out.copy_from_slice(values),
+		}
+		// A cheater signs for what it returns.
+		if let Some(last) = layer_hashes.last_mut() {
+			*last = activation_hash(header.tokens, header.hidden, &out);
+		}
+	}
 	let (start, end) = shard.layers();
 	let output_hash = match layer_hashes.last() {
 		Some(last) => *last,

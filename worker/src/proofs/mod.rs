@@ -26,7 +26,7 @@ pub mod receipts;
 pub mod replay;
 
 pub use receipts::{
-	ExpectedStep, ReceiptRefusal, ReceiptSigner, ReceiptStore, SessionReceipts, SignedReceipt,
+	CommittedBatch, ExpectedStep, ReceiptRefusal, ReceiptSigner, ReceiptStore, SessionReceipts, SignedReceipt,
 };
 
 /// The path of a session's receipts in the proofs API (`session` as 32 hex digits).

@@ -260,8 +260,23 @@ pub struct SessionReceipts {
 	pub receipts: Vec<SignedReceipt>,
 }
 
+/// A batch of a session's receipts committed on chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommittedBatch {
+	/// Its first step.
+	pub first: u32,
+	/// Its number of steps.
+	pub steps: u32,
+	/// Its receipts root (`appchain_primitives::receipt::receipts_root`).
+	pub root: [u8; 32],
+}
+
 /// Name of a session's receipts file.
 const RECEIPTS_FILE: &str = "receipts.jsonl";
+/// Name of the file naming a session's client (hex of its account).
+const CLIENT_FILE: &str = "client";
+/// Name of the file listing a session's committed batch roots, one hex root per line.
+const COMMITTED_FILE: &str = "committed";
 
 /// A serving node's receipts and step inputs on disk, one directory per session (see the
 /// module docs).
@@ -350,6 +365,101 @@ impl ReceiptStore {
 			})
 			.collect::<Result<Vec<_>, _>>()
 			.map(Some)
+	}
+
+	/// Records `client` as the account `session` is for (its commitment names it).
+	pub fn set_client(&self, session: &[u8; 16], client: &[u8; 32]) -> Result<(), WorkerError> {
+		let dir = self.session_dir(session);
+		std::fs::create_dir_all(&dir).map_err(|e| WorkerError::journal(&dir, e))?;
+		let path = dir.join(CLIENT_FILE);
+		std::fs::write(&path, hex::encode(client)).map_err(|e| WorkerError::journal(&path, e))
+	}
+
+	/// The account `session` is for, if its client named one.
+	pub fn client(&self, session: &[u8; 16]) -> Result<Option<[u8; 32]>, WorkerError> {
+		let path = self.session_dir(session).join(CLIENT_FILE);
+		match std::fs::read_to_string(&path) {
+			Ok(text) => {
+				let mut client = [0u8; 32];
+				hex::decode_to_slice(text.trim(), &mut client).map_err(|e| {
+					WorkerError::journal(
+						&path,
+						std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+					)
+				})?;
+				Ok(Some(client))
+			},
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+			Err(e) => Err(WorkerError::journal(&path, e)),
+		}
+	}
+
+	/// The sessions kept, with how long ago each last changed.
+	pub fn sessions(&self, now: SystemTime) -> Result<Vec<([u8; 16], Duration)>, WorkerError> {
+		let entries = match std::fs::read_dir(&self.dir) {
+			Ok(entries) => entries,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+			Err(e) => return Err(WorkerError::journal(&self.dir, e)),
+		};
+		let mut out = Vec::new();
+		for entry in entries.flatten() {
+			let mut session = [0u8; 16];
+			let name = entry.file_name();
+			let Some(name) = name.to_str() else { continue };
+			if hex::decode_to_slice(name, &mut session).is_err() {
+				continue;
+			}
+			let path = entry.path().join(RECEIPTS_FILE);
+			let Ok(meta) = std::fs::metadata(&path) else { continue };
+			let idle =
+				meta.modified().ok().and_then(|m| now.duration_since(m).ok()).unwrap_or_default();
+			out.push((session, idle));
+		}
+		out.sort();
+		Ok(out)
+	}
+
+	/// The batches of `session` already committed on chain, in order: `(first step, steps,
+	/// receipts root)`.
+	pub fn committed(&self, session: &[u8; 16]) -> Result<Vec<CommittedBatch>, WorkerError> {
+		let path = self.session_dir(session).join(COMMITTED_FILE);
+		let text = match std::fs::read_to_string(&path) {
+			Ok(text) => text,
+			Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+			Err(e) => return Err(WorkerError::journal(&path, e)),
+		};
+		Ok(text
+			.lines()
+			.filter_map(|l| {
+				let mut parts = l.split_whitespace();
+				let first = parts.next()?.parse().ok()?;
+				let steps = parts.next()?.parse().ok()?;
+				let mut root = [0u8; 32];
+				hex::decode_to_slice(parts.next()?, &mut root).ok()?;
+				Some(CommittedBatch { first, steps, root })
+			})
+			.collect())
+	}
+
+	/// Records that `batch` of `session` was committed (`fsync`ed: a restarted node does not
+	/// commit it twice).
+	pub fn mark_committed(
+		&self,
+		session: &[u8; 16],
+		batch: &CommittedBatch,
+	) -> Result<(), WorkerError> {
+		use std::io::Write;
+		let path = self.session_dir(session).join(COMMITTED_FILE);
+		let line = format!("{} {} {}\n", batch.first, batch.steps, hex::encode(batch.root));
+		std::fs::OpenOptions::new()
+			.create(true)
+			.append(true)
+			.open(&path)
+			.and_then(|mut file| {
+				file.write_all(line.as_bytes())?;
+				file.sync_all()
+			})
+			.map_err(|e| WorkerError::journal(&path, e))
 	}
 
 	/// The input frame of `session`'s step `step`, if kept.
@@ -602,6 +712,34 @@ mod tests {
 		assert_eq!(store.prune(now + ReceiptStore::DEFAULT_RETENTION / 2).unwrap(), 0);
 		assert_eq!(store.prune(now + ReceiptStore::DEFAULT_RETENTION * 2).unwrap(), 1);
 		assert_eq!(store.receipts(&s.receipt.session).unwrap(), None);
+		let _ = std::fs::remove_dir_all(&dir);
+	}
+
+	#[test]
+	fn the_store_lists_sessions_and_remembers_clients_and_committed_batches() {
+		let dir = std::env::temp_dir().join(format!("appchain-committed-{}", std::process::id()));
+		let _ = std::fs::remove_dir_all(&dir);
+		let store = ReceiptStore::for_node(&dir, &[9; 32], 5);
+		assert!(store.sessions(SystemTime::now()).unwrap().is_empty(), "nothing kept yet");
+		let (s, _, _) = signed(&[1; 32]);
+		let session = s.receipt.session;
+		assert_eq!(store.client(&session).unwrap(), None);
+		store.set_client(&session, &[7; 32]).unwrap();
+		assert_eq!(store.client(&session).unwrap(), Some([7; 32]));
+		// A session is listed once it has a receipt, with how long it has been idle.
+		assert!(store.sessions(SystemTime::now()).unwrap().is_empty());
+		store.keep(&s, b"frame").unwrap();
+		let later = SystemTime::now() + Duration::from_secs(30);
+		let listed = store.sessions(later).unwrap();
+		assert_eq!(listed.len(), 1);
+		assert_eq!(listed[0].0, session);
+		assert!(listed[0].1 >= Duration::from_secs(29));
+		assert!(store.committed(&session).unwrap().is_empty());
+		let a = CommittedBatch { first: 0, steps: 3, root: [1; 32] };
+		let b = CommittedBatch { first: 3, steps: 2, root: [2; 32] };
+		store.mark_committed(&session, &a).unwrap();
+		store.mark_committed(&session, &b).unwrap();
+		assert_eq!(store.committed(&session).unwrap(), vec![a, b]);
 		let _ = std::fs::remove_dir_all(&dir);
 	}
 }
