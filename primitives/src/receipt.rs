@@ -50,6 +50,11 @@ pub const RECEIPT_PAYLOAD_LEN: usize = 24 + 32 + 8 + 4 * 3 + 16 + 4 * 3 + 32 * 3
 /// A session: 16 bytes chosen by the serving node when the session opens.
 pub type SessionId = [u8; 16];
 
+/// What a node's results are bit-for-bit reproducible within: a digest of its engine build and
+/// CPU feature class (see the README's *Determinism and receipts*). A node declares it on chain,
+/// and its steps are re-run only by verifiers of the same class.
+pub type EngineClass = [u8; 16];
+
 /// What a node states about one forward step it computed.
 #[derive(
 	Clone,

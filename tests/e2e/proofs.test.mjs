@@ -105,6 +105,10 @@ describe('inference proofs: a cheating node is challenged, slashed and routed ar
       serve('Eve', { costMs: 40, price: '0.003' }),
       serve('Ferdie', { costMs: 40, price: '0.003' }),
     ]);
+    // Every node declared its engine class; all run here, so all share one.
+    const classes = await Promise.all(Object.values(nodes).map(async (n) => (await api.query.inferenceProofs.engineClasses(n.id)).unwrap().toHex()));
+    assert.equal(new Set(classes).size, 1, `one engine class: ${classes}`);
+    assert.ok(nodes.Charlie.proc.events().some((e) => e.event === 'engine_class' && e.description.startsWith('appchain-worker')));
     const route = await rpc(node.httpUrl, 'registry_route', [modelId, 0.5]);
     assert.deepEqual(route.nodes, [nodes.Charlie.id], 'the chain routes through the cheater');
     const charlieCollateral = await collateral(nodes.Charlie.id);
@@ -167,5 +171,26 @@ describe('inference proofs: a cheating node is challenged, slashed and routed ar
     assert.equal(await collateral(nodes.Bob.id), bobCollateral, 'Bob lost nothing');
     assert.equal((await stats(nodes.Bob.id)).completed.toNumber(), 1);
     assert.deepEqual(await rpc(node.httpUrl, 'proofs_ofNode', [nodes.Bob.id]), [], 'nothing open');
+
+    // Chain load of the proofs in this run: every inferenceProofs transaction, by call, with
+    // its signed size, from the blocks themselves.
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const load = {};
+    for (let n = 1; n <= best; n++) {
+      const block = await api.rpc.chain.getBlock(await api.rpc.chain.getBlockHash(n));
+      for (const xt of block.block.extrinsics) {
+        if (xt.method.section !== 'inferenceProofs' || !xt.isSigned) continue;
+        const entry = (load[xt.method.method] ??= { count: 0, bytes: 0 });
+        entry.count += 1;
+        entry.bytes += xt.encodedLength;
+      }
+    }
+    const commits = proofEvents.filter((e) => e.method === 'Committed').length;
+    assert.equal(load.commit?.count, commits, 'one commit transaction per commitment');
+    assert.equal(load.draw?.count, commits, 'one draw per commitment');
+    assert.equal(load.revealReceipt?.count, 2, 'one reveal per challenge');
+    assert.equal(load.sealVote?.count, 6, 'three seals per challenge');
+    assert.equal(load.openVote?.count, 6, 'three openings per challenge');
+    console.log(`proofs chain load (2 commitments, both challenged): ${JSON.stringify(load)}`);
   }, dump));
 });

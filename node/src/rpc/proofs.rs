@@ -8,7 +8,7 @@
 //! | `proofs_dutiesOf` | `node`, optional block hash | the open challenges the node verifies |
 //! | `proofs_probability` | `model`, optional block hash | the model's challenge probability, in parts per billion |
 //!
-//! A commitment is `{id, node, owner, client, model, start, end, session, steps, receiptsRoot,
+//! A commitment is `{id, node, owner, client, model, start, end, session, class, steps, receiptsRoot,
 //! payment, reserved, committedAt, challengeAt, seeded, dispute, challenge}`; its `challenge`
 //! (or `null`) is `{index, byClient, phase, until, receipt, verifiers}`, `phase` one of
 //! `awaitingReceipt`, `voting`, `opening`, and each verifier `{node, owner, ballot, vote}` with
@@ -132,6 +132,8 @@ pub struct CommitmentJson {
 	pub end: u32,
 	/// The session, hex.
 	pub session: String,
+	/// The node's engine class, hex: its verifiers share it.
+	pub class: String,
 	/// Receipts in the batch.
 	pub steps: u32,
 	/// Root of the batch's receipts, hex.
@@ -199,6 +201,7 @@ fn commitment_json(view: CommitmentViewOf<Runtime>) -> CommitmentJson {
 		start: c.start,
 		end: c.end,
 		session: hex(&c.session),
+		class: hex(&c.class),
 		steps: c.steps,
 		receipts_root: hex(&c.receipts_root),
 		payment: c.payment.to_string(),

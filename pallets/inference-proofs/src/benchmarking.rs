@@ -38,6 +38,7 @@ use sp_runtime::{
 };
 
 const LAYERS: u16 = 4;
+const CLASS: [u8; 16] = [5; 16];
 
 fn genesis<T: Config>() -> [u8; 32] {
 	let hash = frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero());
@@ -82,9 +83,11 @@ fn network<T: Config>(verifiers: u32) -> (ModelId, NodeId, T::AccountId) {
 	let model = T::BenchmarkHelper::model(LAYERS);
 	let owner: T::AccountId = account("server", 0, 0);
 	let node = T::BenchmarkHelper::inference_node(&owner, model, LAYERS);
+	EngineClasses::<T>::insert(node, CLASS);
 	for i in 0..verifiers {
 		let v: T::AccountId = account("verifier", i, 0);
-		T::BenchmarkHelper::inference_node(&v, model, LAYERS);
+		let verifier = T::BenchmarkHelper::inference_node(&v, model, LAYERS);
+		EngineClasses::<T>::insert(verifier, CLASS);
 	}
 	ChallengeProbability::<T>::insert(model, Perbill::one());
 	(model, node, owner)
@@ -167,6 +170,7 @@ mod benches {
 		for i in 0..n {
 			let owner: T::AccountId = account("due", i, 0);
 			let node = T::BenchmarkHelper::inference_node(&owner, model, LAYERS);
+			EngineClasses::<T>::insert(node, CLASS);
 			Proofs::<T>::do_commit(&owner, node, client.clone(), [0; 16], 1, [1; 32]).unwrap();
 		}
 		frame_system::Pallet::<T>::set_block_number(at);
@@ -275,6 +279,16 @@ mod benches {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(s.client), id);
 		assert!(Commitments::<T>::get(id).is_none());
+	}
+
+	#[benchmark]
+	fn declare_engine_class() {
+		let model = T::BenchmarkHelper::model(LAYERS);
+		let owner: T::AccountId = account("declarer", 0, 0);
+		let node = T::BenchmarkHelper::inference_node(&owner, model, LAYERS);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(owner), node, CLASS);
+		assert_eq!(EngineClasses::<T>::get(node), Some(CLASS));
 	}
 
 	#[benchmark]

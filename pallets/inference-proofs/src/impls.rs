@@ -3,8 +3,8 @@
 use crate::{
 	funds, AccountIdOf, Ballot, BlockNumberOf, Challenge, ChallengeOf, ChallengeProbability,
 	Challenges, Commitment, CommitmentId, CommitmentOf, CommitmentViewOf, Commitments,
-	CommitmentsOf, Config, DueAt, Error, Event, NativeSha256, NextCommitmentId, Pallet, Phase,
-	SeedChain, Verdict, Verifier, VerifierDuties, Vote,
+	CommitmentsOf, Config, DueAt, EngineClasses, Error, Event, NativeSha256, NextCommitmentId,
+	Pallet, Phase, SeedChain, Verdict, Verifier, VerifierDuties, Vote,
 };
 use alloc::vec::Vec;
 use appchain_primitives::{
@@ -101,6 +101,20 @@ impl<T: Config> Pallet<T> {
 		due.len() as u32
 	}
 
+	// ---- engine classes
+
+	pub(crate) fn do_declare_engine_class(
+		who: &AccountIdOf<T>,
+		node: NodeId,
+		class: appchain_primitives::receipt::EngineClass,
+	) -> DispatchResult {
+		ensure!(T::Nodes::owner(node).as_ref() == Some(who), Error::<T>::NotNodeOwner);
+		ensure!(T::Nodes::inference_layers(node).is_some(), Error::<T>::NotInferenceNode);
+		EngineClasses::<T>::insert(node, class);
+		Self::deposit_event(Event::EngineClassDeclared { node, class });
+		Ok(())
+	}
+
 	// ---- commit
 
 	pub(crate) fn do_commit(
@@ -115,6 +129,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(T::Nodes::is_serving(node), Error::<T>::NodeNotServing);
 		let (model, layers) =
 			T::Nodes::inference_layers(node).ok_or(Error::<T>::NotInferenceNode)?;
+		let class = EngineClasses::<T>::get(node).ok_or(Error::<T>::NoEngineClass)?;
 		let price = T::Nodes::price(node).ok_or(Error::<T>::NotInferenceNode)?;
 		ensure!(steps >= 1 && steps <= T::MaxStepsPerCommitment::get(), Error::<T>::BadStepCount);
 		let payment = price.checked_mul(&steps.into()).ok_or(Error::<T>::Overflow)?;
@@ -143,6 +158,7 @@ impl<T: Config> Pallet<T> {
 			start: u32::from(layers.start),
 			end: u32::from(layers.end),
 			session,
+			class,
 			steps,
 			receipts_root,
 			payment,
@@ -196,8 +212,8 @@ impl<T: Config> Pallet<T> {
 		Some((index as u32, false))
 	}
 
-	/// Draws up to `VerifiersPerChallenge` verifiers for `c`: serving nodes covering its layers,
-	/// of distinct owners other than the node's, with the bond free and room for a duty, each
+	/// Draws up to `VerifiersPerChallenge` verifiers for `c`: serving nodes of its engine class
+	/// covering its layers, of distinct owners other than the node's, with the bond free and room for a duty, each
 	/// with probability proportional to its free collateral, without replacement.
 	fn draw_verifiers(c: &CommitmentOf<T>, seed: &Hash256) -> Vec<Verifier<AccountIdOf<T>>> {
 		let (Ok(start), Ok(end)) = (Layer::try_from(c.start), Layer::try_from(c.end)) else {
@@ -207,7 +223,7 @@ impl<T: Config> Pallet<T> {
 		let mut candidates: Vec<(NodeId, AccountIdOf<T>, u128)> =
 			T::Nodes::nodes_covering(c.model, LayerRange::new(start, end))
 				.into_iter()
-				.filter(|v| *v != c.node)
+				.filter(|v| *v != c.node && EngineClasses::<T>::get(v) == Some(c.class))
 				.filter_map(|v| {
 					let owner = T::Nodes::owner(v)?;
 					let free = T::Nodes::free_collateral(v);

@@ -29,9 +29,12 @@
 //!   the batch, chosen by the same seed, is challenged. A client may also `dispute` one receipt
 //!   before `challenge_at`, holding [`Config::DisputeBond`]; a disputed receipt is always
 //!   challenged.
+//! - **Engine classes.** A node's results are bit-for-bit reproducible only within its engine
+//!   build and CPU feature class. Each node declares its class ([`EngineClasses`]) before it
+//!   commits; the commitment records it.
 //! - **Verifiers.** `draw` (anyone, once the seed is stamped) picks [`Config::VerifiersPerChallenge`]
-//!   serving nodes whose ranges contain the node's layers, of distinct owners other than the
-//!   node's, each with probability proportional to its free collateral (its stake), without
+//!   serving nodes of the commitment's engine class whose ranges contain the node's layers, of
+//!   distinct owners other than the node's, each with probability proportional to its free collateral (its stake), without
 //!   replacement. Each verifier's [`Config::VerifierBond`] is reserved from its collateral: a
 //!   verifier that does not vote, or votes against the majority, loses it. Too few eligible
 //!   verifiers void the challenge ([`Verdict::NoVerifiers`]).
@@ -104,7 +107,11 @@ impl appchain_primitives::pow::Sha256 for NativeSha256 {
 #[frame_support::pallet]
 pub mod pallet {
 	use super::*;
-	use appchain_primitives::{pow::Hash256, receipt::Receipt, ModelId, NodeId};
+	use appchain_primitives::{
+		pow::Hash256,
+		receipt::{EngineClass, Receipt},
+		ModelId, NodeId,
+	};
 	use frame_support::{
 		pallet_prelude::*,
 		traits::{
@@ -263,6 +270,11 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// The engine class each inference node declared (build and CPU feature class its results
+	/// are reproducible within). One small entry per node that declared one.
+	#[pallet::storage]
+	pub type EngineClasses<T: Config> = StorageMap<_, Twox64Concat, NodeId, EngineClass>;
+
 	/// Challenge probability of each model that has its own.
 	#[pallet::storage]
 	pub type ChallengeProbability<T: Config> = StorageMap<_, Twox64Concat, ModelId, Perbill>;
@@ -288,6 +300,8 @@ pub mod pallet {
 		},
 		/// The client disputed receipt `index`, holding `bond`.
 		Disputed { id: CommitmentId, index: u32, bond: BalanceOf<T> },
+		/// A node declared its engine class.
+		EngineClassDeclared { node: NodeId, class: EngineClass },
 		/// A model's challenge probability was set.
 		ProbabilitySet { model: ModelId, probability: Perbill },
 		/// Receipt `index` was challenged; the node reveals it by `until`.
@@ -326,6 +340,8 @@ pub mod pallet {
 		NodeNotServing,
 		/// The node is not an inference node.
 		NotInferenceNode,
+		/// The node has not declared its engine class (`declare_engine_class`).
+		NoEngineClass,
 		/// A commitment covers at least one and at most `MaxStepsPerCommitment` receipts.
 		BadStepCount,
 		/// The node's free collateral does not cover the payment and the penalty.
@@ -504,6 +520,22 @@ pub mod pallet {
 		pub fn settle(origin: OriginFor<T>, id: CommitmentId) -> DispatchResult {
 			ensure_signed(origin)?;
 			Self::do_settle(id)
+		}
+
+		/// Declare the engine class of an inference node: the build and CPU feature class its
+		/// results are bit-for-bit reproducible within. A node commits only once it declared
+		/// one, and only verifiers of its class re-run its steps.
+		///
+		/// - `origin`: the node's owner.
+		/// - `class`: the worker's `proofs::engine_class`.
+		#[pallet::call_index(8)]
+		pub fn declare_engine_class(
+			origin: OriginFor<T>,
+			node: NodeId,
+			class: EngineClass,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_declare_engine_class(&who, node, class)
 		}
 
 		/// Set a model's challenge probability.

@@ -154,6 +154,8 @@ pub const V4: AccountId = 6;
 /// Has only the existential deposit.
 pub const PAUPER: AccountId = 9;
 pub const ENDOWMENT: Balance = 100_000;
+/// The engine class every node declares unless a test says otherwise.
+pub const CLASS: [u8; 16] = [1; 16];
 /// The model every node serves: 8 layers in shards of 4.
 pub const MODEL: u32 = 0;
 
@@ -232,6 +234,7 @@ pub fn node_with(owner: AccountId, start: u16, end: u16, collateral: Balance) ->
 		collateral,
 	)
 	.unwrap();
+	Proofs::declare_engine_class(RawOrigin::Signed(owner).into(), node, CLASS).unwrap();
 	node
 }
 

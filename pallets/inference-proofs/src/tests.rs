@@ -206,6 +206,7 @@ fn bad_commitments_are_refused_and_change_nothing() {
 			b"http://n".to_vec().try_into().unwrap(),
 			COLLATERAL,
 		));
+		assert_ok!(Proofs::declare_engine_class(origin(V2), pricey, CLASS));
 		assert_noop!(commit(V2, pricey, 2), Error::<Test>::Overflow);
 		assert_ok!(Registry::unregister(origin(V1), thin));
 		assert_noop!(commit(V1, thin, 1), Error::<Test>::NodeNotServing);
@@ -585,6 +586,38 @@ fn verifiers_are_other_owners_with_collateral_and_too_few_void_the_challenge() {
 		let mut expected = vec![busy, only, second];
 		expected.sort();
 		assert_eq!(drawn, expected);
+	});
+}
+
+#[test]
+fn nodes_declare_their_engine_class_and_are_verified_within_it() {
+	test(|| {
+		set_probability(100);
+		let (server, others) = network();
+		let declare = |who, node, class| Proofs::declare_engine_class(origin(who), node, class);
+		assert_noop!(declare(V1, server, [2; 16]), Error::<Test>::NotNodeOwner);
+		assert_noop!(declare(SERVER, 99, [2; 16]), Error::<Test>::NotNodeOwner);
+		let hashing = pallet_compute_registry::NextNodeId::<Test>::get();
+		assert_ok!(Registry::register_hashing_node(origin(SERVER), 1_000, MIN_COLLATERAL));
+		assert_noop!(declare(SERVER, hashing, [2; 16]), Error::<Test>::NotInferenceNode);
+		// A node without a class cannot commit.
+		crate::EngineClasses::<Test>::remove(server);
+		let root = [1; 32];
+		assert_noop!(
+			Proofs::commit(origin(SERVER), server, CLIENT, SESSION, 1, root),
+			Error::<Test>::NoEngineClass
+		);
+		assert_ok!(declare(SERVER, server, [2; 16]));
+		assert!(events().contains(&Event::EngineClassDeclared { node: server, class: [2; 16] }));
+		// Of the four other nodes only two share the class: they are the verifiers.
+		assert_ok!(declare(V1, others[0], [2; 16]));
+		assert_ok!(declare(V3, others[2], [2; 16]));
+		let id = commit(server, &receipts(server, 2, &[]));
+		assert_eq!(Commitments::<Test>::get(id).unwrap().class, [2; 16]);
+		draw(id);
+		let mut drawn: Vec<NodeId> = verifiers(id).into_iter().map(|(n, _)| n).collect();
+		drawn.sort();
+		assert_eq!(drawn, vec![others[0], others[2]]);
 	});
 }
 

@@ -3,7 +3,7 @@
 pub use appchain_primitives::receipt::Vote;
 use appchain_primitives::{
 	pow::Hash256,
-	receipt::{Receipt, SessionId},
+	receipt::{EngineClass, Receipt, SessionId},
 	ModelId, NodeId,
 };
 use codec::{Decode, DecodeWithMemTracking, Encode, MaxEncodedLen};
@@ -32,6 +32,8 @@ pub struct Commitment<AccountId, Balance, BlockNumber> {
 	pub end: u32,
 	/// The session.
 	pub session: SessionId,
+	/// The node's engine class when it committed: its verifiers are of the same class.
+	pub class: EngineClass,
 	/// Receipts in the batch.
 	pub steps: u32,
 	/// Root of the batch's receipt leaves.

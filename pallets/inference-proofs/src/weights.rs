@@ -51,6 +51,7 @@ pub trait WeightInfo {
 	fn seal_vote() -> Weight;
 	fn open_vote() -> Weight;
 	fn settle() -> Weight;
+	fn declare_engine_class() -> Weight;
 	fn set_challenge_probability() -> Weight;
 }
 
@@ -66,21 +67,23 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `InferenceProofs::DueAt` (r:1 w:1)
 	/// Proof: `InferenceProofs::DueAt` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Commitments` (r:64 w:64)
-	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(230), added: 2705, mode: `MaxEncodedLen`)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	/// The range of component `n` is `[0, 64]`.
 	fn on_initialize(n: u32, ) -> Weight {
-		// Proof size: measured `261`, estimated `3991` bytes.
-		// Minimum execution time: 10_828_000 picoseconds.
-		Weight::from_parts(16_042_906, 3991)
-			.saturating_add(Weight::from_parts(4_971_722, 0).saturating_mul(n.into()))
+		// Proof size: measured `294`, estimated `3991` bytes.
+		// Minimum execution time: 10_866_000 picoseconds.
+		Weight::from_parts(15_909_531, 3991)
+			.saturating_add(Weight::from_parts(4_789_348, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 			.saturating_add(T::DbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2705).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2721).saturating_mul(n.into()))
 	}
 	/// Storage: `Registry::Nodes` (r:1 w:0)
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::EngineClasses` (r:1 w:0)
+	/// Proof: `InferenceProofs::EngineClasses` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ReservedCollateral` (r:1 w:1)
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::NextCommitmentId` (r:1 w:1)
@@ -90,29 +93,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `InferenceProofs::DueAt` (r:1 w:1)
 	/// Proof: `InferenceProofs::DueAt` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Commitments` (r:0 w:1)
-	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(230), added: 2705, mode: `MaxEncodedLen`)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
-		// Proof size: measured `838`, estimated `3991` bytes.
-		// Minimum execution time: 46_596_000 picoseconds.
-		Weight::from_parts(50_313_000, 3991)
-			.saturating_add(T::DbWeight::get().reads(5_u64))
+		// Proof size: measured `891`, estimated `3991` bytes.
+		// Minimum execution time: 50_955_000 picoseconds.
+		Weight::from_parts(54_835_000, 3991)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
 	/// Storage: `InferenceProofs::Commitments` (r:1 w:1)
-	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(230), added: 2705, mode: `MaxEncodedLen`)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
 	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(319), added: 2794, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
-		// Proof size: measured `593`, estimated `3784` bytes.
-		// Minimum execution time: 57_275_000 picoseconds.
-		Weight::from_parts(60_039_000, 3784)
+		// Proof size: measured `642`, estimated `3784` bytes.
+		// Minimum execution time: 57_001_000 picoseconds.
+		Weight::from_parts(62_419_000, 3784)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `InferenceProofs::Commitments` (r:1 w:0)
-	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(230), added: 2705, mode: `MaxEncodedLen`)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::ChallengeProbability` (r:1 w:0)
@@ -123,43 +126,45 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::ShardNodes` (`max_values`: None, `max_size`: Some(536), added: 3011, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:64 w:0)
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::EngineClasses` (r:63 w:0)
+	/// Proof: `InferenceProofs::EngineClasses` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ReservedCollateral` (r:63 w:3)
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::VerifierDuties` (r:63 w:3)
 	/// Proof: `InferenceProofs::VerifierDuties` (`max_values`: None, `max_size`: Some(273), added: 2748, mode: `MaxEncodedLen`)
 	fn draw() -> Weight {
-		// Proof size: measured `9636`, estimated `175262` bytes.
-		// Minimum execution time: 710_599_000 picoseconds.
-		Weight::from_parts(742_254_000, 175262)
-			.saturating_add(T::DbWeight::get().reads(195_u64))
+		// Proof size: measured `12026`, estimated `175262` bytes.
+		// Minimum execution time: 930_303_000 picoseconds.
+		Weight::from_parts(966_850_000, 175262)
+			.saturating_add(T::DbWeight::get().reads(258_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
 	/// Storage: `InferenceProofs::Commitments` (r:1 w:0)
-	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(230), added: 2705, mode: `MaxEncodedLen`)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
 	fn reveal_receipt() -> Weight {
-		// Proof size: measured `626`, estimated `3874` bytes.
-		// Minimum execution time: 26_004_000 picoseconds.
-		Weight::from_parts(29_102_000, 3874)
+		// Proof size: measured `675`, estimated `3874` bytes.
+		// Minimum execution time: 26_069_000 picoseconds.
+		Weight::from_parts(28_684_000, 3874)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	fn seal_vote() -> Weight {
-		// Proof size: measured `563`, estimated `3874` bytes.
-		// Minimum execution time: 18_615_000 picoseconds.
-		Weight::from_parts(20_620_000, 3874)
+		// Proof size: measured `596`, estimated `3874` bytes.
+		// Minimum execution time: 18_664_000 picoseconds.
+		Weight::from_parts(20_452_000, 3874)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Commitments` (r:1 w:1)
-	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(230), added: 2705, mode: `MaxEncodedLen`)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ReservedCollateral` (r:4 w:4)
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:4 w:2)
@@ -175,14 +180,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `InferenceProofs::CommitmentsOf` (r:1 w:1)
 	/// Proof: `InferenceProofs::CommitmentsOf` (`max_values`: None, `max_size`: Some(273), added: 2748, mode: `MaxEncodedLen`)
 	fn open_vote() -> Weight {
-		// Proof size: measured `2563`, estimated `14005` bytes.
-		// Minimum execution time: 406_695_000 picoseconds.
-		Weight::from_parts(420_662_000, 14005)
+		// Proof size: measured `2612`, estimated `14005` bytes.
+		// Minimum execution time: 401_138_000 picoseconds.
+		Weight::from_parts(417_322_000, 14005)
 			.saturating_add(T::DbWeight::get().reads(22_u64))
 			.saturating_add(T::DbWeight::get().writes(20_u64))
 	}
 	/// Storage: `InferenceProofs::Commitments` (r:1 w:1)
-	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(230), added: 2705, mode: `MaxEncodedLen`)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ReservedCollateral` (r:4 w:4)
@@ -200,18 +205,29 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `InferenceProofs::CommitmentsOf` (r:1 w:1)
 	/// Proof: `InferenceProofs::CommitmentsOf` (`max_values`: None, `max_size`: Some(273), added: 2748, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
-		// Proof size: measured `2563`, estimated `14005` bytes.
-		// Minimum execution time: 404_478_000 picoseconds.
-		Weight::from_parts(439_639_000, 14005)
+		// Proof size: measured `2612`, estimated `14005` bytes.
+		// Minimum execution time: 390_132_000 picoseconds.
+		Weight::from_parts(415_762_000, 14005)
 			.saturating_add(T::DbWeight::get().reads(22_u64))
 			.saturating_add(T::DbWeight::get().writes(20_u64))
+	}
+	/// Storage: `Registry::Nodes` (r:1 w:0)
+	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::EngineClasses` (r:0 w:1)
+	/// Proof: `InferenceProofs::EngineClasses` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	fn declare_engine_class() -> Weight {
+		// Proof size: measured `324`, estimated `3713` bytes.
+		// Minimum execution time: 14_672_000 picoseconds.
+		Weight::from_parts(15_958_000, 3713)
+			.saturating_add(T::DbWeight::get().reads(1_u64))
+			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 	/// Storage: `InferenceProofs::ChallengeProbability` (r:0 w:1)
 	/// Proof: `InferenceProofs::ChallengeProbability` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn set_challenge_probability() -> Weight {
 		// Proof size: measured `0`, estimated `0` bytes.
-		// Minimum execution time: 6_530_000 picoseconds.
-		Weight::from_parts(7_447_000, 0)
+		// Minimum execution time: 6_651_000 picoseconds.
+		Weight::from_parts(7_400_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
 }
@@ -219,51 +235,56 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(16_042_906, 3991)
-			.saturating_add(Weight::from_parts(4_971_722, 0).saturating_mul(n.into()))
+		Weight::from_parts(15_909_531, 3991)
+			.saturating_add(Weight::from_parts(4_789_348, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 			.saturating_add(ParityDbWeight::get().writes((1_u64).saturating_mul(n.into())))
-			.saturating_add(Weight::from_parts(0, 2705).saturating_mul(n.into()))
+			.saturating_add(Weight::from_parts(0, 2721).saturating_mul(n.into()))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(50_313_000, 3991)
-			.saturating_add(ParityDbWeight::get().reads(5_u64))
+		Weight::from_parts(54_835_000, 3991)
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn dispute() -> Weight {
-		Weight::from_parts(60_039_000, 3784)
+		Weight::from_parts(62_419_000, 3784)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn draw() -> Weight {
-		Weight::from_parts(742_254_000, 175262)
-			.saturating_add(ParityDbWeight::get().reads(195_u64))
+		Weight::from_parts(966_850_000, 175262)
+			.saturating_add(ParityDbWeight::get().reads(258_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn reveal_receipt() -> Weight {
-		Weight::from_parts(29_102_000, 3874)
+		Weight::from_parts(28_684_000, 3874)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn seal_vote() -> Weight {
-		Weight::from_parts(20_620_000, 3874)
+		Weight::from_parts(20_452_000, 3874)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn open_vote() -> Weight {
-		Weight::from_parts(420_662_000, 14005)
+		Weight::from_parts(417_322_000, 14005)
 			.saturating_add(ParityDbWeight::get().reads(22_u64))
 			.saturating_add(ParityDbWeight::get().writes(20_u64))
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(439_639_000, 14005)
+		Weight::from_parts(415_762_000, 14005)
 			.saturating_add(ParityDbWeight::get().reads(22_u64))
 			.saturating_add(ParityDbWeight::get().writes(20_u64))
 	}
+	fn declare_engine_class() -> Weight {
+		Weight::from_parts(15_958_000, 3713)
+			.saturating_add(ParityDbWeight::get().reads(1_u64))
+			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
 	fn set_challenge_probability() -> Weight {
-		Weight::from_parts(7_447_000, 0)
+		Weight::from_parts(7_400_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 }

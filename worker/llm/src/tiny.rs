@@ -54,10 +54,13 @@ impl Default for TinySpec {
 const ROPE_THETA: f32 = 10_000.0;
 const RMS_EPS: f32 = 1e-5;
 
-struct Rng(u64);
+/// A seeded splitmix64 generator: the tiny models' weights, and test inputs that must be
+/// the same on every run.
+pub struct Rng(pub u64);
 
 impl Rng {
-	fn uniform(&mut self) -> f32 {
+	/// The next value, uniform in `[-1, 1)`.
+	pub fn uniform(&mut self) -> f32 {
 		self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
 		let mut z = self.0;
 		z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);

@@ -889,6 +889,18 @@ pub fn proof_constants(at: &AtBlock) -> Result<ProofConstants, WorkerError> {
 	})
 }
 
+/// The engine class node `id` declared, if any.
+pub async fn engine_class(at: &AtBlock, id: u64) -> Result<Option<[u8; 16]>, WorkerError> {
+	match at
+		.storage()
+		.try_fetch(runtime::storage().inference_proofs().engine_classes(), (id,))
+		.await?
+	{
+		Some(value) => Ok(Some(value.decode()?)),
+		None => Ok(None),
+	}
+}
+
 /// Reputation of node `id` at `at`: `(completed, failed)` units of work, `None` for an
 /// unknown node.
 pub async fn node_record(at: &AtBlock, id: u64) -> Result<Option<(u32, u32)>, WorkerError> {
@@ -1087,6 +1099,11 @@ pub mod calls {
 			steps,
 			receipts_root,
 		)
+	}
+
+	/// `InferenceProofs::declare_engine_class(node, class)`.
+	pub fn declare_engine_class(node: u64, class: [u8; 16]) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().declare_engine_class(node, class)
 	}
 
 	/// `InferenceProofs::draw(id)`.

@@ -264,6 +264,12 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 		collateral,
 	)
 	.await?;
+	// Proofs: the node's results are verified within its engine class, declared on chain.
+	let (class, class_text) = crate::proofs::engine_class();
+	if chain::engine_class(&chain.best().await?, node).await? != Some(class) {
+		signer.submit_and_wait(&chain, &calls::declare_engine_class(node, class)).await?;
+	}
+	tracing::info!(event = "engine_class", node, class = %hex::encode(class), description = %class_text, "engine class {}: {class_text}", hex::encode(class));
 	tracing::info!(
 		event = "serving_inference",
 		node,
