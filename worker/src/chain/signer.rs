@@ -33,6 +33,9 @@ use subxt_signer::sr25519::Keypair;
 use super::{nonce_at, AppchainConfig, AtBlock, Chain, TxEvents, MORTALITY};
 use crate::{error::WorkerError, shutdown::Shutdown};
 
+/// How many times [`Signer::submit_and_wait`] signs a transaction the pool drops.
+pub const SUBMIT_ATTEMPTS: u32 = 3;
+
 /// Names a daemon transaction, so that the same step is never in flight twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tag {
@@ -304,18 +307,42 @@ impl Signer {
 
 	/// Submits `call` (signed at the finalized block) and waits until it is finalized; a failed
 	/// dispatch is an error. Returns the transaction's events. For one-shot commands.
+	///
+	/// A transaction the pool drops before inclusion (outdated, usurped or dropped: another
+	/// process of the same account took its nonce) is signed again with the node's nonce, at
+	/// most [`SUBMIT_ATTEMPTS`] times in all; it was never included, so it runs at most once.
 	pub async fn submit_and_wait<Call: Payload>(
 		&self,
 		chain: &Chain,
 		call: &Call,
 	) -> Result<TxEvents, WorkerError> {
-		let at = chain.finalized().await?;
-		let progress = {
-			let _serial = self.inner.submitting.lock().await;
-			self.sign_and_submit(chain, &at, call).await?
-		};
-		let in_block = progress.wait_for_finalized().await.map_err(WorkerError::rejected)?;
-		in_block.wait_for_success().await.map_err(WorkerError::dispatch)
+		let mut attempt = 1;
+		loop {
+			let at = chain.finalized().await?;
+			let progress = {
+				let _serial = self.inner.submitting.lock().await;
+				self.sign_and_submit(chain, &at, call).await?
+			};
+			match progress.wait_for_finalized().await {
+				Ok(in_block) => {
+					return in_block.wait_for_success().await.map_err(WorkerError::dispatch)
+				},
+				Err(e) if attempt < SUBMIT_ATTEMPTS => {
+					tracing::info!(
+						event = "tx_dropped",
+						error = %e,
+						attempt,
+						"transaction dropped before inclusion ({e}); signing it again"
+					);
+					self.reset_nonce();
+					attempt += 1;
+				},
+				Err(e) => {
+					self.reset_nonce();
+					return Err(WorkerError::rejected(e));
+				},
+			}
+		}
 	}
 
 	/// After a (re)connection: forgets the nonce and what was in flight on the old connection,
