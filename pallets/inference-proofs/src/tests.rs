@@ -115,6 +115,20 @@ fn open(id: CommitmentId, (node, owner): (NodeId, AccountId), vote: Vote) {
 	assert_ok!(Proofs::open_vote(origin(owner), id, node, vote, [node as u8; 32]));
 }
 
+/// The node reveals the challenged receipt and every verifier seals, then opens, the honest
+/// node's root: the last opening settles the challenge.
+fn verify_honestly(id: CommitmentId, batch: &[Receipt]) {
+	reveal(id, batch);
+	let vote = honest_vote(id);
+	let drawn = verifiers(id);
+	for v in &drawn {
+		seal(id, *v, &vote);
+	}
+	for v in &drawn {
+		open(id, *v, vote);
+	}
+}
+
 fn settled() -> (Verdict, Balance, Balance, u32) {
 	events()
 		.into_iter()
@@ -671,15 +685,7 @@ fn commitments_are_challenged_at_the_set_probability() {
 			if Challenges::<Test>::get(id).is_some() {
 				challenged += 1;
 				// Withhold nothing but end it quickly: the verifiers agree.
-				reveal(id, &batch);
-				let vote = honest_vote(id);
-				let drawn = verifiers(id);
-				for v in &drawn {
-					seal(id, *v, &vote);
-				}
-				for v in &drawn {
-					open(id, *v, vote);
-				}
+				verify_honestly(id, &batch);
 			}
 			// A fresh block for the next commitment, so no challenge block fills up.
 			run_to_block(System::block_number() + 1);
@@ -735,15 +741,7 @@ fn a_partial_cheater_is_caught_at_p_times_f_and_loses_more_than_it_gains() {
 			draw(id);
 			if Challenges::<Test>::get(id).is_some() {
 				challenged += 1;
-				reveal(id, &batch);
-				let vote = honest_vote(id);
-				let drawn = verifiers(id);
-				for v in &drawn {
-					seal(id, *v, &vote);
-				}
-				for v in &drawn {
-					open(id, *v, vote);
-				}
+				verify_honestly(id, &batch);
 				if matches!(settled().0, Verdict::Mismatch { .. }) {
 					caught += 1;
 					// Only a faked step is ever found wrong.
