@@ -4,12 +4,14 @@
 // Sudo sets the model's challenge probability to 100%. Charlie is the cheapest and fastest node,
 // so the chain's route is Charlie alone, and Charlie cheats: `serve --inject-fault noise` adds
 // noise to every output and signs receipts for what it returns, so the client's checks pass.
-// Charlie commits its session's receipts; the chain challenges a step; verifiers drawn among the
+// Charlie also never commits its receipts (`--never-commit`), hiding its work from the chain's
+// sampling; the client audits the receipts it kept (`audit`): the chain samples the audit, the
+// client reveals the challenged step with Charlie's signature, and verifiers drawn among the
 // other owners re-run the session's prefix from the inputs Charlie kept, seal and open their
 // votes; the majority finds the last layer differs; Charlie is slashed, the client refunded and
 // the verifiers paid. The next generation leaves Charlie out (its record has a proven fault)
-// and goes through Bob, whose text is what one process generates; Bob's challenged step is
-// upheld and Bob loses nothing.
+// and goes through Bob, whose text is what one process generates; Bob commits its session
+// itself, its challenged step is upheld and Bob loses nothing.
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -99,7 +101,7 @@ describe('inference proofs: a cheating node is challenged, slashed and routed ar
     // Charlie cheats and is the cheapest; Bob and Dave serve honestly; Eve and Ferdie are
     // dearer still and only verify.
     await Promise.all([
-      serve('Charlie', { costMs: 10, price: '0.001', collateral: '200', extra: ['--inject-fault', 'noise'] }),
+      serve('Charlie', { costMs: 10, price: '0.001', collateral: '200', extra: ['--inject-fault', 'noise', '--never-commit'] }),
       serve('Bob', { costMs: 20, price: '0.002' }),
       serve('Dave', { costMs: 30, price: '0.002' }),
       serve('Eve', { costMs: 40, price: '0.003' }),
@@ -125,9 +127,18 @@ describe('inference proofs: a cheating node is challenged, slashed and routed ar
     assert.ok(kept.length >= 2, `${kept.length} receipts kept`);
     assert.ok(kept.every((r) => r.node === nodes.Charlie.id), 'every receipt is Charlie\'s, checked and kept');
 
-    // Charlie commits; the chain challenges; the verifiers find the last layer differs.
-    await waitFor(() => settledFor(nodes.Charlie.id).length > 0, { timeout: 240_000, interval: 2_000, what: "Charlie's commitment to be settled" });
+    // Charlie commits nothing; the client audits what Charlie signed; the chain challenges;
+    // the client shows the signed receipt; the verifiers find the last layer differs.
+    const audit = await worker(clientArgs('--log-format', 'json', 'audit', '--receipts', receiptsFile), { timeout: 300_000, ...CLIENT });
+    assert.equal(audit.code, 0, audit.stderr);
+    assert.match(audit.stdout, new RegExp(`audit \\d+ of node ${nodes.Charlie.id} .*: Mismatch`), audit.stdout);
+    assert.ok(!proofEvents.some((e) => e.method === 'Committed' && e.data.node.toNumber() === nodes.Charlie.id), 'Charlie never committed');
     const [settled] = settledFor(nodes.Charlie.id);
+    const audited = proofEvents.find((e) => e.method === 'Audited' && e.data.id.eq(settled.data.id));
+    assert.ok(audited, 'the settled commitment is the client\'s audit');
+    assert.ok(audited.data.client.eq(keyring.addFromUri(CLIENT.suri).publicKey));
+    const backed = proofEvents.find((e) => e.method === 'AuditBacked' && e.data.id.eq(settled.data.id));
+    assert.ok(backed, 'the signed receipt reserved Charlie\'s collateral');
     assert.equal(settled.data.verdict.type, 'Mismatch', `verdict ${settled.data.verdict.toString()}`);
     assert.equal(settled.data.verdict.asMismatch.layer.unwrap().toNumber(), 29, 'the noise is in the last layer');
     assert.equal(settled.data.verifiersSlashed.toNumber(), 0, 'every verifier voted with the majority');
@@ -138,9 +149,9 @@ describe('inference proofs: a cheating node is challenged, slashed and routed ar
     assert.ok(verifiers.every((v) => others.includes(v)), `verifiers ${verifiers} are other owners' nodes`);
     const opened = proofEvents.filter((e) => e.method === 'VoteOpened' && e.data.id.eq(settled.data.id));
     assert.equal(opened.length, 3, 'three votes opened');
-    const committed = proofEvents.find((e) => e.method === 'Committed' && e.data.id.eq(settled.data.id));
-    const payment = committed.data.payment.toBigInt();
+    const payment = audited.data.payment.toBigInt();
     const penalty = settled.data.penalty.toBigInt();
+    assert.equal(backed.data.reserved.toBigInt(), payment + penalty, 'the reservation was slashed whole');
     assert.ok(penalty >= 10n * UNITS, `penalty ${penalty}`);
     assert.equal(await collateral(nodes.Charlie.id), charlieCollateral - payment - penalty, 'Charlie lost payment and penalty');
     const slashedToClient = registryEvents.filter((e) => e.method === 'Slashed' && e.data.node.toNumber() === nodes.Charlie.id
@@ -187,10 +198,12 @@ describe('inference proofs: a cheating node is challenged, slashed and routed ar
     }
     const commits = proofEvents.filter((e) => e.method === 'Committed').length;
     assert.equal(load.commit?.count, commits, 'one commit transaction per commitment');
-    assert.equal(load.draw?.count, commits, 'one draw per commitment');
-    assert.equal(load.revealReceipt?.count, 2, 'one reveal per challenge');
+    assert.equal(load.audit?.count, 1, 'one audit');
+    assert.equal(load.draw?.count, commits + 1, 'one draw per commitment and audit');
+    assert.equal(load.revealReceipt?.count, 1, 'Bob revealed its challenged receipt');
+    assert.equal(load.revealSignedReceipt?.count, 1, 'the client revealed Charlie\'s');
     assert.equal(load.sealVote?.count, 6, 'three seals per challenge');
     assert.equal(load.openVote?.count, 6, 'three openings per challenge');
-    console.log(`proofs chain load (2 commitments, both challenged): ${JSON.stringify(load)}`);
+    console.log(`proofs chain load (a commitment and an audit, both challenged): ${JSON.stringify(load)}`);
   }, dump));
 });

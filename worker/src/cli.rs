@@ -64,6 +64,11 @@ pub enum Command {
 	/// Generate text through the network: the chain's route for --alpha, the model's ends run
 	/// here, its layers on the route's nodes, with failover.
 	Infer(cmd::infer::InferArgs),
+	/// Audit the receipts nodes signed for this client (`infer --receipts FILE`): commit them
+	/// on chain with a small bond so the chain samples them as if the nodes had committed,
+	/// and follow each audit to its verdict (reveal a challenged step with the node's
+	/// signature; a node proven to have cheated is slashed to this client).
+	Audit(cmd::audit::AuditArgs),
 	/// An OpenAI-compatible API (/v1/models, /v1/completions, /v1/chat/completions with
 	/// streaming) that generates through the network and pays with payment channels.
 	Gateway(cmd::gateway::GatewayArgs),
@@ -90,6 +95,7 @@ impl Cli {
 			Command::Model(command) => cmd::model::run(&global, command).await,
 			Command::Serve(args) => cmd::serve::run(&global, args).await,
 			Command::Infer(args) => cmd::infer::run(&global, args).await,
+			Command::Audit(args) => cmd::audit::run(&global, args).await,
 			Command::Gateway(args) => cmd::gateway::run(&global, args).await,
 			Command::Channel(command) => cmd::channel::run(&global, command).await,
 			Command::Simulate(args) => cmd::simulate::run(args).await,

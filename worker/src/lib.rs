@@ -85,6 +85,7 @@ mod layering {
 		("cmd", include_str!("cmd/model.rs")),
 		("cmd", include_str!("cmd/serve.rs")),
 		("cmd", include_str!("cmd/infer.rs")),
+		("cmd", include_str!("cmd/audit.rs")),
 		("cmd", include_str!("cmd/simulate.rs")),
 		("cmd", include_str!("cmd/channel.rs")),
 		("cmd", include_str!("cmd/gateway.rs")),

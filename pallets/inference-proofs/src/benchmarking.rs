@@ -3,6 +3,11 @@
 //! - `draw` reads a full shard of candidate verifiers (`MaxNodesPerShard` nodes of distinct
 //!   owners), draws `VerifiersPerChallenge` of them and reserves their bonds.
 //! - `reveal_receipt` checks a proof in a batch of `MaxStepsPerCommitment` receipts.
+//! - `reveal_signed_receipt` also checks the owner's signature (the runtime's costliest
+//!   scheme, by its [`BenchmarkSigner`](crate::traits::BenchmarkSigner)) and, for an audit,
+//!   reserves the node's collateral.
+//! - `audit` fills the client's list of open audits and the challenge block's list to one
+//!   short of full.
 //! - `open_vote` is the last vote, which counts the votes and settles a mismatch: the node's
 //!   reservation slashed to the client and every verifier, the minority verifier's bond slashed.
 //! - `settle` counts after the opening window with one verifier silent, on a mismatch.
@@ -80,8 +85,12 @@ struct Setup<T: Config> {
 
 /// A model, the node whose steps are checked, and `verifiers` more nodes of distinct owners.
 fn network<T: Config>(verifiers: u32) -> (ModelId, NodeId, T::AccountId) {
+	network_of::<T>(account("server", 0, 0), verifiers)
+}
+
+/// [`network`] with the checked node owned by `owner`.
+fn network_of<T: Config>(owner: T::AccountId, verifiers: u32) -> (ModelId, NodeId, T::AccountId) {
 	let model = T::BenchmarkHelper::model(LAYERS);
-	let owner: T::AccountId = account("server", 0, 0);
 	let node = T::BenchmarkHelper::inference_node(&owner, model, LAYERS);
 	EngineClasses::<T>::insert(node, CLASS);
 	for i in 0..verifiers {
@@ -232,6 +241,48 @@ mod benches {
 		#[extrinsic_call]
 		_(RawOrigin::Signed(s.owner), id, receipt, proof);
 		assert!(Challenges::<T>::get(id).unwrap().receipt.is_some());
+	}
+
+	#[benchmark]
+	fn audit() {
+		use crate::traits::BenchmarkSigner;
+		let (_, node, _) = network_of::<T>(T::BenchmarkSigner::signer(0), 0);
+		let client = client::<T>();
+		let _ = T::Currency::mint_into(&client, T::AuditBond::get() * 100u32.into());
+		for _ in 1..T::MaxOpenPerNode::get().min(T::MaxDuePerBlock::get()) {
+			Proofs::<T>::do_audit(&client, node, [0; 16], 1, [1; 32]).unwrap();
+		}
+		let steps = T::MaxStepsPerCommitment::get();
+		#[extrinsic_call]
+		_(RawOrigin::Signed(client.clone()), node, [0; 16], steps, [1; 32]);
+		assert!(!AuditsBy::<T>::get(&client).is_empty());
+	}
+
+	#[benchmark]
+	fn reveal_signed_receipt() {
+		use crate::traits::BenchmarkSigner;
+		let owner = T::BenchmarkSigner::signer(0);
+		let (model, node, _) = network_of::<T>(owner.clone(), T::VerifiersPerChallenge::get());
+		let client = client::<T>();
+		let _ = T::Currency::mint_into(&client, T::AuditBond::get() * 10u32.into());
+		let steps = T::MaxStepsPerCommitment::get();
+		let batch = receipts(node, model, steps);
+		let root = receipts_root::<NativeSha256>(&genesis::<T>(), &batch);
+		let id = Proofs::<T>::do_audit(&client, node, [3; 16], steps, root).unwrap();
+		let at = Commitments::<T>::get(id).unwrap().challenge_at;
+		frame_system::Pallet::<T>::set_block_number(at);
+		Proofs::<T>::on_initialize(at);
+		Proofs::<T>::do_draw(id).unwrap();
+		let index = Challenges::<T>::get(id).unwrap().index;
+		let s = Setup::<T> { model, owner: owner.clone(), client: client.clone(), batch };
+		let receipt = s.batch[index as usize];
+		let proof = proof::<T>(&s, index);
+		let signature =
+			T::BenchmarkSigner::sign(&owner, &receipt.signing_payload(&genesis::<T>())[..]);
+		#[extrinsic_call]
+		_(RawOrigin::Signed(client), id, receipt, signature, proof);
+		assert!(Challenges::<T>::get(id).unwrap().receipt.is_some());
+		assert!(!Commitments::<T>::get(id).unwrap().reserved.is_zero());
 	}
 
 	#[benchmark]

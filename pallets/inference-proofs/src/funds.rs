@@ -2,6 +2,9 @@
 //!
 //! - [`HoldReason::DisputeBond`]: held from a client that disputes a step; released when the
 //!   step is not upheld, paid to the node's owner when it is.
+//! - [`HoldReason::AuditBond`]: held from a client for each open audit; paid to the node's
+//!   owner when the client cannot reveal a signed receipt of the challenged step, released
+//!   otherwise.
 //! - Collateral: a commitment reserves the payment plus the penalty from the node's collateral
 //!   in the registry, and each verifier drawn has its bond reserved. Settling releases a
 //!   reservation ([`release`]) or slashes from it ([`slash`]): the registry burns its share and
@@ -21,29 +24,34 @@ use frame_support::{
 use pallet_compute_registry::{ComputeNodes, SlashOutcome, SlashReason};
 use sp_runtime::{traits::Zero, DispatchError};
 
-/// Holds a client's dispute bond.
-pub(crate) fn hold_bond<T: Config>(client: &AccountIdOf<T>, bond: BalanceOf<T>) -> DispatchResult {
-	if bond.is_zero() {
-		return Ok(());
-	}
-	T::Currency::hold(&HoldReason::DisputeBond.into(), client, bond)
-		.map_err(|_| Error::<T>::InsufficientBalance.into())
-}
-
-/// Releases a client's dispute bond.
-pub(crate) fn release_bond<T: Config>(
+/// Holds a client's bond (a dispute's or an audit's).
+pub(crate) fn hold_bond<T: Config>(
+	reason: HoldReason,
 	client: &AccountIdOf<T>,
 	bond: BalanceOf<T>,
 ) -> DispatchResult {
 	if bond.is_zero() {
 		return Ok(());
 	}
-	T::Currency::release(&HoldReason::DisputeBond.into(), client, bond, Precision::Exact)
-		.map(|_| ())
+	T::Currency::hold(&reason.into(), client, bond)
+		.map_err(|_| Error::<T>::InsufficientBalance.into())
 }
 
-/// Pays a client's dispute bond to `to` (the owner of the node it wrongly disputed).
+/// Releases a client's bond.
+pub(crate) fn release_bond<T: Config>(
+	reason: HoldReason,
+	client: &AccountIdOf<T>,
+	bond: BalanceOf<T>,
+) -> DispatchResult {
+	if bond.is_zero() {
+		return Ok(());
+	}
+	T::Currency::release(&reason.into(), client, bond, Precision::Exact).map(|_| ())
+}
+
+/// Pays a client's bond to `to` (the owner of the node it wrongly disputed or audited).
 pub(crate) fn forfeit_bond<T: Config>(
+	reason: HoldReason,
 	client: &AccountIdOf<T>,
 	to: &AccountIdOf<T>,
 	bond: BalanceOf<T>,
@@ -52,10 +60,10 @@ pub(crate) fn forfeit_bond<T: Config>(
 		return Ok(());
 	}
 	if client == to {
-		return release_bond::<T>(client, bond);
+		return release_bond::<T>(reason, client, bond);
 	}
 	T::Currency::transfer_on_hold(
-		&HoldReason::DisputeBond.into(),
+		&reason.into(),
 		client,
 		to,
 		bond,
@@ -96,9 +104,9 @@ pub(crate) fn slash<T: Config>(
 	T::Nodes::slash_reserved(node, amount, Some(to), reason)
 }
 
-/// What `who` has on hold for disputes.
+/// What `who` has on hold for `reason`.
 #[cfg(any(feature = "std", feature = "try-runtime"))]
-pub(crate) fn held<T: Config>(who: &AccountIdOf<T>) -> BalanceOf<T> {
+pub(crate) fn held<T: Config>(reason: HoldReason, who: &AccountIdOf<T>) -> BalanceOf<T> {
 	use frame_support::traits::fungible::InspectHold;
-	T::Currency::balance_on_hold(&HoldReason::DisputeBond.into(), who)
+	T::Currency::balance_on_hold(&reason.into(), who)
 }

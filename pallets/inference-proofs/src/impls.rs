@@ -1,10 +1,11 @@
 //! The pallet's logic: each call's checks, state changes and events, in that order.
 
 use crate::{
-	funds, AccountIdOf, Ballot, BlockNumberOf, Challenge, ChallengeOf, ChallengeProbability,
-	Challenges, Commitment, CommitmentId, CommitmentOf, CommitmentViewOf, Commitments,
-	CommitmentsOf, Config, DueAt, EngineClasses, Error, Event, NativeSha256, NextCommitmentId,
-	Pallet, Phase, SeedChain, Verdict, Verifier, VerifierDuties, Vote,
+	funds, AccountIdOf, Audits, AuditsBy, Ballot, BlockNumberOf, Challenge, ChallengeOf,
+	ChallengeProbability, Challenges, Commitment, CommitmentId, CommitmentOf, CommitmentViewOf,
+	Commitments, CommitmentsOf, Config, DueAt, EngineClasses, Error, Event, HoldReason,
+	NativeSha256, NextCommitmentId, Pallet, Phase, SeedChain, Verdict, Verifier, VerifierDuties,
+	Vote,
 };
 use alloc::vec::Vec;
 use appchain_primitives::{
@@ -16,12 +17,19 @@ use codec::Encode;
 use frame_support::{ensure, pallet_prelude::*, traits::Randomness};
 use pallet_compute_registry::{ComputeNodes, SlashReason, WorkOutcome};
 use sp_runtime::{
-	traits::{CheckedAdd, CheckedDiv, CheckedMul, Saturating, UniqueSaturatedInto, Zero},
+	traits::{CheckedAdd, CheckedDiv, CheckedMul, Saturating, UniqueSaturatedInto, Verify, Zero},
 	DispatchError, Perbill,
 };
 
 /// Domain of the seed chain.
 const SEED_DOMAIN: &[u8] = b"appchain/inference-proofs/seed";
+
+/// A commitment checked and scheduled, not stored yet ([`Pallet::prepare`]).
+struct Prepared<T: Config> {
+	id: CommitmentId,
+	next: CommitmentId,
+	commitment: CommitmentOf<T>,
+}
 
 /// A vote as counted: the root a verifier computed, or that it could not get the inputs.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -117,6 +125,67 @@ impl<T: Config> Pallet<T> {
 
 	// ---- commit
 
+	/// A new commitment of `steps` receipts of `node` (owned by `owner`) for `client`: checked
+	/// and scheduled, with its id and its challenge block's list including it, but neither
+	/// stored nor backed (`reserved` is zero).
+	fn prepare(
+		node: NodeId,
+		owner: AccountIdOf<T>,
+		client: AccountIdOf<T>,
+		session: [u8; 16],
+		steps: u32,
+		receipts_root: Hash256,
+	) -> Result<Prepared<T>, DispatchError> {
+		let (model, layers) =
+			T::Nodes::inference_layers(node).ok_or(Error::<T>::NotInferenceNode)?;
+		let class = EngineClasses::<T>::get(node).ok_or(Error::<T>::NoEngineClass)?;
+		let price = T::Nodes::price(node).ok_or(Error::<T>::NotInferenceNode)?;
+		ensure!(steps >= 1 && steps <= T::MaxStepsPerCommitment::get(), Error::<T>::BadStepCount);
+		let payment = price.checked_mul(&steps.into()).ok_or(Error::<T>::Overflow)?;
+		let now = Self::now();
+		let challenge_at =
+			now.checked_add(&T::ChallengeDelay::get()).ok_or(Error::<T>::Overflow)?;
+		let id = NextCommitmentId::<T>::get();
+		let next = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
+		let commitment = Commitment {
+			node,
+			owner,
+			client,
+			model,
+			start: u32::from(layers.start),
+			end: u32::from(layers.end),
+			session,
+			class,
+			steps,
+			receipts_root,
+			payment,
+			reserved: Zero::zero(),
+			committed_at: now,
+			challenge_at,
+			seed: None,
+			dispute: None,
+		};
+		Ok(Prepared { id, next, commitment })
+	}
+
+	/// The list of commitments due at `prepared`'s challenge block, with it.
+	fn due_with(
+		prepared: &Prepared<T>,
+	) -> Result<BoundedVec<CommitmentId, T::MaxDuePerBlock>, DispatchError> {
+		let mut due = DueAt::<T>::get(prepared.commitment.challenge_at);
+		due.try_push(prepared.id).map_err(|_| Error::<T>::ChallengeBlockFull)?;
+		Ok(due)
+	}
+
+	/// Stores a prepared commitment: the next id, its challenge block's list `due`
+	/// ([`Self::due_with`]), the record.
+	fn store(prepared: Prepared<T>, due: BoundedVec<CommitmentId, T::MaxDuePerBlock>) {
+		let Prepared { id, next, commitment } = prepared;
+		NextCommitmentId::<T>::put(next);
+		DueAt::<T>::insert(commitment.challenge_at, due);
+		Commitments::<T>::insert(id, commitment);
+	}
+
 	pub(crate) fn do_commit(
 		who: &AccountIdOf<T>,
 		node: NodeId,
@@ -127,48 +196,21 @@ impl<T: Config> Pallet<T> {
 	) -> Result<CommitmentId, DispatchError> {
 		ensure!(T::Nodes::owner(node).as_ref() == Some(who), Error::<T>::NotNodeOwner);
 		ensure!(T::Nodes::is_serving(node), Error::<T>::NodeNotServing);
-		let (model, layers) =
-			T::Nodes::inference_layers(node).ok_or(Error::<T>::NotInferenceNode)?;
-		let class = EngineClasses::<T>::get(node).ok_or(Error::<T>::NoEngineClass)?;
-		let price = T::Nodes::price(node).ok_or(Error::<T>::NotInferenceNode)?;
-		ensure!(steps >= 1 && steps <= T::MaxStepsPerCommitment::get(), Error::<T>::BadStepCount);
-		let payment = price.checked_mul(&steps.into()).ok_or(Error::<T>::Overflow)?;
+		let mut prepared =
+			Self::prepare(node, who.clone(), client.clone(), session, steps, receipts_root)?;
+		let (id, payment) = (prepared.id, prepared.commitment.payment);
 		let penalty = Self::penalty_for(payment)?;
 		let reserved = payment.checked_add(&penalty).ok_or(Error::<T>::Overflow)?;
 		ensure!(T::Nodes::free_collateral(node) >= reserved, Error::<T>::InsufficientCollateral);
-		let now = Self::now();
-		let challenge_at =
-			now.checked_add(&T::ChallengeDelay::get()).ok_or(Error::<T>::Overflow)?;
-		let id = NextCommitmentId::<T>::get();
-		let next = id.checked_add(1).ok_or(Error::<T>::Overflow)?;
 		let mut open = CommitmentsOf::<T>::get(node);
 		open.try_push(id).map_err(|_| Error::<T>::TooManyOpen)?;
-		let mut due = DueAt::<T>::get(challenge_at);
-		due.try_push(id).map_err(|_| Error::<T>::ChallengeBlockFull)?;
+		let due = Self::due_with(&prepared)?;
+		let challenge_at = prepared.commitment.challenge_at;
 
 		funds::reserve::<T>(node, reserved)?;
-		NextCommitmentId::<T>::put(next);
 		CommitmentsOf::<T>::insert(node, open);
-		DueAt::<T>::insert(challenge_at, due);
-		let commitment = Commitment {
-			node,
-			owner: who.clone(),
-			client: client.clone(),
-			model,
-			start: u32::from(layers.start),
-			end: u32::from(layers.end),
-			session,
-			class,
-			steps,
-			receipts_root,
-			payment,
-			reserved,
-			committed_at: now,
-			challenge_at,
-			seed: None,
-			dispute: None,
-		};
-		Commitments::<T>::insert(id, commitment);
+		prepared.commitment.reserved = reserved;
+		Self::store(prepared, due);
 		Self::deposit_event(Event::Committed {
 			id,
 			node,
@@ -183,6 +225,43 @@ impl<T: Config> Pallet<T> {
 		Ok(id)
 	}
 
+	// ---- audit
+
+	pub(crate) fn do_audit(
+		client: &AccountIdOf<T>,
+		node: NodeId,
+		session: [u8; 16],
+		steps: u32,
+		receipts_root: Hash256,
+	) -> Result<CommitmentId, DispatchError> {
+		let owner = T::Nodes::owner(node).ok_or(Error::<T>::NotInferenceNode)?;
+		ensure!(&owner != client, Error::<T>::OwnNode);
+		let prepared = Self::prepare(node, owner, client.clone(), session, steps, receipts_root)?;
+		let (id, payment, challenge_at) =
+			(prepared.id, prepared.commitment.payment, prepared.commitment.challenge_at);
+		let mut open = AuditsBy::<T>::get(client);
+		open.try_push(id).map_err(|_| Error::<T>::TooManyAudits)?;
+		let due = Self::due_with(&prepared)?;
+		let bond = T::AuditBond::get();
+
+		funds::hold_bond::<T>(HoldReason::AuditBond, client, bond)?;
+		AuditsBy::<T>::insert(client, open);
+		Audits::<T>::insert(id, bond);
+		Self::store(prepared, due);
+		Self::deposit_event(Event::Audited {
+			id,
+			node,
+			client: client.clone(),
+			session,
+			steps,
+			receipts_root,
+			payment,
+			bond,
+			challenge_at,
+		});
+		Ok(id)
+	}
+
 	pub(crate) fn do_dispute(who: &AccountIdOf<T>, id: CommitmentId, index: u32) -> DispatchResult {
 		let mut c = Commitments::<T>::get(id).ok_or(Error::<T>::UnknownCommitment)?;
 		ensure!(&c.client == who, Error::<T>::NotClient);
@@ -190,7 +269,7 @@ impl<T: Config> Pallet<T> {
 		ensure!(c.dispute.is_none(), Error::<T>::AlreadyDisputed);
 		ensure!(index < c.steps, Error::<T>::BadIndex);
 		let bond = T::DisputeBond::get();
-		funds::hold_bond::<T>(who, bond)?;
+		funds::hold_bond::<T>(HoldReason::DisputeBond, who, bond)?;
 		c.dispute = Some(index);
 		Commitments::<T>::insert(id, c);
 		Self::deposit_event(Event::Disputed { id, index, bond });
@@ -315,6 +394,33 @@ impl<T: Config> Pallet<T> {
 	) -> DispatchResult {
 		let c = Commitments::<T>::get(id).ok_or(Error::<T>::UnknownCommitment)?;
 		ensure!(&c.owner == who, Error::<T>::NotNodeOwner);
+		Self::accept_receipt(id, c, receipt, &proof)
+	}
+
+	pub(crate) fn do_reveal_signed_receipt(
+		id: CommitmentId,
+		receipt: Receipt,
+		signature: T::Signature,
+		proof: BoundedVec<Hash256, T::MaxProofDepth>,
+	) -> DispatchResult {
+		let c = Commitments::<T>::get(id).ok_or(Error::<T>::UnknownCommitment)?;
+		ensure!(
+			signature.verify(&receipt.signing_payload(&Self::genesis())[..], &c.owner),
+			Error::<T>::BadSignature
+		);
+		Self::accept_receipt(id, c, receipt, &proof)
+	}
+
+	/// Takes the challenged receipt of commitment `id` once it matches the commitment and its
+	/// proof verifies, and opens the vote. The first receipt of an audit is where the node's
+	/// obligation reaches the chain: its payment and penalty are reserved then, as much as its
+	/// free collateral holds.
+	fn accept_receipt(
+		id: CommitmentId,
+		mut c: CommitmentOf<T>,
+		receipt: Receipt,
+		proof: &[Hash256],
+	) -> DispatchResult {
 		let mut ch = Challenges::<T>::get(id).ok_or(Error::<T>::NotChallenged)?;
 		let Phase::AwaitingReceipt { until } = ch.phase else {
 			return Err(Error::<T>::WrongPhase.into());
@@ -336,14 +442,32 @@ impl<T: Config> Pallet<T> {
 				&receipt,
 				u64::from(ch.index),
 				u64::from(c.steps),
-				&proof,
+				proof,
 			),
 			Error::<T>::BadProof
 		);
 		let until = now.checked_add(&T::VoteWindow::get()).ok_or(Error::<T>::Overflow)?;
+		let backing = if Audits::<T>::contains_key(id) {
+			let owed = c
+				.payment
+				.checked_add(&Self::penalty_for(c.payment)?)
+				.ok_or(Error::<T>::Overflow)?;
+			Some(owed.min(T::Nodes::free_collateral(c.node)))
+		} else {
+			None
+		};
+
+		if let Some(reserved) = backing {
+			funds::reserve::<T>(c.node, reserved)?;
+			c.reserved = reserved;
+			Commitments::<T>::insert(id, &c);
+		}
 		ch.receipt = Some(receipt);
 		ch.phase = Phase::Voting { until };
 		Challenges::<T>::insert(id, ch);
+		if let Some(reserved) = backing {
+			Self::deposit_event(Event::AuditBacked { id, reserved });
+		}
 		Self::deposit_event(Event::ReceiptRevealed { id, receipt, until });
 		Ok(())
 	}
@@ -431,7 +555,14 @@ impl<T: Config> Pallet<T> {
 		match ch.phase {
 			Phase::AwaitingReceipt { until } => {
 				ensure!(now > until, Error::<T>::TooEarly);
-				Self::finish(id, c, Some(ch), Verdict::ReceiptWithheld)
+				// Nobody showed a receipt: the node withheld its own, or the client of an
+				// audit had none the node signed.
+				let verdict = if Audits::<T>::contains_key(id) {
+					Verdict::Unsubstantiated
+				} else {
+					Verdict::ReceiptWithheld
+				};
+				Self::finish(id, c, Some(ch), verdict)
 			},
 			Phase::Voting { until } => {
 				ensure!(now > until, Error::<T>::TooEarly);
@@ -506,10 +637,14 @@ impl<T: Config> Pallet<T> {
 		};
 		let mut refunded = BalanceOf::<T>::zero();
 		let mut penalty_taken = BalanceOf::<T>::zero();
+		let audit_bond = Audits::<T>::get(id);
 		if verdict.node_at_fault() {
-			let refund = funds::slash::<T>(c.node, c.payment, &c.client, SlashReason::InvalidWork)?;
+			// An audit's reservation may be short of the payment: the refund comes first.
+			let refund_owed = c.payment.min(c.reserved);
+			let refund =
+				funds::slash::<T>(c.node, refund_owed, &c.client, SlashReason::InvalidWork)?;
 			refunded = refund.paid();
-			let penalty = c.reserved.saturating_sub(c.payment);
+			let penalty = c.reserved.saturating_sub(refund_owed);
 			let winners: Vec<&Verifier<AccountIdOf<T>>> = match (&ch, verdict) {
 				(Some(ch), Verdict::Mismatch { .. } | Verdict::InputsWithheld) => {
 					ch.verifiers.iter().filter(|v| in_majority(v)).collect()
@@ -540,7 +675,10 @@ impl<T: Config> Pallet<T> {
 			T::Nodes::record_work(c.node, WorkOutcome::Failed)?;
 		} else {
 			funds::release::<T>(c.node, c.reserved)?;
-			if matches!(verdict, Verdict::Unchallenged | Verdict::Upheld) {
+			// An unchallenged audit is the client's word only: it does not count.
+			let checked = verdict == Verdict::Upheld
+				|| (verdict == Verdict::Unchallenged && audit_bond.is_none());
+			if checked {
 				T::Nodes::record_work(c.node, WorkOutcome::Completed)?;
 			}
 		}
@@ -581,20 +719,37 @@ impl<T: Config> Pallet<T> {
 		if c.dispute.is_some() {
 			let bond = T::DisputeBond::get();
 			if verdict == Verdict::Upheld {
-				funds::forfeit_bond::<T>(&c.client, &c.owner, bond)?;
+				funds::forfeit_bond::<T>(HoldReason::DisputeBond, &c.client, &c.owner, bond)?;
 			} else {
-				funds::release_bond::<T>(&c.client, bond)?;
+				funds::release_bond::<T>(HoldReason::DisputeBond, &c.client, bond)?;
 			}
 		}
 
-		CommitmentsOf::<T>::mutate_exists(c.node, |maybe| {
-			if let Some(list) = maybe {
-				list.retain(|x| *x != id);
-				if list.is_empty() {
-					*maybe = None;
-				}
+		if let Some(bond) = audit_bond {
+			if verdict == Verdict::Unsubstantiated {
+				funds::forfeit_bond::<T>(HoldReason::AuditBond, &c.client, &c.owner, bond)?;
+			} else {
+				funds::release_bond::<T>(HoldReason::AuditBond, &c.client, bond)?;
 			}
-		});
+			Audits::<T>::remove(id);
+			AuditsBy::<T>::mutate_exists(&c.client, |maybe| {
+				if let Some(list) = maybe {
+					list.retain(|x| *x != id);
+					if list.is_empty() {
+						*maybe = None;
+					}
+				}
+			});
+		} else {
+			CommitmentsOf::<T>::mutate_exists(c.node, |maybe| {
+				if let Some(list) = maybe {
+					list.retain(|x| *x != id);
+					if list.is_empty() {
+						*maybe = None;
+					}
+				}
+			});
+		}
 		Challenges::<T>::remove(id);
 		Commitments::<T>::remove(id);
 		Self::deposit_event(Event::Settled {
@@ -634,9 +789,13 @@ impl<T: Config> Pallet<T> {
 	/// Checks the pallet's invariants:
 	///
 	/// 1. Every commitment's id is below [`NextCommitmentId`]; it covers `1..=MaxSteps` receipts
-	///    of a non-empty range; it reserved at least its payment; it is listed in
-	///    [`CommitmentsOf`] of its node; without a seed it is listed in [`DueAt`] at its
+	///    of a non-empty range; a node's commitment reserved at least its payment and is listed
+	///    in [`CommitmentsOf`] of its node; without a seed it is listed in [`DueAt`] at its
 	///    challenge block, and every [`DueAt`] entry is such a commitment.
+	/// 6. An audit ([`Audits`]) is an open commitment listed in [`AuditsBy`] of its client (and
+	///    not in [`CommitmentsOf`]); it reserves nothing before a signed receipt is revealed;
+	///    each client's [`HoldReason::AuditBond`](crate::HoldReason::AuditBond) hold is the
+	///    bonds of its open audits, and [`AuditsBy`] lists only open audits of that client.
 	/// 2. A dispute names a receipt of the batch, and each client's
 	///    [`HoldReason::DisputeBond`](crate::HoldReason::DisputeBond) hold is the bonds of its
 	///    open disputes.
@@ -654,6 +813,7 @@ impl<T: Config> Pallet<T> {
 		};
 		let next = NextCommitmentId::<T>::get();
 		let mut bonds: BTreeMap<AccountIdOf<T>, BalanceOf<T>> = BTreeMap::new();
+		let mut audit_bonds: BTreeMap<AccountIdOf<T>, BalanceOf<T>> = BTreeMap::new();
 		let mut backed: BTreeMap<NodeId, BalanceOf<T>> = BTreeMap::new();
 		for (id, c) in Commitments::<T>::iter() {
 			ensure!(id < next, fail("commitment id not below NextCommitmentId"));
@@ -662,11 +822,29 @@ impl<T: Config> Pallet<T> {
 				fail("commitment with a bad step count")
 			);
 			ensure!(c.start < c.end, fail("commitment with an empty layer range"));
-			ensure!(c.reserved >= c.payment, fail("commitment reserved less than its payment"));
-			ensure!(
-				CommitmentsOf::<T>::get(c.node).contains(&id),
-				fail("commitment missing from CommitmentsOf")
-			);
+			if let Some(bond) = Audits::<T>::get(id) {
+				ensure!(
+					AuditsBy::<T>::get(&c.client).contains(&id),
+					fail("audit missing from AuditsBy")
+				);
+				ensure!(
+					!CommitmentsOf::<T>::get(c.node).contains(&id),
+					fail("audit listed as the node's commitment")
+				);
+				let revealed = Challenges::<T>::get(id).is_some_and(|ch| ch.receipt.is_some());
+				ensure!(
+					revealed || c.reserved.is_zero(),
+					fail("audit reserved before a signed receipt was revealed")
+				);
+				let e = audit_bonds.entry(c.client.clone()).or_default();
+				*e = e.saturating_add(bond);
+			} else {
+				ensure!(c.reserved >= c.payment, fail("commitment reserved less than its payment"));
+				ensure!(
+					CommitmentsOf::<T>::get(c.node).contains(&id),
+					fail("commitment missing from CommitmentsOf")
+				);
+			}
 			if c.seed.is_none() {
 				ensure!(
 					DueAt::<T>::get(c.challenge_at).contains(&id),
@@ -689,7 +867,28 @@ impl<T: Config> Pallet<T> {
 			}
 		}
 		for (client, bond) in &bonds {
-			ensure!(funds::held::<T>(client) == *bond, fail("dispute bond hold differs"));
+			ensure!(
+				funds::held::<T>(HoldReason::DisputeBond, client) == *bond,
+				fail("dispute bond hold differs")
+			);
+		}
+		for (client, bond) in &audit_bonds {
+			ensure!(
+				funds::held::<T>(HoldReason::AuditBond, client) == *bond,
+				fail("audit bond hold differs")
+			);
+		}
+		for (client, list) in AuditsBy::<T>::iter() {
+			for id in list.iter() {
+				ensure!(
+					Audits::<T>::contains_key(id)
+						&& Commitments::<T>::get(id).is_some_and(|c| c.client == client),
+					fail("AuditsBy lists an audit that is not the client's open audit")
+				);
+			}
+		}
+		for (id, _) in Audits::<T>::iter() {
+			ensure!(Commitments::<T>::contains_key(id), fail("audit without commitment"));
 		}
 		for (id, ch) in Challenges::<T>::iter() {
 			let c =

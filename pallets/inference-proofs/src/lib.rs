@@ -29,6 +29,20 @@
 //!   the batch, chosen by the same seed, is challenged. A client may also `dispute` one receipt
 //!   before `challenge_at`, holding [`Config::DisputeBond`]; a disputed receipt is always
 //!   challenged.
+//! - **Audits: the client commits when the node does not.** Committing is the node's choice,
+//!   so a node that cheats would simply never commit. The client holds every receipt the node
+//!   signed, and may `audit` a batch of them: the same commitment, made by the client, holding
+//!   [`Config::AuditBond`] under [`HoldReason::AuditBond`] (listed in [`Audits`] and
+//!   [`AuditsBy`]). It is sampled by the same seed. When a step is challenged, anyone (the
+//!   worker's `audit` command: the client) reveals the receipt with its Merkle proof *and the
+//!   node owner's signature* (`reveal_signed_receipt`, checked with [`Config::Signature`]);
+//!   only then does the chain reserve the node's payment and penalty from its collateral (as
+//!   much as is free: the obligation was taken off chain, and the chain learns of it now). The
+//!   verifiers then fetch the inputs from the node, as for its own commitments: a node that
+//!   cannot show them is slashed ([`Verdict::InputsWithheld`]). A client that cannot reveal a
+//!   signed receipt for the challenged step loses its bond to the node's owner
+//!   ([`Verdict::Unsubstantiated`]); otherwise the bond comes back. An unchallenged audit
+//!   proves nothing, so only a verdict counts in the node's reputation.
 //! - **Engine classes.** A node's results are bit-for-bit reproducible only within its engine
 //!   build and CPU feature class. Each node declares its class ([`EngineClasses`]) before it
 //!   commits; the commitment records it.
@@ -172,6 +186,19 @@ pub mod pallet {
 		#[pallet::constant]
 		type DisputeBond: Get<BalanceOf<Self>>;
 
+		/// Held from a client for each open audit; lost to the node's owner when the client
+		/// cannot reveal a signed receipt of the challenged step.
+		#[pallet::constant]
+		type AuditBond: Get<BalanceOf<Self>>;
+
+		/// The signature of a node's owner over a receipt
+		/// ([`Receipt::signing_payload`](appchain_primitives::receipt::Receipt::signing_payload)):
+		/// the runtime's account signature.
+		type Signature: Parameter
+			+ sp_runtime::traits::Verify<
+				Signer: sp_runtime::traits::IdentifyAccount<AccountId = Self::AccountId>,
+			>;
+
 		/// Verifiers drawn per challenge.
 		#[pallet::constant]
 		type VerifiersPerChallenge: Get<u32>;
@@ -218,6 +245,10 @@ pub mod pallet {
 		/// Builds registry state (models, inference nodes) for the benchmarks.
 		#[cfg(feature = "runtime-benchmarks")]
 		type BenchmarkHelper: BenchmarkHelper<Self::AccountId>;
+
+		/// Accounts that sign receipts in the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkSigner: traits::BenchmarkSigner<Self::AccountId, Self::Signature>;
 	}
 
 	/// Why the pallet holds funds.
@@ -226,6 +257,9 @@ pub mod pallet {
 		/// A client's bond for a dispute it raised.
 		#[codec(index = 0)]
 		DisputeBond,
+		/// A client's bond for an open audit.
+		#[codec(index = 1)]
+		AuditBond,
 	}
 
 	/// Open commitments.
@@ -270,6 +304,20 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Open audits (commitments made by clients) and the bond each holds.
+	#[pallet::storage]
+	pub type Audits<T: Config> = StorageMap<_, Twox64Concat, CommitmentId, BalanceOf<T>>;
+
+	/// Open audits of each client.
+	#[pallet::storage]
+	pub type AuditsBy<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<CommitmentId, T::MaxOpenPerNode>,
+		ValueQuery,
+	>;
+
 	/// The engine class each inference node declared (build and CPU feature class its results
 	/// are reproducible within). One small entry per node that declared one.
 	#[pallet::storage]
@@ -298,6 +346,21 @@ pub mod pallet {
 			reserved: BalanceOf<T>,
 			challenge_at: BlockNumberFor<T>,
 		},
+		/// A client committed to a batch of the node's receipts, holding `bond`.
+		Audited {
+			id: CommitmentId,
+			node: NodeId,
+			client: T::AccountId,
+			session: [u8; 16],
+			steps: u32,
+			receipts_root: Hash256,
+			payment: BalanceOf<T>,
+			bond: BalanceOf<T>,
+			challenge_at: BlockNumberFor<T>,
+		},
+		/// A signed receipt of an audited step was revealed: `reserved` of the node's
+		/// collateral now backs it.
+		AuditBacked { id: CommitmentId, reserved: BalanceOf<T> },
 		/// The client disputed receipt `index`, holding `bond`.
 		Disputed { id: CommitmentId, index: u32, bond: BalanceOf<T> },
 		/// A node declared its engine class.
@@ -389,6 +452,12 @@ pub mod pallet {
 		TooLate,
 		/// A balance or block number overflowed.
 		Overflow,
+		/// The signature is not the node owner's over the receipt.
+		BadSignature,
+		/// A node's owner cannot audit its own node.
+		OwnNode,
+		/// The client has `MaxOpenPerNode` open audits.
+		TooManyAudits,
 	}
 
 	#[pallet::hooks]
@@ -536,6 +605,49 @@ pub mod pallet {
 		) -> DispatchResult {
 			let who = ensure_signed(origin)?;
 			Self::do_declare_engine_class(&who, node, class)
+		}
+
+		/// Audit a batch of a node's receipts: commit to them as the client, so that they are
+		/// sampled as if the node had committed them.
+		///
+		/// - `origin`: the client; holds [`Config::AuditBond`] until the audit ends.
+		/// - `node`: a registered inference node that declared its engine class, not the
+		///   client's own.
+		/// - `session`, `steps`, `receipts_root`: as for `commit`, over receipts the node
+		///   signed.
+		///
+		/// Reserves nothing from the node yet: see `reveal_signed_receipt`.
+		#[pallet::call_index(9)]
+		pub fn audit(
+			origin: OriginFor<T>,
+			node: NodeId,
+			session: [u8; 16],
+			steps: u32,
+			receipts_root: Hash256,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			Self::do_audit(&who, node, session, steps, receipts_root).map(|_| ())
+		}
+
+		/// Reveal the challenged receipt with its proof and the node owner's signature over it:
+		/// the client's answer to a challenge of its audit (it also answers a node's own
+		/// commitment when the node does not).
+		///
+		/// - `origin`: anyone signed, while the challenge awaits the receipt.
+		/// - `signature`: the node owner's signature over the receipt's signing payload.
+		///
+		/// For an audit, reserves the node's payment and penalty (as much as is free).
+		#[pallet::call_index(10)]
+		#[pallet::weight((<T as Config>::WeightInfo::reveal_signed_receipt(), DispatchClass::Operational))]
+		pub fn reveal_signed_receipt(
+			origin: OriginFor<T>,
+			id: CommitmentId,
+			receipt: Receipt,
+			signature: T::Signature,
+			proof: BoundedVec<Hash256, T::MaxProofDepth>,
+		) -> DispatchResult {
+			ensure_signed(origin)?;
+			Self::do_reveal_signed_receipt(id, receipt, signature, proof)
 		}
 
 		/// Set a model's challenge probability.

@@ -12,7 +12,7 @@ use frame_support::{
 };
 use frame_system::{pallet_prelude::BlockNumberFor, EnsureRoot, RawOrigin};
 use sp_core::H256;
-use sp_runtime::{BuildStorage, Perbill};
+use sp_runtime::{testing::TestSignature, BuildStorage, Perbill};
 
 type Block = frame_system::mocking::MockBlock<Test>;
 pub type AccountId = u64;
@@ -51,6 +51,7 @@ pub const PENALTY: Balance = 200;
 pub const PENALTY_FACTOR: u32 = 10;
 pub const VERIFIER_BOND: Balance = 50;
 pub const DISPUTE_BOND: Balance = 40;
+pub const AUDIT_BOND: Balance = 30;
 pub const VERIFIERS: u32 = 3;
 pub const MAX_STEPS: u32 = 64;
 pub const CHALLENGE_DELAY: u64 = 3;
@@ -74,6 +75,7 @@ parameter_types! {
 	pub const MismatchPenalty: Balance = PENALTY;
 	pub const VerifierBond: Balance = VERIFIER_BOND;
 	pub const DisputeBond: Balance = DISPUTE_BOND;
+	pub const AuditBond: Balance = AUDIT_BOND;
 	pub const ChallengeDelay: u64 = CHALLENGE_DELAY;
 	pub const ReceiptWindow: u64 = RECEIPT_WINDOW;
 	pub const VoteWindow: u64 = VOTE_WINDOW;
@@ -129,6 +131,8 @@ impl pallet_inference_proofs::Config for Test {
 	type PenaltyFactor = ConstU32<PENALTY_FACTOR>;
 	type VerifierBond = VerifierBond;
 	type DisputeBond = DisputeBond;
+	type AuditBond = AuditBond;
+	type Signature = TestSignature;
 	type VerifiersPerChallenge = ConstU32<VERIFIERS>;
 	type MinVerifiers = ConstU32<2>;
 	type MaxStepsPerCommitment = ConstU32<MAX_STEPS>;
@@ -142,6 +146,32 @@ impl pallet_inference_proofs::Config for Test {
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::RegistryHelper<Test>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkSigner = TestSigner;
+}
+
+/// `TestSignature`s: account `n` signs as `n`.
+#[cfg(feature = "runtime-benchmarks")]
+pub struct TestSigner;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl crate::traits::BenchmarkSigner<AccountId, TestSignature> for TestSigner {
+	fn signer(index: u32) -> AccountId {
+		1_000 + u64::from(index)
+	}
+
+	fn sign(signer: &AccountId, payload: &[u8]) -> TestSignature {
+		TestSignature(*signer, payload.to_vec())
+	}
+}
+
+/// `owner`'s signature over `receipt` on the test chain.
+pub fn sign_receipt(
+	owner: AccountId,
+	receipt: &appchain_primitives::receipt::Receipt,
+) -> TestSignature {
+	let genesis = frame_system::Pallet::<Test>::block_hash(0);
+	TestSignature(owner, receipt.signing_payload(&genesis.0).to_vec())
 }
 
 pub const CLIENT: AccountId = 1;

@@ -4,8 +4,8 @@
 #![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)] // test code
 
 use crate::{
-	mock::*, Ballot, ChallengeProbability, Challenges, CommitmentId, Commitments, CommitmentsOf,
-	DueAt, Error, Event, Phase, Verdict, VerifierDuties, Vote,
+	mock::*, Audits, AuditsBy, Ballot, ChallengeProbability, Challenges, CommitmentId, Commitments,
+	CommitmentsOf, DueAt, Error, Event, Phase, Verdict, VerifierDuties, Vote,
 };
 use appchain_primitives::{
 	pow::{Hash256, Sha2},
@@ -115,11 +115,8 @@ fn open(id: CommitmentId, (node, owner): (NodeId, AccountId), vote: Vote) {
 	assert_ok!(Proofs::open_vote(origin(owner), id, node, vote, [node as u8; 32]));
 }
 
-/// The node reveals the challenged receipt and every verifier seals, then opens, the honest
-/// node's root: the last opening settles the challenge.
-fn verify_honestly(id: CommitmentId, batch: &[Receipt]) {
-	reveal(id, batch);
-	let vote = honest_vote(id);
+/// Every verifier seals, then opens, `vote`: the last opening settles the challenge.
+fn all_vote(id: CommitmentId, vote: Vote) {
 	let drawn = verifiers(id);
 	for v in &drawn {
 		seal(id, *v, &vote);
@@ -127,6 +124,12 @@ fn verify_honestly(id: CommitmentId, batch: &[Receipt]) {
 	for v in &drawn {
 		open(id, *v, vote);
 	}
+}
+
+/// The node reveals the challenged receipt and every verifier votes the honest node's root.
+fn verify_honestly(id: CommitmentId, batch: &[Receipt]) {
+	reveal(id, batch);
+	all_vote(id, honest_vote(id));
 }
 
 fn settled() -> (Verdict, Balance, Balance, u32) {
@@ -765,5 +768,267 @@ fn a_partial_cheater_is_caught_at_p_times_f_and_loses_more_than_it_gains() {
 		assert!((f64::from(caught) - n * p).abs() <= 4.0 * sd);
 		assert_eq!(lost, Balance::from(caught) * (Balance::from(steps) * PRICE + PENALTY));
 		assert!(lost > gained);
+	});
+}
+
+// ---- audits: the client commits the receipts a node never committed
+
+fn audit(client: AccountId, node: NodeId, batch: &[Receipt]) -> CommitmentId {
+	let id = crate::NextCommitmentId::<Test>::get();
+	assert_ok!(Proofs::audit(
+		origin(client),
+		node,
+		SESSION,
+		batch.len() as u32,
+		receipts_root::<Sha2>(&genesis(), batch)
+	));
+	id
+}
+
+/// The client reveals the challenged receipt of audit `id` with the owner's signature.
+fn reveal_signed(id: CommitmentId, batch: &[Receipt], owner: AccountId) {
+	let index = challenged_index(id) as usize;
+	let proof = receipt_proof::<Sha2>(&genesis(), batch, index).unwrap();
+	assert_ok!(Proofs::reveal_signed_receipt(
+		origin(CLIENT),
+		id,
+		batch[index],
+		sign_receipt(owner, &batch[index]),
+		proof.try_into().unwrap()
+	));
+}
+
+fn stats(node: NodeId) -> (u32, u32) {
+	let stats = pallet_compute_registry::Nodes::<Test>::get(node).unwrap().stats;
+	(stats.completed, stats.failed)
+}
+
+#[test]
+fn a_cheat_the_node_never_committed_is_caught_by_the_clients_audit() {
+	test(|| {
+		set_probability(100);
+		let (server, _) = network();
+		// The node cheats on every step and commits nothing; the client audits what it holds.
+		let batch = receipts(server, 8, &(0..8).collect::<Vec<_>>());
+		let client_before = free(CLIENT);
+		let id = audit(CLIENT, server, &batch);
+		let c = Commitments::<Test>::get(id).unwrap();
+		assert_eq!((c.owner, c.client, c.payment, c.reserved), (SERVER, CLIENT, 8 * PRICE, 0));
+		assert_eq!(Audits::<Test>::get(id), Some(AUDIT_BOND));
+		assert_eq!(AuditsBy::<Test>::get(CLIENT).to_vec(), vec![id]);
+		assert!(CommitmentsOf::<Test>::get(server).is_empty(), "not the node's own commitment");
+		assert_eq!(free(CLIENT), client_before - AUDIT_BOND);
+		assert_eq!(reserved(server), 0, "nothing reserved on the client's word alone");
+		draw(id);
+		// The node stays silent; the client shows the receipt the node signed.
+		reveal_signed(id, &batch, SERVER);
+		assert_eq!(reserved(server), 8 * PRICE + PENALTY);
+		assert!(events().iter().any(
+			|e| matches!(e, Event::AuditBacked { reserved, .. } if *reserved == 8 * PRICE + PENALTY)
+		));
+		let honest = Vote::Computed {
+			layer_root: layer_root(0, &honest_layers(challenged_index(id))),
+			first_divergent_layer: Some(3),
+		};
+		all_vote(id, honest);
+		let (verdict, refunded, penalty, slashed) = settled();
+		assert_eq!((verdict, penalty, slashed), (Verdict::Mismatch { layer: Some(3) }, PENALTY, 0));
+		let keep = |x: Balance| x - SlashBurn::get().mul_ceil(x);
+		assert_eq!(refunded, keep(8 * PRICE) + keep(PENALTY - 3 * (PENALTY / 2 / 3)));
+		// The bond is back and the refund and the client's share of the penalty paid.
+		assert_eq!(free(CLIENT), client_before + refunded);
+		assert_eq!(Registry::collateral(server), COLLATERAL - 8 * PRICE - PENALTY);
+		assert_eq!(stats(server), (0, 1));
+		assert!(Audits::<Test>::get(id).is_none() && AuditsBy::<Test>::get(CLIENT).is_empty());
+	});
+}
+
+#[test]
+fn an_audit_without_a_signed_receipt_costs_the_client_its_bond() {
+	test(|| {
+		set_probability(100);
+		let (server, _) = network();
+		let batch = receipts(server, 4, &[]);
+		let id = audit(CLIENT, server, &batch);
+		draw(id);
+		let index = challenged_index(id) as usize;
+		let proof: BoundedVec<_, _> =
+			receipt_proof::<Sha2>(&genesis(), &batch, index).unwrap().try_into().unwrap();
+		// A receipt the client made up, or signed by someone else, is refused.
+		assert_noop!(
+			Proofs::reveal_signed_receipt(
+				origin(CLIENT),
+				id,
+				batch[index],
+				sign_receipt(CLIENT, &batch[index]),
+				proof.clone()
+			),
+			Error::<Test>::BadSignature
+		);
+		let mut other = batch[index];
+		other.step += 1;
+		assert_noop!(
+			Proofs::reveal_signed_receipt(
+				origin(CLIENT),
+				id,
+				batch[index],
+				sign_receipt(SERVER, &other),
+				proof.clone()
+			),
+			Error::<Test>::BadSignature
+		);
+		run_to_block(System::block_number() + RECEIPT_WINDOW + 1);
+		assert_noop!(
+			Proofs::reveal_signed_receipt(
+				origin(CLIENT),
+				id,
+				batch[index],
+				sign_receipt(SERVER, &batch[index]),
+				proof
+			),
+			Error::<Test>::TooLate
+		);
+		let (client, owner) = (free(CLIENT), free(SERVER));
+		assert_ok!(Proofs::settle(origin(V1), id));
+		let (verdict, refunded, penalty, slashed) = settled();
+		assert_eq!((verdict, refunded, penalty, slashed), (Verdict::Unsubstantiated, 0, 0, 0));
+		assert_eq!(free(CLIENT), client, "the bond is gone");
+		assert_eq!(free(SERVER), owner + AUDIT_BOND, "to the node's owner");
+		assert_eq!(Registry::collateral(server), COLLATERAL);
+		assert_eq!(pallet_compute_registry::ReservedCollateral::<Test>::iter().count(), 0);
+		assert_eq!(stats(server), (0, 0));
+	});
+}
+
+#[test]
+fn an_honest_node_audited_is_upheld_and_the_client_gets_its_bond_back() {
+	test(|| {
+		set_probability(100);
+		let (server, _) = network();
+		let batch = receipts(server, 6, &[]);
+		let client = free(CLIENT);
+		let id = audit(CLIENT, server, &batch);
+		draw(id);
+		reveal_signed(id, &batch, SERVER);
+		let vote = honest_vote(id);
+		all_vote(id, vote);
+		assert_eq!(settled(), (Verdict::Upheld, 0, 0, 0));
+		assert_eq!(free(CLIENT), client);
+		assert_eq!(Registry::collateral(server), COLLATERAL);
+		assert_eq!(reserved(server), 0);
+		assert_eq!(stats(server), (1, 0));
+	});
+}
+
+#[test]
+fn an_unchallenged_audit_returns_the_bond_and_proves_nothing() {
+	test(|| {
+		set_probability(0);
+		let (server, _) = network();
+		let client = free(CLIENT);
+		let id = audit(CLIENT, server, &receipts(server, 5, &[]));
+		draw(id);
+		assert_eq!(settled(), (Verdict::Unchallenged, 0, 0, 0));
+		assert_eq!(free(CLIENT), client);
+		assert_eq!(stats(server), (0, 0), "the client's word alone is no reputation");
+	});
+}
+
+#[test]
+fn an_audit_is_backed_by_what_collateral_is_free_when_the_receipt_is_shown() {
+	test(|| {
+		set_probability(100);
+		let server = node_with(SERVER, 0, 4, MIN_COLLATERAL + 50);
+		for owner in [V1, V2, V3] {
+			node(owner);
+		}
+		let batch = receipts(server, 4, &(0..4).collect::<Vec<_>>());
+		let id = audit(CLIENT, server, &batch);
+		draw(id);
+		reveal_signed(id, &batch, SERVER);
+		let backed = MIN_COLLATERAL + 50;
+		assert!(backed < 4 * PRICE + PENALTY);
+		assert_eq!(Commitments::<Test>::get(id).unwrap().reserved, backed);
+		let vote = Vote::Computed {
+			layer_root: layer_root(0, &honest_layers(challenged_index(id))),
+			first_divergent_layer: Some(3),
+		};
+		all_vote(id, vote);
+		let (verdict, _, penalty, _) = settled();
+		assert_eq!(verdict, Verdict::Mismatch { layer: Some(3) });
+		assert_eq!(penalty, backed - 4 * PRICE, "the refund first, the rest as penalty");
+		assert_eq!(Registry::collateral(server), 0);
+	});
+}
+
+#[test]
+fn bad_audits_are_refused_and_change_nothing() {
+	test(|| {
+		let (server, _) = network();
+		let batch = receipts(server, 4, &[]);
+		let root = receipts_root::<Sha2>(&genesis(), &batch);
+		assert_noop!(
+			Proofs::audit(origin(SERVER), server, SESSION, 4, root),
+			Error::<Test>::OwnNode
+		);
+		assert_noop!(
+			Proofs::audit(origin(CLIENT), 99, SESSION, 4, root),
+			Error::<Test>::NotInferenceNode
+		);
+		assert_noop!(
+			Proofs::audit(origin(CLIENT), server, SESSION, 0, root),
+			Error::<Test>::BadStepCount
+		);
+		assert_noop!(
+			Proofs::audit(origin(CLIENT), server, SESSION, MAX_STEPS + 1, root),
+			Error::<Test>::BadStepCount
+		);
+		assert_noop!(
+			Proofs::audit(origin(PAUPER), server, SESSION, 4, root),
+			Error::<Test>::InsufficientBalance
+		);
+		// A node that never declared its class cannot be verified within one.
+		let undeclared = pallet_compute_registry::NextNodeId::<Test>::get();
+		assert_ok!(Registry::register_inference_node(
+			origin(V4),
+			MODEL,
+			appchain_primitives::LayerRange::new(0, 4),
+			10,
+			PRICE,
+			b"http://n".to_vec().try_into().unwrap(),
+			COLLATERAL,
+		));
+		assert_noop!(
+			Proofs::audit(origin(CLIENT), undeclared, SESSION, 4, root),
+			Error::<Test>::NoEngineClass
+		);
+		for _ in 0..MAX_OPEN {
+			audit(CLIENT, server, &batch);
+		}
+		assert_noop!(
+			Proofs::audit(origin(CLIENT), server, SESSION, 4, root),
+			Error::<Test>::TooManyAudits
+		);
+		// The node's own commitments are not crowded out by audits of it (in the next block:
+		// the audits filled this one's challenge block).
+		run_to_block(System::block_number() + 1);
+		commit(server, &batch);
+	});
+}
+
+#[test]
+fn a_client_may_answer_for_a_node_that_withholds_its_own_committed_receipt() {
+	test(|| {
+		set_probability(100);
+		let (server, _) = network();
+		let batch = receipts(server, 3, &[]);
+		let id = commit(server, &batch);
+		draw(id);
+		let reserved_before = reserved(server);
+		reveal_signed(id, &batch, SERVER);
+		assert_eq!(reserved(server), reserved_before, "a commitment is already backed");
+		let vote = honest_vote(id);
+		all_vote(id, vote);
+		assert_eq!(settled().0, Verdict::Upheld);
 	});
 }

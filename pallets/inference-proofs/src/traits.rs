@@ -73,3 +73,12 @@ impl<T: pallet_compute_registry::Config> BenchmarkHelper<T::AccountId> for Regis
 		<T::MaxNodesPerShard as frame_support::traits::Get<u32>>::get()
 	}
 }
+
+/// Accounts whose receipt signatures the benchmarks can make.
+pub trait BenchmarkSigner<AccountId, Signature> {
+	/// An account that can sign (the same one for the same `index`).
+	fn signer(index: u32) -> AccountId;
+
+	/// `signer`'s signature over `payload`.
+	fn sign(signer: &AccountId, payload: &[u8]) -> Signature;
+}

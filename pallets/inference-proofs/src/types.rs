@@ -13,9 +13,10 @@ use scale_info::TypeInfo;
 /// Id of a commitment.
 pub type CommitmentId = u64;
 
-/// A node's commitment to a batch of its receipts: the Merkle root
+/// A commitment to a batch of a node's receipts: the Merkle root
 /// ([`appchain_primitives::receipt::receipts_root`]) of `steps` receipts of one session, listed
-/// in step order.
+/// in step order. Made by the node (`commit`) or by its client (`audit`, listed in
+/// [`Audits`](crate::Audits)).
 #[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo, MaxEncodedLen)]
 pub struct Commitment<AccountId, Balance, BlockNumber> {
 	/// The node that computed the steps.
@@ -41,7 +42,9 @@ pub struct Commitment<AccountId, Balance, BlockNumber> {
 	/// What the client paid for the steps (the node's price per forward pass times `steps`):
 	/// the disputed payment a proven mismatch refunds.
 	pub payment: Balance,
-	/// Reserved from the node's collateral when it committed: `payment` plus the penalty.
+	/// Reserved from the node's collateral: `payment` plus the penalty when the node committed;
+	/// for an audit, nothing until a signed receipt of the challenged step is revealed, then
+	/// as much of that as the node's free collateral holds.
 	pub reserved: Balance,
 	/// Block of the commitment.
 	pub committed_at: BlockNumber,
@@ -144,6 +147,9 @@ pub enum Verdict {
 	Inconclusive,
 	/// Too few eligible verifiers serve the node's layers: the step could not be checked.
 	NoVerifiers,
+	/// The client of an audit did not reveal, in time, a receipt the node signed for the
+	/// challenged step: its audit bond goes to the node's owner.
+	Unsubstantiated,
 }
 
 impl Verdict {

@@ -53,6 +53,8 @@ pub trait WeightInfo {
 	fn settle() -> Weight;
 	fn declare_engine_class() -> Weight;
 	fn set_challenge_probability() -> Weight;
+	fn audit() -> Weight;
+	fn reveal_signed_receipt() -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -230,6 +232,12 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 		Weight::from_parts(7_400_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
+	fn audit() -> Weight {
+		Self::commit()
+	}
+	fn reveal_signed_receipt() -> Weight {
+		Self::reveal_receipt().saturating_add(Weight::from_parts(100_000_000, 0))
+	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
@@ -286,5 +294,11 @@ impl WeightInfo for () {
 	fn set_challenge_probability() -> Weight {
 		Weight::from_parts(7_400_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
+	}
+	fn audit() -> Weight {
+		Self::commit()
+	}
+	fn reveal_signed_receipt() -> Weight {
+		Self::reveal_receipt().saturating_add(Weight::from_parts(100_000_000, 0))
 	}
 }

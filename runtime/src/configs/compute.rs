@@ -225,8 +225,11 @@ parameter_types! {
 	pub const InferencePenalty: Balance = 10 * UNITS;
 	/// A verifier drawn risks 5 CPU of its collateral on voting with the majority ...
 	pub const VerifierBond: Balance = 5 * UNITS;
-	/// ... and a client disputing a step holds 5 CPU, lost if the step is upheld.
+	/// ... and a client disputing a step holds 5 CPU, lost if the step is upheld ...
 	pub const InferenceDisputeBond: Balance = 5 * UNITS;
+	/// ... and one auditing a batch of a node's receipts holds 1 CPU, lost if it cannot show
+	/// a receipt the node signed for the challenged step.
+	pub const AuditBond: Balance = UNITS;
 	/// The seed that decides a commitment chains the VRF outputs of the blocks after it, up to
 	/// the fourth (the tenth in production).
 	pub const InferenceChallengeDelay: BlockNumber = crate::prod_or_fast!(10, 4);
@@ -250,6 +253,9 @@ impl pallet_inference_proofs::Config for Runtime {
 	type PenaltyFactor = ConstU32<20>;
 	type VerifierBond = VerifierBond;
 	type DisputeBond = InferenceDisputeBond;
+	type AuditBond = AuditBond;
+	/// Node owners sign receipts with their account keys, as payers sign vouchers.
+	type Signature = super::super::Signature;
 	type VerifiersPerChallenge = ConstU32<3>;
 	type MinVerifiers = ConstU32<2>;
 	/// Up to 256 steps (a long generation) per commitment: one transaction per 256 tokens.
@@ -264,4 +270,21 @@ impl pallet_inference_proofs::Config for Runtime {
 	type WeightInfo = pallet_inference_proofs::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = pallet_inference_proofs::RegistryHelper<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkSigner = ChannelsBenchmarkHelper;
+}
+
+/// The channels' benchmark signers (ECDSA, the costliest `MultiSignature` to check) sign
+/// receipts too.
+#[cfg(feature = "runtime-benchmarks")]
+impl pallet_inference_proofs::traits::BenchmarkSigner<AccountId, super::super::Signature>
+	for ChannelsBenchmarkHelper
+{
+	fn signer(index: u32) -> AccountId {
+		<Self as pallet_payment_channels::BenchmarkHelper<_, _>>::signer(index)
+	}
+
+	fn sign(signer: &AccountId, payload: &[u8]) -> super::super::Signature {
+		<Self as pallet_payment_channels::BenchmarkHelper<_, _>>::sign(signer, payload)
+	}
 }

@@ -101,7 +101,9 @@ export async function freePort() {
 /** `count` consecutive free ports (for scripts that use BASE_PORT + i); returns the first. */
 export async function freePortRange(count) {
   for (let attempt = 0; attempt < 200; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    // Below Linux's ephemeral range (32768–60999): no outgoing connection of another process
+    // can take one of these ports between the check and the node's bind.
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     let ok = true;
     for (let i = 0; i < count && ok; i++) {
       if (handedOut.has(base + i) || (await tryListen(base + i)) === null) ok = false;

@@ -864,6 +864,56 @@ pub async fn proof_commitments(
 	Ok(at.runtime_apis().call(api.commitments_of(node)).await?)
 }
 
+/// The open commitment (or audit) `id` at `at`, with its challenge
+/// (`InferenceProofsApi::commitment`).
+pub async fn proof_commitment(
+	at: &AtBlock,
+	id: u64,
+) -> Result<Option<CommitmentViewOf>, WorkerError> {
+	let api = runtime::runtime_apis().inference_proofs_api();
+	Ok(at.runtime_apis().call(api.commitment(id)).await?)
+}
+
+/// The audit id of the `Audited` event among a transaction's events.
+pub fn audited(events: &TxEvents) -> Result<u64, WorkerError> {
+	let audited = events
+		.find_first::<runtime::inference_proofs::events::Audited>()
+		.ok_or_else(|| WorkerError::Missing("no Audited event".into()))??;
+	Ok(audited.id)
+}
+
+/// How a commitment ended, from its `Settled` event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProofSettled {
+	/// The commitment (or audit).
+	pub id: u64,
+	/// The node whose steps it covered.
+	pub node: u64,
+	/// The verdict, as the chain names it (`Upheld`, `Mismatch { layer: Some(3) }`, ...).
+	pub verdict: String,
+	/// Paid to the client (refund and its share of the penalty, less the burn).
+	pub refunded: u128,
+	/// Taken from the node beyond the refund.
+	pub penalty: u128,
+}
+
+/// The commitments settled in block `at`.
+pub async fn proofs_settled(at: &AtBlock) -> Result<Vec<ProofSettled>, WorkerError> {
+	let events = at.events().fetch().await?;
+	let mut out = Vec::new();
+	for e in events.find::<runtime::inference_proofs::events::Settled>() {
+		let e = e?;
+		out.push(ProofSettled {
+			id: e.id,
+			node: e.node,
+			verdict: format!("{:?}", e.verdict),
+			refunded: e.refunded,
+			penalty: e.penalty,
+		});
+	}
+	Ok(out)
+}
+
 /// The open challenges inference node `node` was drawn to verify at `at`
 /// (`InferenceProofsApi::duties_of`).
 pub async fn proof_duties(at: &AtBlock, node: u64) -> Result<Vec<CommitmentViewOf>, WorkerError> {
@@ -1098,6 +1148,32 @@ pub mod calls {
 			session,
 			steps,
 			receipts_root,
+		)
+	}
+
+	/// `InferenceProofs::audit(node, session, steps, receipts_root)`.
+	pub fn audit_receipts(
+		node: u64,
+		session: [u8; 16],
+		steps: u32,
+		receipts_root: [u8; 32],
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().audit(node, session, steps, receipts_root)
+	}
+
+	/// `InferenceProofs::reveal_signed_receipt(id, receipt, signature, proof)`: the receipt
+	/// with its owner's sr25519 signature.
+	pub fn reveal_signed_receipt(
+		id: u64,
+		receipt: appchain_primitives::receipt::Receipt,
+		signature: [u8; 64],
+		proof: Vec<[u8; 32]>,
+	) -> impl Payload + Send + Sync {
+		runtime::transactions().inference_proofs().reveal_signed_receipt(
+			id,
+			subxt::utils::Static(receipt),
+			MultiSignature::Sr25519(signature),
+			Bounded(proof),
 		)
 	}
 

@@ -10,10 +10,12 @@
 //! - [`model`]: `model inspect | register | list`;
 //! - [`serve`]: `serve` a range of a model's layers (the inference node);
 //! - [`infer`]: `infer`, text generation through the network;
+//! - [`audit`]: `audit`, the client's check of the receipts nodes did not commit;
 //! - [`gateway`]: `gateway`, an OpenAI-compatible API paying through channels;
 //! - [`channel`]: `channel list | open | top-up | voucher | claim | close | finalize`;
 //! - [`simulate`]: `simulate` the P2P-LLM market (prices, moves, equilibrium) off line.
 
+pub mod audit;
 pub mod bench;
 pub mod channel;
 pub mod gateway;

@@ -122,6 +122,10 @@ pub struct ServeArgs {
 	/// Commit a session's receipts on chain once it has had no step for this many seconds.
 	#[arg(long, default_value_t = 10)]
 	pub commit_after: u64,
+	/// TESTING ONLY: never commit this node's receipts, as a node hiding its work from the
+	/// chain's sampling would; its clients' audits (`audit`) still sample and check them.
+	#[arg(long)]
+	pub never_commit: bool,
 	/// TESTING ONLY: answer every step wrongly (and sign for it), to show that the chain's
 	/// challenges catch and slash a cheating node. Loses this node's collateral.
 	#[arg(long, value_enum)]
@@ -320,7 +324,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 		genesis,
 		store.clone(),
 		&global.base_path(),
-		Duration::from_secs(args.commit_after),
+		(!args.never_commit).then(|| Duration::from_secs(args.commit_after)),
 		replayer,
 	);
 	let mut daemon = Daemon::new(chain, signer, shutdown.clone())

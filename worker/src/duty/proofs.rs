@@ -65,10 +65,11 @@ pub struct ProofDuty {
 	genesis: [u8; 32],
 	store: ReceiptStore,
 	ballots: PathBuf,
-	commit_after: Duration,
+	commit_after: Option<Duration>,
 	replayer: Arc<Replayer>,
 	http: reqwest::Client,
 	verifying: BTreeMap<u64, tokio::task::JoinHandle<Vote>>,
+	committing: BTreeMap<[u8; 16], tokio::task::JoinHandle<()>>,
 }
 
 /// A vote and its salt, as kept on disk between sealing and opening.
@@ -81,14 +82,15 @@ struct KeptBallot {
 }
 
 impl ProofDuty {
-	/// The duty of `node`, committing from `store` sessions idle for `commit_after`, keeping its
-	/// ballots under `<base>/<genesis hex>/ballots-node<node>/`.
+	/// The duty of `node`, committing from `store` sessions idle for `commit_after` (never
+	/// with `None`: a node that hides its work, for tests), keeping its ballots under
+	/// `<base>/<genesis hex>/ballots-node<node>/`.
 	pub fn new(
 		node: u64,
 		genesis: [u8; 32],
 		store: ReceiptStore,
 		base: &std::path::Path,
-		commit_after: Duration,
+		commit_after: Option<Duration>,
 		replayer: Replayer,
 	) -> Self {
 		let ballots = base.join(hex::encode(genesis)).join(format!("ballots-node{node}"));
@@ -101,6 +103,7 @@ impl ProofDuty {
 			replayer: Arc::new(replayer),
 			http: crate::node_api::client::http_client(Duration::from_secs(30)),
 			verifying: BTreeMap::new(),
+			committing: BTreeMap::new(),
 		}
 	}
 
@@ -145,52 +148,46 @@ impl ProofDuty {
 			.map_err(|e| WorkerError::journal(&path, e))
 	}
 
-	/// Commits every idle session's receipts not committed yet.
-	async fn commit_sessions(&self, ctx: &BlockContext) -> Result<(), WorkerError> {
+	/// Commits every idle session's receipts not committed yet. A session's batches go out in
+	/// a task of their own, each recorded as committed only once it is in a finalized block;
+	/// a batch that fails is committed again after [`COMMIT_RETRY`].
+	async fn commit_sessions(&mut self, ctx: &BlockContext) -> Result<(), WorkerError> {
+		let Some(idle) = self.commit_after else { return Ok(()) };
+		self.committing.retain(|_, task| !task.is_finished());
 		let at = &ctx.head.best;
 		let max_steps = chain::proof_constants(at)?.max_steps.max(1);
 		let store = self.store.clone();
-		let idle = self.commit_after;
 		let sessions = tokio::task::spawn_blocking(move || store.sessions(SystemTime::now()))
 			.await
 			.map_err(|e| WorkerError::Engine(e.to_string()))??;
 		for (session, since) in sessions.into_iter().filter(|(_, since)| *since >= idle) {
+			if self.committing.contains_key(&session) {
+				continue;
+			}
 			let Some(receipts) = self.store.receipts(&session)? else { continue };
 			let done = self.store.committed(&session)?;
-			let mut next: u32 =
-				done.iter().map(|b| b.first.saturating_add(b.steps)).max().unwrap_or(0);
-			let client = self.store.client(&session)?.unwrap_or(ctx.signer.account().0);
-			while (next as usize) < receipts.len() {
-				let end = (next as usize).saturating_add(max_steps as usize).min(receipts.len());
-				let batch: Vec<Receipt> =
-					receipts[next as usize..end].iter().map(|r| r.receipt).collect();
-				let steps = batch.len() as u32;
-				let root = receipts_root::<Sha2>(&self.genesis, &batch);
-				let tag_id = u64::from_le_bytes(session[..8].try_into().unwrap_or_default())
-					^ u64::from(next);
-				ctx.signer
-					.submit(
-						&ctx.head.chain,
-						at,
-						Tag::about("proof-commit", tag_id),
-						&calls::commit_receipts(self.node, client, session, steps, root),
-					)
-					.await?;
-				self.store
-					.mark_committed(&session, &CommittedBatch { first: next, steps, root })?;
-				tracing::info!(
-					event = "receipts_committed",
-					node = self.node,
-					session = %hex::encode(session),
-					first = next,
-					steps,
-					idle_s = since.as_secs(),
-					"committed steps {next}..{} of session {}",
-					next.saturating_add(steps),
-					hex::encode(session)
-				);
-				next = next.saturating_add(steps);
+			let next: u32 = done.iter().map(|b| b.first.saturating_add(b.steps)).max().unwrap_or(0);
+			if next as usize >= receipts.len() {
+				continue;
 			}
+			let client = self.store.client(&session)?.unwrap_or(ctx.signer.account().0);
+			let receipts: Vec<Receipt> = receipts.iter().map(|r| r.receipt).collect();
+			let task = tokio::spawn(commit_session(
+				CommitJob {
+					node: self.node,
+					genesis: self.genesis,
+					store: self.store.clone(),
+					signer: ctx.signer.clone(),
+					chain: ctx.head.chain.clone(),
+					session,
+					client,
+					max_steps,
+				},
+				receipts,
+				next,
+				since,
+			));
+			self.committing.insert(session, task);
 		}
 		Ok(())
 	}
@@ -360,6 +357,57 @@ impl ProofDuty {
 	}
 }
 
+/// How long a session whose commitment failed waits before it is committed again.
+pub const COMMIT_RETRY: Duration = Duration::from_secs(30);
+
+/// What committing one session's receipts needs.
+struct CommitJob {
+	node: u64,
+	genesis: [u8; 32],
+	store: ReceiptStore,
+	signer: chain::Signer,
+	chain: chain::Chain,
+	session: [u8; 16],
+	client: [u8; 32],
+	max_steps: u32,
+}
+
+/// Commits `receipts[next..]` of a session in batches of at most `max_steps`, recording each
+/// batch once it is finalized. On a failure, waits [`COMMIT_RETRY`] (the session counts as
+/// being committed until then) and leaves the rest for the next round.
+async fn commit_session(job: CommitJob, receipts: Vec<Receipt>, mut next: u32, since: Duration) {
+	let session = hex::encode(job.session);
+	while (next as usize) < receipts.len() {
+		let end = (next as usize).saturating_add(job.max_steps as usize).min(receipts.len());
+		let batch = &receipts[next as usize..end];
+		let steps = batch.len() as u32;
+		let root = receipts_root::<Sha2>(&job.genesis, batch);
+		let call = calls::commit_receipts(job.node, job.client, job.session, steps, root);
+		if let Err(e) = job.signer.submit_and_wait(&job.chain, &call).await {
+			tracing::warn!(event = "commit_failed", node = job.node, session = %session, first = next, error = %e, "committing steps {next}.. of session {session} failed ({e}); retrying in {}s", COMMIT_RETRY.as_secs());
+			tokio::time::sleep(COMMIT_RETRY).await;
+			return;
+		}
+		if let Err(e) =
+			job.store.mark_committed(&job.session, &CommittedBatch { first: next, steps, root })
+		{
+			tracing::error!(event = "commit_unrecorded", session = %session, error = %e, "steps {next}.. of session {session} are committed but not recorded: {e}");
+			return;
+		}
+		tracing::info!(
+			event = "receipts_committed",
+			node = job.node,
+			session = %session,
+			first = next,
+			steps,
+			idle_s = since.as_secs(),
+			"committed steps {next}..{} of session {session}",
+			next.saturating_add(steps),
+		);
+		next = next.saturating_add(steps);
+	}
+}
+
 /// The endpoint of inference node `node` at `at`.
 async fn endpoint_of(at: &AtBlock, node: u64) -> Result<String, WorkerError> {
 	match chain::node(at, node).await?.map(|n| n.kind) {
@@ -484,6 +532,12 @@ impl Duty for ProofDuty {
 	) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
 		Box::pin(async move {
 			for (_, task) in std::mem::take(&mut self.verifying) {
+				task.abort();
+			}
+			// A batch in flight either lands unrecorded (and is committed once more after the
+			// restart: a second commitment of the same receipts, which reserves twice but
+			// loses nothing) or not (and is committed after the restart).
+			for (_, task) in std::mem::take(&mut self.committing) {
 				task.abort();
 			}
 		})
