@@ -96,9 +96,8 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
     assert.equal(onChain.weightsDigest.toHex(), digest, 'the chain holds the digest model inspect computed');
     assert.equal(onChain.layers.toNumber(), 30);
 
-    await serve('Bob', '0..10', 20);
-    await serve('Charlie', '10..20', 20);
-    await serve('Dave', '20..30', 20);
+    // Three accounts, so their registrations do not wait for each other.
+    await Promise.all([serve('Bob', '0..10', 20), serve('Charlie', '10..20', 20), serve('Dave', '20..30', 20)]);
     const route = await rpc(node.httpUrl, 'registry_route', [modelId, 0.5]);
     assert.deepEqual(route.nodes, [nodes.Bob.id, nodes.Charlie.id, nodes.Dave.id]);
 
@@ -335,10 +334,9 @@ describe('layer inference through the network', { timeout: 900_000 }, () => {
       return { name, proc, id: ready.node };
     };
     // Unbalanced at equal prices: three nodes on the first shard, one on each other.
-    const agents = [];
-    for (const [name, layers] of [['Bob', '0..10'], ['Charlie', '0..10'], ['Dave', '0..10'], ['Eve', '10..20'], ['Ferdie', '20..30']]) {
-      agents.push(await agent(name, layers));
-    }
+    // All start together, so none moves before the others are on the market.
+    const agents = await Promise.all([['Bob', '0..10'], ['Charlie', '0..10'], ['Dave', '0..10'], ['Eve', '10..20'], ['Ferdie', '20..30']]
+      .map(([name, layers]) => agent(name, layers)));
     const ids = new Set(agents.map((a) => a.id));
 
     // The chain's view: each agent's layers and price.

@@ -48,13 +48,13 @@ pub trait WeightInfo {
 	fn dispute() -> Weight;
 	fn draw() -> Weight;
 	fn reveal_receipt() -> Weight;
+	fn audit() -> Weight;
+	fn reveal_signed_receipt() -> Weight;
 	fn seal_vote() -> Weight;
 	fn open_vote() -> Weight;
 	fn settle() -> Weight;
 	fn declare_engine_class() -> Weight;
 	fn set_challenge_probability() -> Weight;
-	fn audit() -> Weight;
-	fn reveal_signed_receipt() -> Weight;
 }
 
 /// Weights measured on the benchmark machine, reading `DbWeight` from the runtime.
@@ -73,9 +73,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// The range of component `n` is `[0, 64]`.
 	fn on_initialize(n: u32, ) -> Weight {
 		// Proof size: measured `294`, estimated `3991` bytes.
-		// Minimum execution time: 10_866_000 picoseconds.
-		Weight::from_parts(15_909_531, 3991)
-			.saturating_add(Weight::from_parts(4_789_348, 0).saturating_mul(n.into()))
+		// Minimum execution time: 11_364_000 picoseconds.
+		Weight::from_parts(18_668_245, 3991)
+			.saturating_add(Weight::from_parts(5_681_201, 0).saturating_mul(n.into()))
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
@@ -86,10 +86,10 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::EngineClasses` (r:1 w:0)
 	/// Proof: `InferenceProofs::EngineClasses` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
-	/// Storage: `Registry::ReservedCollateral` (r:1 w:1)
-	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::NextCommitmentId` (r:1 w:1)
 	/// Proof: `InferenceProofs::NextCommitmentId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ReservedCollateral` (r:1 w:1)
+	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::CommitmentsOf` (r:1 w:1)
 	/// Proof: `InferenceProofs::CommitmentsOf` (`max_values`: None, `max_size`: Some(273), added: 2748, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::DueAt` (r:1 w:1)
@@ -98,8 +98,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	fn commit() -> Weight {
 		// Proof size: measured `891`, estimated `3991` bytes.
-		// Minimum execution time: 50_955_000 picoseconds.
-		Weight::from_parts(54_835_000, 3991)
+		// Minimum execution time: 49_729_000 picoseconds.
+		Weight::from_parts(66_731_000, 3991)
 			.saturating_add(T::DbWeight::get().reads(6_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -108,11 +108,11 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(319), added: 2794, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(337), added: 2812, mode: `MaxEncodedLen`)
 	fn dispute() -> Weight {
-		// Proof size: measured `642`, estimated `3784` bytes.
-		// Minimum execution time: 57_001_000 picoseconds.
-		Weight::from_parts(62_419_000, 3784)
+		// Proof size: measured `642`, estimated `3802` bytes.
+		// Minimum execution time: 57_642_000 picoseconds.
+		Weight::from_parts(70_792_000, 3802)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -136,8 +136,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::VerifierDuties` (`max_values`: None, `max_size`: Some(273), added: 2748, mode: `MaxEncodedLen`)
 	fn draw() -> Weight {
 		// Proof size: measured `12026`, estimated `175262` bytes.
-		// Minimum execution time: 930_303_000 picoseconds.
-		Weight::from_parts(966_850_000, 175262)
+		// Minimum execution time: 948_918_000 picoseconds.
+		Weight::from_parts(1_127_257_000, 175262)
 			.saturating_add(T::DbWeight::get().reads(258_u64))
 			.saturating_add(T::DbWeight::get().writes(7_u64))
 	}
@@ -147,19 +147,65 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	/// Storage: `System::BlockHash` (r:1 w:0)
 	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::Audits` (r:1 w:0)
+	/// Proof: `InferenceProofs::Audits` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn reveal_receipt() -> Weight {
 		// Proof size: measured `675`, estimated `3874` bytes.
-		// Minimum execution time: 26_069_000 picoseconds.
-		Weight::from_parts(28_684_000, 3874)
-			.saturating_add(T::DbWeight::get().reads(3_u64))
+		// Minimum execution time: 29_783_000 picoseconds.
+		Weight::from_parts(38_383_000, 3874)
+			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
+	}
+	/// Storage: `Registry::Nodes` (r:1 w:0)
+	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::EngineClasses` (r:1 w:0)
+	/// Proof: `InferenceProofs::EngineClasses` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::NextCommitmentId` (r:1 w:1)
+	/// Proof: `InferenceProofs::NextCommitmentId` (`max_values`: Some(1), `max_size`: Some(8), added: 503, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::AuditsBy` (r:1 w:1)
+	/// Proof: `InferenceProofs::AuditsBy` (`max_values`: None, `max_size`: Some(305), added: 2780, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::DueAt` (r:1 w:1)
+	/// Proof: `InferenceProofs::DueAt` (`max_values`: None, `max_size`: Some(526), added: 3001, mode: `MaxEncodedLen`)
+	/// Storage: `System::Account` (r:1 w:1)
+	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
+	/// Storage: `Balances::Holds` (r:1 w:1)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(337), added: 2812, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::Audits` (r:0 w:1)
+	/// Proof: `InferenceProofs::Audits` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::Commitments` (r:0 w:1)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
+	fn audit() -> Weight {
+		// Proof size: measured `1234`, estimated `3991` bytes.
+		// Minimum execution time: 93_609_000 picoseconds.
+		Weight::from_parts(107_785_000, 3991)
+			.saturating_add(T::DbWeight::get().reads(7_u64))
+			.saturating_add(T::DbWeight::get().writes(7_u64))
+	}
+	/// Storage: `InferenceProofs::Commitments` (r:1 w:1)
+	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
+	/// Storage: `System::BlockHash` (r:1 w:0)
+	/// Proof: `System::BlockHash` (`max_values`: None, `max_size`: Some(44), added: 2519, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
+	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::Audits` (r:1 w:0)
+	/// Proof: `InferenceProofs::Audits` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::Nodes` (r:1 w:0)
+	/// Proof: `Registry::Nodes` (`max_values`: None, `max_size`: Some(248), added: 2723, mode: `MaxEncodedLen`)
+	/// Storage: `Registry::ReservedCollateral` (r:1 w:1)
+	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
+	fn reveal_signed_receipt() -> Weight {
+		// Proof size: measured `1289`, estimated `3874` bytes.
+		// Minimum execution time: 97_012_000 picoseconds.
+		Weight::from_parts(114_117_000, 3874)
+			.saturating_add(T::DbWeight::get().reads(6_u64))
+			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
 	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	fn seal_vote() -> Weight {
 		// Proof size: measured `596`, estimated `3874` bytes.
-		// Minimum execution time: 18_664_000 picoseconds.
-		Weight::from_parts(20_452_000, 3874)
+		// Minimum execution time: 18_573_000 picoseconds.
+		Weight::from_parts(25_075_000, 3874)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -167,6 +213,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Commitments` (r:1 w:1)
 	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::Audits` (r:1 w:0)
+	/// Proof: `InferenceProofs::Audits` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ReservedCollateral` (r:4 w:4)
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:4 w:2)
@@ -174,7 +222,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:5 w:5)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(319), added: 2794, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(337), added: 2812, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::VerifierDuties` (r:3 w:3)
@@ -183,15 +231,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::CommitmentsOf` (`max_values`: None, `max_size`: Some(273), added: 2748, mode: `MaxEncodedLen`)
 	fn open_vote() -> Weight {
 		// Proof size: measured `2612`, estimated `14005` bytes.
-		// Minimum execution time: 401_138_000 picoseconds.
-		Weight::from_parts(417_322_000, 14005)
-			.saturating_add(T::DbWeight::get().reads(22_u64))
+		// Minimum execution time: 408_195_000 picoseconds.
+		Weight::from_parts(457_159_000, 14005)
+			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(20_u64))
 	}
 	/// Storage: `InferenceProofs::Commitments` (r:1 w:1)
 	/// Proof: `InferenceProofs::Commitments` (`max_values`: None, `max_size`: Some(246), added: 2721, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::Challenges` (r:1 w:1)
 	/// Proof: `InferenceProofs::Challenges` (`max_values`: None, `max_size`: Some(409), added: 2884, mode: `MaxEncodedLen`)
+	/// Storage: `InferenceProofs::Audits` (r:1 w:0)
+	/// Proof: `InferenceProofs::Audits` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::ReservedCollateral` (r:4 w:4)
 	/// Proof: `Registry::ReservedCollateral` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::Nodes` (r:4 w:2)
@@ -199,7 +249,7 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:5 w:5)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:2 w:2)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(319), added: 2794, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(337), added: 2812, mode: `MaxEncodedLen`)
 	/// Storage: `Registry::TotalCollateral` (r:1 w:1)
 	/// Proof: `Registry::TotalCollateral` (`max_values`: Some(1), `max_size`: Some(16), added: 511, mode: `MaxEncodedLen`)
 	/// Storage: `InferenceProofs::VerifierDuties` (r:3 w:3)
@@ -208,9 +258,9 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::CommitmentsOf` (`max_values`: None, `max_size`: Some(273), added: 2748, mode: `MaxEncodedLen`)
 	fn settle() -> Weight {
 		// Proof size: measured `2612`, estimated `14005` bytes.
-		// Minimum execution time: 390_132_000 picoseconds.
-		Weight::from_parts(415_762_000, 14005)
-			.saturating_add(T::DbWeight::get().reads(22_u64))
+		// Minimum execution time: 411_996_000 picoseconds.
+		Weight::from_parts(455_482_000, 14005)
+			.saturating_add(T::DbWeight::get().reads(23_u64))
 			.saturating_add(T::DbWeight::get().writes(20_u64))
 	}
 	/// Storage: `Registry::Nodes` (r:1 w:0)
@@ -219,8 +269,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::EngineClasses` (`max_values`: None, `max_size`: Some(32), added: 2507, mode: `MaxEncodedLen`)
 	fn declare_engine_class() -> Weight {
 		// Proof size: measured `324`, estimated `3713` bytes.
-		// Minimum execution time: 14_672_000 picoseconds.
-		Weight::from_parts(15_958_000, 3713)
+		// Minimum execution time: 14_758_000 picoseconds.
+		Weight::from_parts(19_463_000, 3713)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -228,23 +278,17 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `InferenceProofs::ChallengeProbability` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn set_challenge_probability() -> Weight {
 		// Proof size: measured `0`, estimated `0` bytes.
-		// Minimum execution time: 6_651_000 picoseconds.
-		Weight::from_parts(7_400_000, 0)
+		// Minimum execution time: 6_847_000 picoseconds.
+		Weight::from_parts(10_268_000, 0)
 			.saturating_add(T::DbWeight::get().writes(1_u64))
-	}
-	fn audit() -> Weight {
-		Self::commit()
-	}
-	fn reveal_signed_receipt() -> Weight {
-		Self::reveal_receipt().saturating_add(Weight::from_parts(100_000_000, 0))
 	}
 }
 
 /// The same weights with ParityDB's read and write costs, for tests and mocks.
 impl WeightInfo for () {
 	fn on_initialize(n: u32, ) -> Weight {
-		Weight::from_parts(15_909_531, 3991)
-			.saturating_add(Weight::from_parts(4_789_348, 0).saturating_mul(n.into()))
+		Weight::from_parts(18_668_245, 3991)
+			.saturating_add(Weight::from_parts(5_681_201, 0).saturating_mul(n.into()))
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(n.into())))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
@@ -252,53 +296,57 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2721).saturating_mul(n.into()))
 	}
 	fn commit() -> Weight {
-		Weight::from_parts(54_835_000, 3991)
+		Weight::from_parts(66_731_000, 3991)
 			.saturating_add(ParityDbWeight::get().reads(6_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn dispute() -> Weight {
-		Weight::from_parts(62_419_000, 3784)
+		Weight::from_parts(70_792_000, 3802)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn draw() -> Weight {
-		Weight::from_parts(966_850_000, 175262)
+		Weight::from_parts(1_127_257_000, 175262)
 			.saturating_add(ParityDbWeight::get().reads(258_u64))
 			.saturating_add(ParityDbWeight::get().writes(7_u64))
 	}
 	fn reveal_receipt() -> Weight {
-		Weight::from_parts(28_684_000, 3874)
-			.saturating_add(ParityDbWeight::get().reads(3_u64))
+		Weight::from_parts(38_383_000, 3874)
+			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
+	fn audit() -> Weight {
+		Weight::from_parts(107_785_000, 3991)
+			.saturating_add(ParityDbWeight::get().reads(7_u64))
+			.saturating_add(ParityDbWeight::get().writes(7_u64))
+	}
+	fn reveal_signed_receipt() -> Weight {
+		Weight::from_parts(114_117_000, 3874)
+			.saturating_add(ParityDbWeight::get().reads(6_u64))
+			.saturating_add(ParityDbWeight::get().writes(3_u64))
+	}
 	fn seal_vote() -> Weight {
-		Weight::from_parts(20_452_000, 3874)
+		Weight::from_parts(25_075_000, 3874)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn open_vote() -> Weight {
-		Weight::from_parts(417_322_000, 14005)
-			.saturating_add(ParityDbWeight::get().reads(22_u64))
+		Weight::from_parts(457_159_000, 14005)
+			.saturating_add(ParityDbWeight::get().reads(23_u64))
 			.saturating_add(ParityDbWeight::get().writes(20_u64))
 	}
 	fn settle() -> Weight {
-		Weight::from_parts(415_762_000, 14005)
-			.saturating_add(ParityDbWeight::get().reads(22_u64))
+		Weight::from_parts(455_482_000, 14005)
+			.saturating_add(ParityDbWeight::get().reads(23_u64))
 			.saturating_add(ParityDbWeight::get().writes(20_u64))
 	}
 	fn declare_engine_class() -> Weight {
-		Weight::from_parts(15_958_000, 3713)
+		Weight::from_parts(19_463_000, 3713)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn set_challenge_probability() -> Weight {
-		Weight::from_parts(7_400_000, 0)
+		Weight::from_parts(10_268_000, 0)
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
-	}
-	fn audit() -> Weight {
-		Self::commit()
-	}
-	fn reveal_signed_receipt() -> Weight {
-		Self::reveal_receipt().saturating_add(Weight::from_parts(100_000_000, 0))
 	}
 }
