@@ -28,6 +28,12 @@
 //!   receipt is revealed with [`receipt_proof`] and checked with [`verify_receipt`].
 //! - **Votes.** A verifier that re-ran a challenged step seals its [`Vote`] with
 //!   [`vote_seal`], then opens it.
+//! - **Session ids** ([`session_id`]): the serving node's best block number when the session
+//!   opened (u32 LE), then 12 random bytes. Every receipt names its session, so it carries the
+//!   time it was signed to within a few blocks: the chain accepts a client's audit of a
+//!   session only for a while after that block ([`session_block`]), and a node keeps a
+//!   session's inputs longer than that. A client refuses a session stamped far from the
+//!   chain's head (a node stamping old blocks would make its work unauditable).
 
 use crate::{
 	pow::{merkle_proof, merkle_root, verify_merkle_proof, Hash256, Sha2, Sha256 as Sha256Hasher},
@@ -47,8 +53,22 @@ pub const LAYER_LEAF_DOMAIN: &[u8] = b"appchain/layer-output/v1";
 /// Length of a receipt's signing payload.
 pub const RECEIPT_PAYLOAD_LEN: usize = 24 + 32 + 8 + 4 * 3 + 16 + 4 * 3 + 32 * 3;
 
-/// A session: 16 bytes chosen by the serving node when the session opens.
+/// A session: 16 bytes chosen by the serving node when the session opens ([`session_id`]).
 pub type SessionId = [u8; 16];
+
+/// A session id stamped with block `block`: its number little-endian, then `random`.
+pub fn session_id(block: u32, random: [u8; 12]) -> SessionId {
+	let mut id = [0u8; 16];
+	let (stamp, rest) = id.split_at_mut(4);
+	stamp.copy_from_slice(&block.to_le_bytes());
+	rest.copy_from_slice(&random);
+	id
+}
+
+/// The block a session id is stamped with ([`session_id`]).
+pub fn session_block(session: &SessionId) -> u32 {
+	u32::from_le_bytes([session[0], session[1], session[2], session[3]])
+}
 
 /// What a node's results are bit-for-bit reproducible within: a digest of its engine build and
 /// CPU feature class (see the README's *Determinism and receipts*). A node declares it on chain,
@@ -332,6 +352,15 @@ pub fn first_divergent_layer(start: u32, ours: &[Hash256], theirs: &[Hash256]) -
 mod tests {
 	#![allow(clippy::arithmetic_side_effects, clippy::indexing_slicing)]
 	use super::*;
+
+	#[test]
+	fn a_session_id_carries_its_block() {
+		let id = super::session_id(0x0102_0304, [9; 12]);
+		assert_eq!(&id[..4], &[4, 3, 2, 1]);
+		assert_eq!(&id[4..], &[9; 12]);
+		assert_eq!(super::session_block(&id), 0x0102_0304);
+		assert_eq!(super::session_block(&[0xff; 16]), u32::MAX);
+	}
 
 	fn hashes(n: u32) -> Vec<Hash256> {
 		(0..n).map(|i| activation_hash(1, 4, &[i as f32, 1.0, -2.5, 0.0])).collect()

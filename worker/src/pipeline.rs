@@ -56,7 +56,18 @@ pub trait Planner {
 		&mut self,
 		exclude: &[u64],
 	) -> impl std::future::Future<Output = Result<Vec<PlannedHop>, WorkerError>> + Send;
+
+	/// The chain's best block when the last route was planned, if routes come from a chain:
+	/// a session a node stamps more than [`SESSION_STAMP_SLACK`] blocks away from it is
+	/// refused, since its receipts could not be audited for the chain's whole audit window.
+	fn chain_head(&self) -> Option<u32> {
+		None
+	}
 }
+
+/// How many blocks a session's stamp ([`appchain_primitives::receipt::session_id`]) may be
+/// from the chain's head as the client saw it.
+pub const SESSION_STAMP_SLACK: u32 = 20;
 
 /// Routes over a fixed list of nodes with the chain's own algorithm (`best_route`, weight
 /// `alpha · price + (1 − alpha) · cost`): for tests, benchmarks and private deployments
@@ -291,6 +302,18 @@ impl<P: Planner> Pipeline<P> {
 			self.receipt_policy.client,
 		)
 		.await?;
+		if let Some(head) = self.planner.chain_head() {
+			let stamp = appchain_primitives::receipt::session_block(&hop.session());
+			if stamp.abs_diff(head) > SESSION_STAMP_SLACK {
+				hop.close().await;
+				return Err(HopError::Garbage {
+					endpoint: plan.endpoint.clone(),
+					reason: format!(
+						"session stamped with block {stamp}, the chain is at {head}: its receipts could not be audited"
+					),
+				});
+			}
+		}
 		Ok(hop.with_receipts(ReceiptCheck {
 			node: plan.node,
 			owner: plan.owner,

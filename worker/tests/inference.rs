@@ -372,3 +372,48 @@ async fn bad_requests_get_typed_errors_and_other_sessions_carry_on() {
 	assert_eq!(del(sc.clone()).await.unwrap().status().as_u16(), 204);
 	assert_eq!(del(sc).await.unwrap().status().as_u16(), 404);
 }
+
+/// A [`FixedPlanner`] that reports the chain at block `head`.
+struct AtHead(FixedPlanner, u32);
+
+impl appchain_worker::pipeline::Planner for AtHead {
+	async fn plan(&mut self, exclude: &[u64]) -> Result<Vec<PlannedHop>, WorkerError> {
+		self.0.plan(exclude).await
+	}
+
+	fn chain_head(&self) -> Option<u32> {
+		Some(self.1)
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stamping_sessions_far_from_the_chain_head_is_routed_around() {
+	let file = tiny("stamps", false);
+	let head = ClientHead::load(&file).unwrap();
+	let whole = LayerShard::load(&file, 0, 6, 512).unwrap();
+	// Node 1 is cheaper but stamps its sessions with block 5 (as if the chain stood still, or to
+	// make its work unauditable); node 2 is at the chain's head, block 1000.
+	let stale = serve_as(1, &file, (0, 6), ServerLimits::default()).await;
+	stale.server.set_best_block(5);
+	let current = serve_as(2, &file, (0, 6), ServerLimits::default()).await;
+	current.server.set_best_block(1_000 - appchain_worker::pipeline::SESSION_STAMP_SLACK);
+	let nodes = vec![hop(1, &stale, (0, 6), 10), hop(2, &current, (0, 6), 50)];
+	let planner = AtHead(FixedPlanner { nodes, layers: 6, alpha: Perbill::zero() }, 1_000);
+	let mut pipeline =
+		Pipeline::start(planner, http_client(Duration::from_secs(10)), MODEL, &head, policy())
+			.await
+			.unwrap();
+	assert_eq!(pipeline.route().iter().map(|h| h.node).collect::<Vec<_>>(), vec![2]);
+	let prompt = vec![3u32, 1, 4];
+	let greedy = || Sampler::new(Sampling::Greedy).unwrap();
+	let local = generate_local(&head, &[&whole], prompt.clone(), 8, greedy(), vec![]).unwrap();
+	let mut decoder = Decoder::new(&head, prompt, 8, greedy(), vec![]).unwrap();
+	let remote = pipeline.generate(&mut decoder, |_| {}).await.unwrap();
+	assert_eq!(remote, local);
+	// Every receipt kept is of a session stamped within the slack of the head.
+	assert!(pipeline.receipts().iter().all(|r| {
+		appchain_primitives::receipt::session_block(&r.signed.receipt.session).abs_diff(1_000)
+			<= appchain_worker::pipeline::SESSION_STAMP_SLACK
+	}));
+	pipeline.close().await;
+}

@@ -44,6 +44,8 @@ use sp_runtime::{
 
 const LAYERS: u16 = 4;
 const CLASS: [u8; 16] = [5; 16];
+/// Stamped with block 0: auditable in the first `AuditWindow` blocks.
+const SESSION: [u8; 16] = [0, 0, 0, 0, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3];
 
 fn genesis<T: Config>() -> [u8; 32] {
 	let hash = frame_system::Pallet::<T>::block_hash(BlockNumberOf::<T>::zero());
@@ -65,7 +67,7 @@ fn receipts(node: NodeId, model: ModelId, steps: u32) -> Vec<Receipt> {
 			model,
 			start: 0,
 			end: u32::from(LAYERS),
-			session: [3; 16],
+			session: SESSION,
 			step,
 			position: step,
 			tokens: 1,
@@ -109,7 +111,7 @@ fn stamped<T: Config>(verifiers: u32) -> (CommitmentId, Setup<T>) {
 	let steps = T::MaxStepsPerCommitment::get();
 	let batch = receipts(node, model, steps);
 	let root = receipts_root::<NativeSha256>(&genesis::<T>(), &batch);
-	let id = Proofs::<T>::do_commit(&owner, node, client.clone(), [3; 16], steps, root).unwrap();
+	let id = Proofs::<T>::do_commit(&owner, node, client.clone(), SESSION, steps, root).unwrap();
 	let at = Commitments::<T>::get(id).unwrap().challenge_at;
 	frame_system::Pallet::<T>::set_block_number(at);
 	Proofs::<T>::on_initialize(at);
@@ -268,7 +270,7 @@ mod benches {
 		let steps = T::MaxStepsPerCommitment::get();
 		let batch = receipts(node, model, steps);
 		let root = receipts_root::<NativeSha256>(&genesis::<T>(), &batch);
-		let id = Proofs::<T>::do_audit(&client, node, [3; 16], steps, root).unwrap();
+		let id = Proofs::<T>::do_audit(&client, node, SESSION, steps, root).unwrap();
 		let at = Commitments::<T>::get(id).unwrap().challenge_at;
 		frame_system::Pallet::<T>::set_block_number(at);
 		Proofs::<T>::on_initialize(at);

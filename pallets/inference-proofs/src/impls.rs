@@ -236,6 +236,13 @@ impl<T: Config> Pallet<T> {
 	) -> Result<CommitmentId, DispatchError> {
 		let owner = T::Nodes::owner(node).ok_or(Error::<T>::NotInferenceNode)?;
 		ensure!(&owner != client, Error::<T>::OwnNode);
+		let stamped: BlockNumberOf<T> =
+			appchain_primitives::receipt::session_block(&session).into();
+		let now = Self::now();
+		ensure!(
+			stamped <= now && now.saturating_sub(stamped) <= T::AuditWindow::get(),
+			Error::<T>::SessionOutsideAuditWindow
+		);
 		let prepared = Self::prepare(node, owner, client.clone(), session, steps, receipts_root)?;
 		let (id, payment, challenge_at) =
 			(prepared.id, prepared.commitment.payment, prepared.commitment.challenge_at);

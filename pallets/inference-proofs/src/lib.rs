@@ -191,6 +191,13 @@ pub mod pallet {
 		#[pallet::constant]
 		type AuditBond: Get<BalanceOf<Self>>;
 
+		/// Blocks after a session's stamp ([`session_block`](appchain_primitives::receipt::session_block))
+		/// during which its receipts may be audited. A node keeps a session's inputs for longer
+		/// than this plus the challenge phases, so an honest node can always show them; an
+		/// audit of an older session could otherwise slash an honest node whose inputs expired.
+		#[pallet::constant]
+		type AuditWindow: Get<BlockNumberFor<Self>>;
+
 		/// The signature of a node's owner over a receipt
 		/// ([`Receipt::signing_payload`](appchain_primitives::receipt::Receipt::signing_payload)):
 		/// the runtime's account signature.
@@ -458,6 +465,9 @@ pub mod pallet {
 		OwnNode,
 		/// The client has `MaxOpenPerNode` open audits.
 		TooManyAudits,
+		/// The session's stamp is more than `AuditWindow` blocks old, or in the future: its
+		/// receipts can no longer be audited.
+		SessionOutsideAuditWindow,
 	}
 
 	#[pallet::hooks]
@@ -613,6 +623,7 @@ pub mod pallet {
 		/// - `origin`: the client; holds [`Config::AuditBond`] until the audit ends.
 		/// - `node`: a registered inference node that declared its engine class, not the
 		///   client's own.
+		/// - `session`: stamped at most [`Config::AuditWindow`] blocks ago.
 		/// - `session`, `steps`, `receipts_root`: as for `commit`, over receipts the node
 		///   signed.
 		///

@@ -52,6 +52,7 @@ pub const PENALTY_FACTOR: u32 = 10;
 pub const VERIFIER_BOND: Balance = 50;
 pub const DISPUTE_BOND: Balance = 40;
 pub const AUDIT_BOND: Balance = 30;
+pub const AUDIT_WINDOW: u64 = 20;
 pub const VERIFIERS: u32 = 3;
 pub const MAX_STEPS: u32 = 64;
 pub const CHALLENGE_DELAY: u64 = 3;
@@ -76,6 +77,7 @@ parameter_types! {
 	pub const VerifierBond: Balance = VERIFIER_BOND;
 	pub const DisputeBond: Balance = DISPUTE_BOND;
 	pub const AuditBond: Balance = AUDIT_BOND;
+	pub const AuditWindow: u64 = AUDIT_WINDOW;
 	pub const ChallengeDelay: u64 = CHALLENGE_DELAY;
 	pub const ReceiptWindow: u64 = RECEIPT_WINDOW;
 	pub const VoteWindow: u64 = VOTE_WINDOW;
@@ -132,6 +134,7 @@ impl pallet_inference_proofs::Config for Test {
 	type VerifierBond = VerifierBond;
 	type DisputeBond = DisputeBond;
 	type AuditBond = AuditBond;
+	type AuditWindow = AuditWindow;
 	type Signature = TestSignature;
 	type VerifiersPerChallenge = ConstU32<VERIFIERS>;
 	type MinVerifiers = ConstU32<2>;

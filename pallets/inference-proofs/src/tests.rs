@@ -17,7 +17,8 @@ use frame_system::RawOrigin;
 use pallet_compute_registry::ComputeNodes;
 use sp_runtime::{DispatchError, Perbill};
 
-const SESSION: [u8; 16] = [5; 16];
+/// Stamped with block 1 (`receipt::session_id`).
+const SESSION: [u8; 16] = [1, 0, 0, 0, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5];
 
 fn origin(who: AccountId) -> RuntimeOrigin {
 	RawOrigin::Signed(who).into()
@@ -774,11 +775,20 @@ fn a_partial_cheater_is_caught_at_p_times_f_and_loses_more_than_it_gains() {
 // ---- audits: the client commits the receipts a node never committed
 
 fn audit(client: AccountId, node: NodeId, batch: &[Receipt]) -> CommitmentId {
+	audit_session(client, node, SESSION, batch)
+}
+
+fn audit_session(
+	client: AccountId,
+	node: NodeId,
+	session: [u8; 16],
+	batch: &[Receipt],
+) -> CommitmentId {
 	let id = crate::NextCommitmentId::<Test>::get();
 	assert_ok!(Proofs::audit(
 		origin(client),
 		node,
-		SESSION,
+		session,
 		batch.len() as u32,
 		receipts_root::<Sha2>(&genesis(), batch)
 	));
@@ -1002,11 +1012,23 @@ fn bad_audits_are_refused_and_change_nothing() {
 			Proofs::audit(origin(CLIENT), undeclared, SESSION, 4, root),
 			Error::<Test>::NoEngineClass
 		);
-		for _ in 0..MAX_OPEN {
-			audit(CLIENT, server, &batch);
-		}
+		// A session from the future, or stamped more than the window ago, is not auditable.
+		let stamped = |block| appchain_primitives::receipt::session_id(block, [5; 12]);
+		assert_noop!(
+			Proofs::audit(origin(CLIENT), server, stamped(2), 4, root),
+			Error::<Test>::SessionOutsideAuditWindow
+		);
+		run_to_block(1 + AUDIT_WINDOW + 1);
 		assert_noop!(
 			Proofs::audit(origin(CLIENT), server, SESSION, 4, root),
+			Error::<Test>::SessionOutsideAuditWindow
+		);
+		assert_ok!(Proofs::audit(origin(CLIENT), server, stamped(2), 4, root));
+		for _ in 1..MAX_OPEN {
+			audit_session(CLIENT, server, stamped(2), &batch);
+		}
+		assert_noop!(
+			Proofs::audit(origin(CLIENT), server, stamped(2), 4, root),
 			Error::<Test>::TooManyAudits
 		);
 		// The node's own commitments are not crowded out by audits of it (in the next block:

@@ -230,6 +230,9 @@ parameter_types! {
 	/// ... and one auditing a batch of a node's receipts holds 1 CPU, lost if it cannot show
 	/// a receipt the node signed for the challenged step.
 	pub const AuditBond: Balance = UNITS;
+	/// A session can be audited for 2 hours (5 minutes in development) after it opened; nodes
+	/// keep sessions' inputs for 24 hours by default (`serve --keep-receipts-hours`).
+	pub const AuditWindow: BlockNumber = crate::prod_or_fast!(2 * HOURS, 100);
 	/// The seed that decides a commitment chains the VRF outputs of the blocks after it, up to
 	/// the fourth (the tenth in production).
 	pub const InferenceChallengeDelay: BlockNumber = crate::prod_or_fast!(10, 4);
@@ -254,6 +257,7 @@ impl pallet_inference_proofs::Config for Runtime {
 	type VerifierBond = VerifierBond;
 	type DisputeBond = InferenceDisputeBond;
 	type AuditBond = AuditBond;
+	type AuditWindow = AuditWindow;
 	/// Node owners sign receipts with their account keys, as payers sign vouchers.
 	type Signature = super::super::Signature;
 	type VerifiersPerChallenge = ConstU32<3>;

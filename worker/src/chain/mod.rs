@@ -928,6 +928,8 @@ pub struct ProofConstants {
 	pub max_steps: u32,
 	/// Blocks from a commitment to the block whose seed decides it.
 	pub challenge_delay: u32,
+	/// Blocks after a session's stamp during which it can be audited.
+	pub audit_window: u32,
 }
 
 /// The inference proofs' constants at `at`.
@@ -936,6 +938,7 @@ pub fn proof_constants(at: &AtBlock) -> Result<ProofConstants, WorkerError> {
 	Ok(ProofConstants {
 		max_steps: at.constants().entry(c.max_steps_per_commitment())?,
 		challenge_delay: at.constants().entry(c.challenge_delay())?,
+		audit_window: at.constants().entry(c.audit_window())?,
 	})
 }
 

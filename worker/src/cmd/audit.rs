@@ -9,7 +9,9 @@
 //! with its Merkle proof and the node owner's signature (only then is the node's collateral
 //! reserved, and the verifiers fetch the step's inputs from the node and re-run it), settles
 //! phases whose deadline passed, and prints each verdict. A challenged audit left unanswered
-//! costs the bond, so the command keeps following until every audit is settled.
+//! costs the bond, so the command keeps following until every audit is settled. Sessions are
+//! auditable for the chain's audit window after they opened (2 hours; their ids carry the
+//! block, `receipt::session_block`): audit soon after generating.
 
 use std::{collections::BTreeMap, path::PathBuf};
 
@@ -24,7 +26,7 @@ use crate::{
 };
 use appchain_primitives::{
 	pow::Sha2,
-	receipt::{receipt_proof, receipts_root, Receipt, SessionId},
+	receipt::{receipt_proof, receipts_root, session_block, Receipt, SessionId},
 	token::format_amount,
 };
 
@@ -107,11 +109,21 @@ pub async fn run(global: &Global, args: AuditArgs) -> Result<(), WorkerError> {
 			args.receipts.display()
 		)));
 	}
-	let at = chain.finalized().await?;
-	let max_steps = chain::proof_constants(&at)?.max_steps.max(1) as usize;
+	// Only sessions stamped within the chain's audit window are accepted (a node keeps the
+	// inputs for longer, so it can always show them).
+	let at = chain.best().await?;
+	let constants = chain::proof_constants(&at)?;
+	let max_steps = constants.max_steps.max(1) as usize;
+	let now = at.block_number() as u32;
 
 	let mut open: BTreeMap<u64, Audit> = BTreeMap::new();
 	for ((node, session), receipts) in sessions {
+		let stamp = session_block(&session);
+		if stamp > now || now - stamp > constants.audit_window {
+			tracing::warn!(event = "audit_too_late", node, session = %hex::encode(session), stamp, now, "session {} of node {node} (block {stamp}) is outside the audit window of {} blocks: not audited", hex::encode(session), constants.audit_window);
+			println!("session {} of node {node}: opened at block {stamp}, outside the audit window (now {now}); not audited", hex::encode(session));
+			continue;
+		}
 		for batch in receipts.chunks(max_steps) {
 			let leaves: Vec<Receipt> = batch.iter().map(|r| r.receipt).collect();
 			let root = receipts_root::<Sha2>(&genesis, &leaves);

@@ -132,6 +132,7 @@ pub async fn run(global: &Global, args: GatewayArgs) -> Result<(), WorkerError> 
 		alpha: args.alpha.clamp(0.0, 1.0),
 		payer: None,
 		min_success: args.min_success,
+		planned_at: None,
 	};
 	let gateway = Arc::new(Gateway {
 		planner,

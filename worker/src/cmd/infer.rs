@@ -139,6 +139,8 @@ pub struct ChainPlanner {
 	/// Least success ratio of a node's verified work for it to be routed through
 	/// ([`InferArgs::min_success`]).
 	pub min_success: f64,
+	/// The best block of the last plan: sessions must be stamped near it.
+	pub planned_at: Option<u32>,
 }
 
 /// How `infer` pays: the account's signer (to open and top up channels), its wallet (vouchers)
@@ -284,7 +286,12 @@ impl ChainPlanner {
 }
 
 impl Planner for ChainPlanner {
+	fn chain_head(&self) -> Option<u32> {
+		self.planned_at
+	}
+
 	async fn plan(&mut self, exclude: &[u64]) -> Result<Vec<PlannedHop>, WorkerError> {
+		self.planned_at = Some(self.chain.best().await?.block_number() as u32);
 		let nodes = self.candidates().await?;
 		let mut exclude = exclude.to_vec();
 		exclude.extend(self.distrusted(&nodes).await?);
@@ -453,6 +460,7 @@ pub async fn run(global: &Global, args: InferArgs) -> Result<(), WorkerError> {
 		alpha: args.alpha,
 		payer,
 		min_success: args.min_success,
+		planned_at: None,
 	};
 	let http = http_client(std::time::Duration::from_secs(args.hop_timeout.max(1)));
 	let mut pipeline = Pipeline::start(planner, http, args.model, &head, policy).await?;

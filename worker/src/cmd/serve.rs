@@ -116,7 +116,8 @@ pub struct ServeArgs {
 	#[arg(long, default_value_t = 100)]
 	pub claim_every: u64,
 	/// Hours a session's receipts and inputs are kept on disk after its last step, for
-	/// verifiers to re-execute its steps.
+	/// verifiers to re-execute its steps. Keep it above the chain's audit window (2 hours)
+	/// plus the challenge phases: an audited step whose inputs are gone is slashed.
 	#[arg(long, default_value_t = 24)]
 	pub keep_receipts_hours: u64,
 	/// Commit a session's receipts on chain once it has had no step for this many seconds.
@@ -319,6 +320,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 		shard: shard.clone(),
 		loader: Loader { file: args.file.clone(), max_context: args.max_context },
 	};
+	server.set_best_block(chain.best().await?.block_number() as u32);
 	let proofs = ProofDuty::new(
 		node,
 		genesis,
@@ -326,7 +328,8 @@ pub async fn run(global: &Global, args: ServeArgs) -> Result<(), WorkerError> {
 		&global.base_path(),
 		(!args.never_commit).then(|| Duration::from_secs(args.commit_after)),
 		replayer,
-	);
+	)
+	.stamping(server.clone());
 	let mut daemon = Daemon::new(chain, signer, shutdown.clone())
 		.with(Heartbeat::new(node, registry))
 		.with(ChannelWatcher::new(gate, args.claim_every))

@@ -70,6 +70,7 @@ pub struct ProofDuty {
 	http: reqwest::Client,
 	verifying: BTreeMap<u64, tokio::task::JoinHandle<Vote>>,
 	committing: BTreeMap<[u8; 16], tokio::task::JoinHandle<()>>,
+	stamps: Option<crate::node_api::server::ActivationServer>,
 }
 
 /// A vote and its salt, as kept on disk between sealing and opening.
@@ -104,7 +105,15 @@ impl ProofDuty {
 			http: crate::node_api::client::http_client(Duration::from_secs(30)),
 			verifying: BTreeMap::new(),
 			committing: BTreeMap::new(),
+			stamps: None,
 		}
+	}
+
+	/// Keeps `server`'s clock: every best block is recorded, and sessions opened after it are
+	/// stamped with it ([`appchain_primitives::receipt::session_id`]).
+	pub fn stamping(mut self, server: crate::node_api::server::ActivationServer) -> Self {
+		self.stamps = Some(server);
+		self
 	}
 
 	fn ballot_path(&self, id: u64) -> PathBuf {
@@ -521,6 +530,9 @@ impl Duty for ProofDuty {
 
 	fn on_block<'a>(&'a mut self, ctx: &'a BlockContext) -> Step<'a> {
 		Box::pin(async move {
+			if let Some(server) = &self.stamps {
+				server.set_best_block(ctx.head.best.block_number() as u32);
+			}
 			self.commit_sessions(ctx).await?;
 			self.own_commitments(ctx).await?;
 			self.duties(ctx).await

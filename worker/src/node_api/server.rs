@@ -103,6 +103,9 @@ struct Shared {
 	receipts: std::sync::OnceLock<Arc<ReceiptSigner>>,
 	/// A fault this node injects into its answers (tests of the proofs only).
 	fault: std::sync::OnceLock<Fault>,
+	/// The chain's best block as this node last saw it: new session ids are stamped with it
+	/// ([`appchain_primitives::receipt::session_id`]). Zero without a chain.
+	best_block: std::sync::atomic::AtomicU32,
 }
 
 /// A way of answering wrongly, injected to test that cheating is caught
@@ -166,8 +169,15 @@ impl ActivationServer {
 				payments: std::sync::OnceLock::new(),
 				receipts: std::sync::OnceLock::new(),
 				fault: std::sync::OnceLock::new(),
+				best_block: std::sync::atomic::AtomicU32::new(0),
 			}),
 		}
+	}
+
+	/// Records the chain's best block: sessions opened from now on are stamped with it, so
+	/// that clients can audit their receipts for the chain's audit window.
+	pub fn set_best_block(&self, block: u32) {
+		self.shared.best_block.store(block, std::sync::atomic::Ordering::Relaxed);
 	}
 
 	/// Charges for forward passes from now on: every forward request must carry a voucher
@@ -382,14 +392,16 @@ async fn open(State(server): State<ActivationServer>, headers: header::HeaderMap
 			)
 		},
 	};
-	let mut id = [0u8; 16];
-	if getrandom::getrandom(&mut id).is_err() {
+	let mut random = [0u8; 12];
+	if getrandom::getrandom(&mut random).is_err() {
 		return error(
 			StatusCode::INTERNAL_SERVER_ERROR,
 			ApiErrorCode::Internal,
 			"no randomness for a session id",
 		);
 	}
+	let stamp = s.best_block.load(std::sync::atomic::Ordering::Relaxed);
+	let id = appchain_primitives::receipt::session_id(stamp, random);
 	{
 		let Ok(mut sessions) = s.sessions.lock() else {
 			return error(
