@@ -58,16 +58,22 @@ pub trait Planner {
 	) -> impl std::future::Future<Output = Result<Vec<PlannedHop>, WorkerError>> + Send;
 
 	/// The chain's best block when the last route was planned, if routes come from a chain:
-	/// a session a node stamps more than [`SESSION_STAMP_SLACK`] blocks away from it is
-	/// refused, since its receipts could not be audited for the chain's whole audit window.
+	/// a session a node stamps more than [`SESSION_STAMP_SLACK`] blocks before it or
+	/// [`SESSION_STAMP_AHEAD`] after it is refused, since its receipts could not be audited
+	/// at once and for the chain's whole audit window.
 	fn chain_head(&self) -> Option<u32> {
 		None
 	}
 }
 
 /// How many blocks a session's stamp ([`appchain_primitives::receipt::session_id`]) may be
-/// from the chain's head as the client saw it.
+/// behind the chain's head as the client saw it (a node a little behind the chain) ...
 pub const SESSION_STAMP_SLACK: u32 = 20;
+
+/// ... and ahead of it: the route was planned a few blocks before the session opened (a
+/// channel may have been opened in between). The chain audits a session only from its stamp
+/// on, so `audit` waits for a session stamped ahead; stamping ahead only delays an audit.
+pub const SESSION_STAMP_AHEAD: u32 = 20;
 
 /// Routes over a fixed list of nodes with the chain's own algorithm (`best_route`, weight
 /// `alpha · price + (1 − alpha) · cost`): for tests, benchmarks and private deployments
@@ -304,7 +310,9 @@ impl<P: Planner> Pipeline<P> {
 		.await?;
 		if let Some(head) = self.planner.chain_head() {
 			let stamp = appchain_primitives::receipt::session_block(&hop.session());
-			if stamp.abs_diff(head) > SESSION_STAMP_SLACK {
+			if stamp > head.saturating_add(SESSION_STAMP_AHEAD)
+				|| head.saturating_sub(stamp) > SESSION_STAMP_SLACK
+			{
 				hop.close().await;
 				return Err(HopError::Garbage {
 					endpoint: plan.endpoint.clone(),

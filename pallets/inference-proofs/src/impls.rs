@@ -357,8 +357,12 @@ impl<T: Config> Pallet<T> {
 		}
 		let verifiers: BoundedVec<_, T::VerifiersPerChallenge> =
 			drawn.try_into().map_err(|_| Error::<T>::Overflow)?;
+		// The receipt is due a fixed time after the challenge block, however late the draw:
+		// drawing late cannot stretch a challenge past the time a node keeps its inputs (a
+		// client drawing its audit a day later only loses its bond), and not drawing cannot
+		// save a node from its challenge (anyone may draw; the node then has withheld).
 		let until =
-			Self::now().checked_add(&T::ReceiptWindow::get()).ok_or(Error::<T>::Overflow)?;
+			c.challenge_at.checked_add(&T::ReceiptWindow::get()).ok_or(Error::<T>::Overflow)?;
 		let mut duties = Vec::with_capacity(verifiers.len());
 		for v in verifiers.iter() {
 			let mut list = VerifierDuties::<T>::get(v.node);
@@ -679,14 +683,14 @@ impl<T: Config> Pallet<T> {
 			let to_client = funds::slash::<T>(c.node, rest, &c.client, SlashReason::InvalidWork)?;
 			penalty_taken = penalty_taken.saturating_add(to_client.taken);
 			refunded = refunded.saturating_add(to_client.paid());
-			T::Nodes::record_work(c.node, WorkOutcome::Failed)?;
+			Self::record_work(c.node, WorkOutcome::Failed)?;
 		} else {
 			funds::release::<T>(c.node, c.reserved)?;
 			// An unchallenged audit is the client's word only: it does not count.
 			let checked = verdict == Verdict::Upheld
 				|| (verdict == Verdict::Unchallenged && audit_bond.is_none());
 			if checked {
-				T::Nodes::record_work(c.node, WorkOutcome::Completed)?;
+				Self::record_work(c.node, WorkOutcome::Completed)?;
 			}
 		}
 
@@ -707,7 +711,7 @@ impl<T: Config> Pallet<T> {
 						SlashReason::MissedChallenge
 					};
 					funds::slash::<T>(v.node, bond, beneficiary, reason)?;
-					T::Nodes::record_work(v.node, WorkOutcome::Failed)?;
+					Self::record_work(v.node, WorkOutcome::Failed)?;
 					verifiers_slashed = verifiers_slashed.saturating_add(1);
 				} else {
 					funds::release::<T>(v.node, bond)?;
@@ -768,6 +772,15 @@ impl<T: Config> Pallet<T> {
 			verifiers_slashed,
 		});
 		Ok(())
+	}
+
+	/// Records a verdict in `node`'s work statistics, unless the node has left the registry
+	/// (an audited node may have withdrawn before its audit was decided).
+	fn record_work(node: NodeId, outcome: WorkOutcome) -> DispatchResult {
+		if T::Nodes::owner(node).is_none() {
+			return Ok(());
+		}
+		T::Nodes::record_work(node, outcome)
 	}
 
 	// ---- queries

@@ -16,8 +16,9 @@
 //!   per generated token is one commitment's share. Committing *reserves* from the node's
 //!   collateral the payment for the steps (its price per forward pass times `steps`, what a
 //!   mismatch refunds) plus the penalty, [`Config::PenaltyFactor`] times the payment and at
-//!   least [`Config::MismatchPenalty`] ([`Pallet::penalty_for`]): the penalty of a cheat is backed when
-//!   the obligation is taken, and cannot be withdrawn or slashed away before the verdict.
+//!   least [`Config::MismatchPenalty`] ([`Pallet::penalty_for`]): the penalty of a committed cheat
+//!   is backed when the obligation is taken, and cannot be withdrawn or slashed away before the
+//!   verdict (an audit, below, is backed only when its receipt is revealed).
 //! - **Sampling with randomness unknown at commit time.** The challenge is decided by the seed
 //!   of block `challenge_at = commit + ChallengeDelay`. The seed chains every block's VRF output
 //!   into a running hash ([`SeedChain`]), so the seed at `challenge_at` depends on the VRF
@@ -43,9 +44,22 @@
 //!   signed receipt for the challenged step loses its bond to the node's owner
 //!   ([`Verdict::Unsubstantiated`]); otherwise the bond comes back. An unchallenged audit
 //!   proves nothing, so only a verdict counts in the node's reputation.
+//!
+//!   Limits, by design or not yet closed: the backing is what collateral is free at the
+//!   reveal (a node that withdrew meanwhile backs less); the chain cannot see that a batch's
+//!   leaves are distinct steps, nor that a session is audited once, so an auditor may inflate
+//!   the payment or audit a session twice — which only adds to what a *cheater* loses, and
+//!   locks an honest node's collateral until its step is upheld; whoever audits is the
+//!   "client" refunded, so anyone holding a node's receipts may audit it; verifiers of an
+//!   honest step are not paid (their bond is the incentive).
 //! - **Engine classes.** A node's results are bit-for-bit reproducible only within its engine
 //!   build and CPU feature class. Each node declares its class ([`EngineClasses`]) before it
 //!   commits; the commitment records it.
+//! - **Deadlines are fixed at the challenge block.** Whoever draws, and however late, the
+//!   challenged receipt is due [`Config::ReceiptWindow`] blocks after `challenge_at`: a node
+//!   that does not draw its own challenged commitment is drawn by anyone and has withheld its
+//!   receipt, and a client that draws an audit late (after the node pruned the inputs) only
+//!   loses its bond.
 //! - **Verifiers.** `draw` (anyone, once the seed is stamped) picks [`Config::VerifiersPerChallenge`]
 //!   serving nodes of the commitment's engine class whose ranges contain the node's layers, of
 //!   distinct owners other than the node's, each with probability proportional to its free collateral (its stake), without
@@ -72,8 +86,8 @@
 //!   is slashed as for a mismatch ([`Verdict::ReceiptWithheld`]). A client's dispute of a step
 //!   that is upheld costs its bond, paid to the node's owner; otherwise the bond is released.
 //! - **Reputation.** Every verdict on a node is recorded in the registry
-//!   ([`ComputeNodes::record_work`]): completed when unchallenged or upheld, failed when at
-//!   fault. Clients read the registry's success ratio to exclude nodes from routes.
+//!   ([`ComputeNodes::record_work`]): completed when upheld or when the node's own commitment
+//!   was unchallenged, failed when at fault. Clients read the registry's success ratio to exclude nodes from routes.
 //!
 //! ## Invariants
 //!
@@ -535,7 +549,8 @@ pub mod pallet {
 		}
 
 		/// Decide a commitment's challenge from its seed: release it, or challenge one receipt
-		/// and draw its verifiers.
+		/// and draw its verifiers. The receipt is due `ReceiptWindow` blocks after the
+		/// challenge block, however late the draw.
 		///
 		/// - `origin`: anyone signed, once the seed is stamped.
 		#[pallet::call_index(2)]

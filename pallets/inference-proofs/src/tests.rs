@@ -1054,3 +1054,52 @@ fn a_client_may_answer_for_a_node_that_withholds_its_own_committed_receipt() {
 		assert_eq!(settled().0, Verdict::Upheld);
 	});
 }
+
+#[test]
+fn a_late_draw_leaves_no_time_to_reveal() {
+	test(|| {
+		set_probability(100);
+		let (server, _) = network();
+		let batch = receipts(server, 3, &[]);
+		let proof_of = |id| -> BoundedVec<Hash256, _> {
+			receipt_proof::<Sha2>(&genesis(), &batch, challenged_index(id) as usize)
+				.unwrap()
+				.try_into()
+				.unwrap()
+		};
+		// A node that does not draw its own challenged commitment is not saved by it: anyone
+		// draws it late, and the receipt was due at a fixed time after the challenge block.
+		let id = commit(server, &batch);
+		let at = Commitments::<Test>::get(id).unwrap().challenge_at;
+		run_to_block(at + RECEIPT_WINDOW + 1);
+		assert_ok!(Proofs::draw(origin(V1), id));
+		let late = batch[challenged_index(id) as usize];
+		assert_noop!(
+			Proofs::reveal_receipt(origin(SERVER), id, late, proof_of(id)),
+			Error::<Test>::TooLate
+		);
+		assert_ok!(Proofs::settle(origin(V1), id));
+		assert_eq!(settled().0, Verdict::ReceiptWithheld);
+		// A client that draws its audit late (say, once the node's inputs expired) only loses
+		// its bond: the node is never asked for inputs.
+		let a = audit(CLIENT, server, &batch);
+		let at = Commitments::<Test>::get(a).unwrap().challenge_at;
+		run_to_block(at + RECEIPT_WINDOW + 1);
+		assert_ok!(Proofs::draw(origin(CLIENT), a));
+		let step = batch[challenged_index(a) as usize];
+		assert_noop!(
+			Proofs::reveal_signed_receipt(
+				origin(CLIENT),
+				a,
+				step,
+				sign_receipt(SERVER, &step),
+				proof_of(a)
+			),
+			Error::<Test>::TooLate
+		);
+		let owner = free(SERVER);
+		assert_ok!(Proofs::settle(origin(CLIENT), a));
+		assert_eq!(settled().0, Verdict::Unsubstantiated);
+		assert_eq!(free(SERVER), owner + AUDIT_BOND);
+	});
+}

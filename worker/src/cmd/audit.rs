@@ -9,7 +9,8 @@
 //! with its Merkle proof and the node owner's signature (only then is the node's collateral
 //! reserved, and the verifiers fetch the step's inputs from the node and re-run it), settles
 //! phases whose deadline passed, and prints each verdict. A challenged audit left unanswered
-//! costs the bond, so the command keeps following until every audit is settled. Sessions are
+//! costs the bond, so the command keeps following until every audit is settled (a refused
+//! audit or a failed read does not stop it; stopping it does). Sessions are
 //! auditable for the chain's audit window after they opened (2 hours; their ids carry the
 //! block, `receipt::session_block`): audit soon after generating.
 
@@ -47,6 +48,8 @@ struct Audit {
 	node: u64,
 	session: SessionId,
 	batch: Vec<SignedReceipt>,
+	/// The finalized block at which the audit was first seen gone from the best block.
+	gone_at: Option<u32>,
 }
 
 /// Reads the receipts file.
@@ -96,6 +99,35 @@ pub fn batches(
 	Ok(out.into_iter().map(|(k, steps)| (k, steps.into_values().collect())).collect())
 }
 
+/// Waits (a few seconds per block) until the best block is at least `block`; the best block.
+async fn wait_for_block(chain: &chain::Chain, block: u32) -> Result<u32, WorkerError> {
+	loop {
+		let now = chain.best().await?.block_number() as u32;
+		if now >= block {
+			return Ok(now);
+		}
+		tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+	}
+}
+
+/// Whether node `node` still serves the model and layers of `receipt`: an audit of receipts of
+/// other layers could not be revealed (the chain takes the node's current layers).
+async fn still_serves(
+	chain: &chain::Chain,
+	node: u64,
+	receipt: &Receipt,
+) -> Result<bool, WorkerError> {
+	let at = chain.best().await?;
+	Ok(match chain::node(&at, node).await?.map(|n| n.kind) {
+		Some(chain::NodeKind::Inference { model, layers, .. }) => {
+			model == receipt.model
+				&& u32::from(layers.start) == receipt.start
+				&& u32::from(layers.end) == receipt.end
+		},
+		_ => false,
+	})
+}
+
 /// Runs `audit`.
 pub async fn run(global: &Global, args: AuditArgs) -> Result<(), WorkerError> {
 	let receipts = read_receipts(&args.receipts)?;
@@ -109,34 +141,55 @@ pub async fn run(global: &Global, args: AuditArgs) -> Result<(), WorkerError> {
 			args.receipts.display()
 		)));
 	}
-	// Only sessions stamped within the chain's audit window are accepted (a node keeps the
-	// inputs for longer, so it can always show them).
-	let at = chain.best().await?;
-	let constants = chain::proof_constants(&at)?;
+	let constants = chain::proof_constants(&chain.best().await?)?;
 	let max_steps = constants.max_steps.max(1) as usize;
-	let now = at.block_number() as u32;
+	// The chain audits a session from its stamp on (a node a block or two ahead of this
+	// client), for the audit window after it (a node keeps the inputs for longer).
+	let latest = sessions.keys().map(|(_, session)| session_block(session)).max().unwrap_or(0);
+	let now = wait_for_block(&chain, latest).await?;
 
 	let mut open: BTreeMap<u64, Audit> = BTreeMap::new();
+	let mut failed = 0usize;
 	for ((node, session), receipts) in sessions {
 		let stamp = session_block(&session);
-		if stamp > now || now - stamp > constants.audit_window {
+		if now.saturating_sub(stamp) > constants.audit_window {
 			tracing::warn!(event = "audit_too_late", node, session = %hex::encode(session), stamp, now, "session {} of node {node} (block {stamp}) is outside the audit window of {} blocks: not audited", hex::encode(session), constants.audit_window);
 			println!("session {} of node {node}: opened at block {stamp}, outside the audit window (now {now}); not audited", hex::encode(session));
+			continue;
+		}
+		if !still_serves(&chain, node, &receipts[0].receipt).await? {
+			println!(
+				"node {node} no longer serves the layers of session {}: not audited",
+				hex::encode(session)
+			);
 			continue;
 		}
 		for batch in receipts.chunks(max_steps) {
 			let leaves: Vec<Receipt> = batch.iter().map(|r| r.receipt).collect();
 			let root = receipts_root::<Sha2>(&genesis, &leaves);
 			let call = calls::audit_receipts(node, session, leaves.len() as u32, root);
-			let events = signer.submit_and_wait(&chain, &call).await?;
-			let id = chain::audited(&events)?;
+			// One refused audit (its bond, the client's limit of open audits) does not stop the
+			// others, which this command must follow to their verdicts.
+			let id = match signer
+				.submit_and_wait(&chain, &call)
+				.await
+				.and_then(|e| chain::audited(&e))
+			{
+				Ok(id) => id,
+				Err(e) => {
+					failed += 1;
+					tracing::warn!(event = "audit_failed", node, session = %hex::encode(session), error = %e, "auditing node {node}: {e}");
+					println!("node {node}, session {}: audit refused: {e}", hex::encode(session));
+					continue;
+				},
+			};
 			let (first, last) = (leaves[0].step, leaves[leaves.len() - 1].step);
 			tracing::info!(event = "audit_committed", audit = id, node, session = %hex::encode(session), first, last, "audit {id}: steps {first}..={last} of node {node}, session {}", hex::encode(session));
 			println!(
 				"audit {id}: node {node}, session {}, steps {first}..={last}",
 				hex::encode(session)
 			);
-			open.insert(id, Audit { id, node, session, batch: batch.to_vec() });
+			open.insert(id, Audit { id, node, session, batch: batch.to_vec(), gone_at: None });
 		}
 	}
 
@@ -145,75 +198,105 @@ pub async fn run(global: &Global, args: AuditArgs) -> Result<(), WorkerError> {
 		let Some(at) = blocks.next().await else {
 			return Err(WorkerError::Missing("the block subscription ended".into()));
 		};
-		let at = at?;
-		for settled in chain::proofs_settled(&at).await? {
-			if let Some(audit) = open.remove(&settled.id) {
-				tracing::info!(event = "audit_settled", audit = audit.id, node = audit.node, verdict = %settled.verdict, refunded = settled.refunded, penalty = settled.penalty, "audit {}: {}", audit.id, settled.verdict);
-				println!(
-					"audit {} of node {} (session {}): {}; refunded {}, node penalised {}",
-					audit.id,
-					audit.node,
-					hex::encode(audit.session),
-					settled.verdict,
-					format_amount(settled.refunded),
-					format_amount(settled.penalty)
-				);
-			}
+		// A failed read is tried again at the next block: the audits still need answers.
+		if let Err(e) = follow(&chain, &signer, &genesis, &mut open, at).await {
+			tracing::warn!(event = "audit_follow_failed", error = %e, "following the audits: {e}");
 		}
-		// Act on the best block, as a serving node's duty does: what is already in it (a
-		// draw, a reveal) is not sent twice.
-		let at = chain.best().await?;
-		let now = at.block_number() as u32;
-		for audit in open.values() {
-			let id = audit.id;
-			let Some(view) = chain::proof_commitment(&at, id).await? else { continue };
-			let tag = |kind| Tag::about(kind, id);
-			match &view.challenge {
-				None if view.commitment.seed.is_some() => {
-					signer
-						.submit(&chain, &at, tag("audit-draw"), &calls::draw_commitment(id))
-						.await?;
-				},
-				None => {},
-				Some(ch) => match ch.phase {
-					ChallengePhase::AwaitingReceipt { until } if now <= until => {
-						let index = ch.index as usize;
-						let leaves: Vec<Receipt> = audit.batch.iter().map(|r| r.receipt).collect();
-						let (Some(signed), Some(proof)) = (
-							audit.batch.get(index),
-							receipt_proof::<Sha2>(&genesis, &leaves, index),
-						) else {
-							continue;
-						};
-						let call = calls::reveal_signed_receipt(
-							id,
-							signed.receipt,
-							signed.signature,
-							proof,
-						);
-						if matches!(
-							signer.submit(&chain, &at, tag("audit-reveal"), &call).await?,
-							chain::Submitted::Sent
-						) {
-							tracing::info!(event = "audit_challenged", audit = id, node = audit.node, step = signed.receipt.step, "audit {id}: step {} challenged; revealed the node's signed receipt", signed.receipt.step);
-						}
-					},
-					ChallengePhase::AwaitingReceipt { until }
-					| ChallengePhase::Voting { until }
-					| ChallengePhase::Revealing { until } => {
-						if now > until {
-							signer
-								.submit(
-									&chain,
-									&at,
-									tag("audit-settle"),
-									&calls::settle_challenge(id),
-								)
-								.await?;
-						}
-					},
-				},
+	}
+	if failed > 0 {
+		return Err(WorkerError::Missing(format!("{failed} audit(s) were refused (see above)")));
+	}
+	Ok(())
+}
+
+/// One finalized block's worth of following: reports the audits settled in it, then draws,
+/// reveals and settles the open ones at the best block.
+async fn follow(
+	chain: &chain::Chain,
+	signer: &chain::Signer,
+	genesis: &[u8; 32],
+	open: &mut BTreeMap<u64, Audit>,
+	finalized: Result<chain::AtBlock, WorkerError>,
+) -> Result<(), WorkerError> {
+	let finalized = finalized?;
+	let final_number = finalized.block_number() as u32;
+	for settled in chain::proofs_settled(&finalized).await? {
+		if let Some(audit) = open.remove(&settled.id) {
+			tracing::info!(event = "audit_settled", audit = audit.id, node = audit.node, verdict = %settled.verdict, refunded = settled.refunded, penalty = settled.penalty, "audit {}: {}", audit.id, settled.verdict);
+			println!(
+				"audit {} of node {} (session {}): {}; refunded {}, node penalised {}",
+				audit.id,
+				audit.node,
+				hex::encode(audit.session),
+				settled.verdict,
+				format_amount(settled.refunded),
+				format_amount(settled.penalty)
+			);
+		}
+	}
+	// Act on the best block, as a serving node's duty does: what is already in it (a draw,
+	// a reveal) is not sent twice.
+	let at = chain.best().await?;
+	let now = at.block_number() as u32;
+	let mut gone = Vec::new();
+	for audit in open.values_mut() {
+		let id = audit.id;
+		let Some(view) = chain::proof_commitment(&at, id).await? else {
+			// Settled in a block not final yet: its event comes with finality. Should it never
+			// come (a reorganisation past this client), stop waiting after a while.
+			let since = *audit.gone_at.get_or_insert(final_number);
+			if final_number.saturating_sub(since) > 20 {
+				gone.push(id);
 			}
+			continue;
+		};
+		audit.gone_at = None;
+		let tag = |kind| Tag::about(kind, id);
+		match &view.challenge {
+			None if view.commitment.seed.is_some() => {
+				signer.submit(chain, &at, tag("audit-draw"), &calls::draw_commitment(id)).await?;
+			},
+			None => {},
+			Some(ch) => match ch.phase {
+				ChallengePhase::AwaitingReceipt { until } if now <= until => {
+					let index = ch.index as usize;
+					let leaves: Vec<Receipt> = audit.batch.iter().map(|r| r.receipt).collect();
+					let (Some(signed), Some(proof)) =
+						(audit.batch.get(index), receipt_proof::<Sha2>(genesis, &leaves, index))
+					else {
+						continue;
+					};
+					let call =
+						calls::reveal_signed_receipt(id, signed.receipt, signed.signature, proof);
+					if matches!(
+						signer.submit(chain, &at, tag("audit-reveal"), &call).await?,
+						chain::Submitted::Sent
+					) {
+						tracing::info!(
+							event = "audit_challenged",
+							audit = id,
+							node = audit.node,
+							step = signed.receipt.step,
+							"audit {id}: step {} challenged; revealed the node's signed receipt",
+							signed.receipt.step
+						);
+					}
+				},
+				ChallengePhase::AwaitingReceipt { until }
+				| ChallengePhase::Voting { until }
+				| ChallengePhase::Revealing { until } => {
+					if now > until {
+						signer
+							.submit(chain, &at, tag("audit-settle"), &calls::settle_challenge(id))
+							.await?;
+					}
+				},
+			},
+		}
+	}
+	for id in gone {
+		if let Some(audit) = open.remove(&id) {
+			println!("audit {id} of node {}: settled (its verdict was not seen)", audit.node);
 		}
 	}
 	Ok(())

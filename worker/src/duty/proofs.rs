@@ -201,19 +201,21 @@ impl ProofDuty {
 		Ok(())
 	}
 
-	/// The batch of kept receipts a commitment covers, found by its root.
+	/// The batch of kept receipts a commitment covers, found by its root: a recorded batch, or
+	/// the one being committed (on chain, not yet recorded: its record waits for finality).
 	fn batch_of(&self, view: &CommitmentViewOf) -> Result<Option<Vec<Receipt>>, WorkerError> {
 		let c = &view.commitment;
 		let Some(receipts) = self.store.receipts(&c.session)? else { return Ok(None) };
-		for b in self.store.committed(&c.session)? {
-			if b.root == c.receipts_root {
-				let end = (b.first.saturating_add(b.steps) as usize).min(receipts.len());
-				let batch: Vec<Receipt> = receipts
-					.get(b.first as usize..end)
-					.unwrap_or_default()
-					.iter()
-					.map(|r| r.receipt)
-					.collect();
+		let receipts: Vec<Receipt> = receipts.iter().map(|r| r.receipt).collect();
+		let recorded = self.store.committed(&c.session)?;
+		let pending = recorded.iter().map(|b| b.first.saturating_add(b.steps)).max().unwrap_or(0);
+		let candidates =
+			recorded.iter().map(|b| (b.first, b.steps)).chain(std::iter::once((pending, c.steps)));
+		for (first, steps) in candidates {
+			let end = (first.saturating_add(steps) as usize).min(receipts.len());
+			let batch = receipts.get(first as usize..end).unwrap_or_default().to_vec();
+			if !batch.is_empty() && receipts_root::<Sha2>(&self.genesis, &batch) == c.receipts_root
+			{
 				return Ok(Some(batch));
 			}
 		}
@@ -401,6 +403,7 @@ async fn commit_session(job: CommitJob, receipts: Vec<Receipt>, mut next: u32, s
 			job.store.mark_committed(&job.session, &CommittedBatch { first: next, steps, root })
 		{
 			tracing::error!(event = "commit_unrecorded", session = %session, error = %e, "steps {next}.. of session {session} are committed but not recorded: {e}");
+			tokio::time::sleep(COMMIT_RETRY).await;
 			return;
 		}
 		tracing::info!(
